@@ -1,0 +1,191 @@
+"""Long-running commands (`start`, `scheduler`, `worker`) and `send`."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+
+import click
+import sqlalchemy as sa
+
+from digest import heartbeats, schema
+from digest.cli import CliState, pass_state
+from digest.cli.output import progress, summary
+from digest.mail import outbox
+from digest.mail.delivery import DeliveryReport
+from digest.models import OutboxMessage, OutboxStatus
+from digest.runtime import Runtime
+
+log = logging.getLogger("digest")
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _require_schema(rt: Runtime) -> None:
+    if not schema.is_current(rt.engine):
+        click.echo(
+            "digest: the database is missing or out of date; run `digest init` first.", err=True
+        )
+        sys.exit(1)
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s, finishing current work", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+@click.command()
+@pass_state
+def start(state: CliState) -> None:
+    """Run the web app, the scheduler and delivery in one process (the embedded default)."""
+    from werkzeug.serving import make_server
+
+    from digest import create_app
+    from jobs.schedule import build_scheduler
+
+    _logging()
+    rt = state.runtime()
+    _require_schema(rt)
+    app = create_app(runtime=rt)
+    scheduler = build_scheduler(rt, blocking=False)
+    server = make_server(rt.config.web.host, rt.config.web.port, app, threaded=True)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+
+    def shut_down_on_signal() -> None:
+        stop.wait()
+        server.shutdown()
+
+    threading.Thread(target=shut_down_on_signal, daemon=True).start()
+    scheduler.start()
+    where = (
+        f"mail goes to {rt.config.mail.maildir_path}/"
+        if rt.config.mail.backend == "maildir"
+        else f"mail goes to {rt.config.mail.smtp_host}:{rt.config.mail.smtp_port}"
+    )
+    click.echo(
+        f"{rt.config.site.name} is running at http://{rt.config.web.host}:{rt.config.web.port} "
+        f"(web, scheduler and delivery in one process; {where}). Press Ctrl+C to stop."
+    )
+    try:
+        server.serve_forever()
+    finally:
+        scheduler.shutdown(wait=True)
+        rt.dispose()
+
+
+@click.command()
+@pass_state
+def scheduler(state: CliState) -> None:
+    """Run the scheduler alone (exactly one per installation)."""
+    from jobs.schedule import build_scheduler
+
+    _logging()
+    rt = state.runtime()
+    _require_schema(rt)
+    sched = build_scheduler(rt, blocking=True)
+    signal.signal(signal.SIGTERM, lambda *_: sched.shutdown(wait=False))
+    click.echo("Scheduler running; jobs: " + ", ".join(job.id for job in sched.get_jobs()))
+    with contextlib.suppress(KeyboardInterrupt):
+        sched.start()
+
+
+@click.command()
+@click.option(
+    "--idle-seconds",
+    type=float,
+    default=None,
+    help="Pause when nothing is due (default: [schedule] deliver_every_seconds).",
+)
+@pass_state
+def worker(state: CliState, idle_seconds: float | None) -> None:
+    """Run the delivery loop until SIGTERM; the message in hand is finished first."""
+    _logging()
+    rt = state.runtime()
+    _require_schema(rt)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    idle = (
+        idle_seconds
+        if idle_seconds is not None
+        else float(rt.config.schedule.deliver_every_seconds)
+    )
+    backend = rt.mail_backend()
+    deliverer = rt.deliverer(backend)
+    deliverer.should_stop = stop.is_set
+    total = DeliveryReport()
+    click.echo(f"Delivery worker {deliverer.worker} started.")
+    try:
+        while not stop.is_set():
+            report = deliverer.run_once()
+            total.add(report)
+            with rt.sessions.begin() as session:
+                heartbeats.beat(session, f"worker:{deliverer.worker}", rt.now())
+            if report.handled == 0:
+                stop.wait(idle)
+    finally:
+        backend.close()
+        deliverer.release_unsent()
+    summary(f"Worker stopped: {total.summary()}.")
+
+
+@click.command()
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Send at most N messages.")
+@pass_state
+def send(state: CliState, limit: int | None) -> None:
+    """Deliver what is due now, then exit."""
+    rt = state.runtime()
+    _require_schema(rt)
+    with rt.read_sessions() as session:
+        due = (
+            session.scalar(
+                sa.select(sa.func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+                    OutboxMessage.next_attempt_at <= rt.now(),
+                )
+            )
+            or 0
+        )
+    todo = min(due, limit) if limit else due
+    backend = rt.mail_backend()
+    deliverer = rt.deliverer(backend)
+    total = DeliveryReport()
+    try:
+        bar = progress(iter(int, 1), length=todo, label="Sending")
+        while limit is None or total.handled < limit:
+            report = deliverer.run_once(None if limit is None else limit - total.handled)
+            if report.handled == 0:
+                break
+            total.add(report)
+            for _ in range(report.handled):
+                next(bar, None)
+    finally:
+        backend.close()
+    with rt.read_sessions() as session:
+        depth = outbox.depth_by_status(session)
+    summary(
+        f"{total.summary()}; {depth[OutboxStatus.PENDING]} still pending.", ok=total.failed == 0
+    )
+    for error in total.errors[:20]:
+        click.echo(f"  {error}", err=True)
+    if total.failed:
+        sys.exit(1)
+
+
+def register(group: click.Group) -> None:
+    for command in (start, scheduler, worker, send):
+        group.add_command(command)

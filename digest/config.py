@@ -1,0 +1,355 @@
+"""Configuration: one TOML file plus DIGEST_<SECTION>_<KEY> environment overrides.
+
+Every key has a default here, and `config.example.toml` documents each one (a test keeps
+them in step). Invalid values fail at start-up with one line naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import secrets
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = ROOT / "templates"
+STATIC_DIR = ROOT / "static"
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or invalid; the message names the key."""
+
+
+def _choices(*values: str) -> dict[str, Any]:
+    return {"choices": values}
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    name: str = "Council Digest"
+    base_url: str = "http://127.0.0.1:5000"
+    contact_email: str = "hello@council-digest.localhost"
+    secret_key: str = ""
+    timezone: str = "Europe/London"
+    var_dir: str = "var"
+    proxy_count: int = 0
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    host: str = "127.0.0.1"
+    port: int = 5000
+    rate_limit_storage: str = "memory://"
+    subscribe_limit_per_ip: str = "10 per minute; 60 per hour"
+    subscribe_limit_per_email: str = "5 per hour"
+    request_limit_per_ip: str = "5 per minute; 20 per hour"
+    login_limit_per_ip: str = "5 per minute; 30 per hour"
+    admin_idle_minutes: int = 30
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = "sqlite:///var/digest.sqlite3"
+
+
+@dataclass(frozen=True)
+class MailConfig:
+    backend: str = field(default="maildir", metadata=_choices("maildir", "smtp"))
+    maildir_path: str = "var/mail"
+    from_address: str = "digest@council-digest.localhost"
+    from_name: str = "Council Digest"
+    reply_to: str = ""
+    bounce_domain: str = ""
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_security: str = field(default="none", metadata=_choices("none", "starttls", "tls"))
+    smtp_timeout: float = 30.0
+    messages_per_connection: int = 100
+    rate_per_second: float = 20.0
+    domain_rates: dict[str, float] = field(
+        default_factory=lambda: {"gmail": 10.0, "microsoft": 10.0, "yahoo": 5.0}
+    )
+    max_attempts: int = 8
+    lease_seconds: int = 300
+    batch_size: int = 50
+    confirmations_per_day: int = 3
+    dkim_domain: str = ""
+    dkim_selector: str = ""
+    dkim_private_key_path: str = ""
+
+
+@dataclass(frozen=True)
+class CollectorConfig:
+    user_agent: str = (
+        "CouncilDigest/0.1 (+https://github.com/council-digest/council-digest; civic alerts)"
+    )
+    timeout: float = 30.0
+    concurrency: int = 8
+    per_host_interval: float = 1.0
+    days_back: int = 14
+    days_ahead: int = 60
+    allow_private_hosts: bool = False
+    max_response_bytes: int = 20_000_000
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    collect: str = "0 */6 * * *"
+    weekly_digest: str = "0 7 * * mon"
+    demand: str = "30 6 * * *"
+    purge: str = "15 3 * * *"
+    deliver_every_seconds: int = 10
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    quiet_weeks: str = field(default="skip", metadata=_choices("skip", "send"))
+
+
+@dataclass(frozen=True)
+class DemandConfig:
+    professional_weight: int = 10
+    public_threshold: int = 10
+    auto_enable_threshold: int = 0
+    max_enabled_councils: int = 0
+
+
+@dataclass(frozen=True)
+class Config:
+    site: SiteConfig = field(default_factory=SiteConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    mail: MailConfig = field(default_factory=MailConfig)
+    collector: CollectorConfig = field(default_factory=CollectorConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    digest: DigestConfig = field(default_factory=DigestConfig)
+    demand: DemandConfig = field(default_factory=DemandConfig)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.site.timezone)
+
+    @property
+    def var_path(self) -> Path:
+        return Path(self.site.var_dir)
+
+    def replace(self, **sections: Mapping[str, Any]) -> Config:
+        """A copy with some keys changed, validated like a file.
+
+        Example: `config.replace(mail={"backend": "smtp"})`.
+        """
+        data = as_dict(self)
+        for section, values in sections.items():
+            data[section].update(values)
+        return _build(data, env={})
+
+
+def sections() -> dict[str, type[Any]]:
+    """Section name -> dataclass, in file order."""
+    return {f.name: _section_type(f) for f in dataclasses.fields(Config)}
+
+
+def _section_type(f: dataclasses.Field[Any]) -> type[Any]:
+    hints = typing.get_type_hints(Config)
+    section: type[Any] = hints[f.name]
+    return section
+
+
+def as_dict(config: Config) -> dict[str, dict[str, Any]]:
+    return {name: dataclasses.asdict(getattr(config, name)) for name in sections()}
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Config:
+    """Read config from `path`, else $DIGEST_CONFIG, else ./config.toml, else defaults."""
+    env = os.environ if env is None else env
+    chosen = (
+        path
+        or env.get("DIGEST_CONFIG")
+        or ("config.toml" if Path("config.toml").exists() else None)
+    )
+    data: dict[str, Any] = {}
+    if chosen:
+        try:
+            with open(chosen, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file not found: {chosen}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {chosen} is not valid TOML: {exc}") from exc
+    return _build(data, env)
+
+
+def _build(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
+    known = sections()
+    for name in data:
+        if name not in known:
+            raise ConfigError(f"[{name}] is not a known section (known: {', '.join(known)})")
+    built: dict[str, Any] = {}
+    for name, cls in known.items():
+        raw = data.get(name, {})
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"[{name}] must be a table")
+        built[name] = _build_section(name, cls, raw, env)
+    config = Config(**built)
+    _validate(config)
+    return config
+
+
+def _build_section(
+    name: str, cls: type[Any], raw: Mapping[str, Any], env: Mapping[str, str]
+) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in fields:
+            raise ConfigError(f"[{name}] {key} is not a known key")
+    values: dict[str, Any] = {}
+    for key, f in fields.items():
+        env_name = f"DIGEST_{name.upper()}_{key.upper()}"
+        if env_name in env:
+            value: Any = _from_env(env[env_name], hints[key], f"{env_name}")
+        elif key in raw:
+            value = raw[key]
+        else:
+            continue
+        values[key] = _coerce(value, hints[key], f"[{name}] {key}")
+        choices = f.metadata.get("choices")
+        if choices and values[key] not in choices:
+            raise ConfigError(
+                f"[{name}] {key} must be one of {', '.join(choices)} (got {values[key]!r})"
+            )
+    return cls(**values)
+
+
+def _from_env(text: str, kind: Any, where: str) -> Any:
+    if typing.get_origin(kind) is dict:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{where} must be a JSON object") from exc
+    if kind is bool:
+        lowered = text.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{where} must be true or false (got {text!r})")
+    if kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError as exc:
+            raise ConfigError(f"{where} must be a number (got {text!r})") from exc
+    return text
+
+
+def _coerce(value: Any, kind: Any, where: str) -> Any:
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false (got {value!r})")
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where} must be a whole number (got {value!r})")
+        if value < 0:
+            raise ConfigError(f"{where} must not be negative (got {value!r})")
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where} must be a number (got {value!r})")
+        if value < 0:
+            raise ConfigError(f"{where} must not be negative (got {value!r})")
+        return float(value)
+    if kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string (got {value!r})")
+        return value
+    if typing.get_origin(kind) is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where} must be a table")
+        return {str(k): _coerce(v, float, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(kind, types.UnionType):  # pragma: no cover - no optional keys today
+        return value
+    raise ConfigError(f"{where} has an unsupported type")  # pragma: no cover
+
+
+def _validate(config: Config) -> None:
+    url = urlsplit(config.site.base_url)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        raise ConfigError(
+            f"[site] base_url must be an absolute http(s) URL (got {config.site.base_url!r})"
+        )
+    if config.site.base_url.endswith("/"):
+        raise ConfigError("[site] base_url must not end with a slash")
+    try:
+        ZoneInfo(config.site.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"[site] timezone is not a known time zone (got {config.site.timezone!r})"
+        ) from exc
+    if "@" not in config.mail.from_address:
+        raise ConfigError(
+            f"[mail] from_address must be an email address (got {config.mail.from_address!r})"
+        )
+    if not (
+        config.database.url.startswith("sqlite:") or config.database.url.startswith("postgresql")
+    ):
+        raise ConfigError(
+            f"[database] url must be a sqlite: or postgresql URL (got {config.database.url!r})"
+        )
+    for key in ("collect", "weekly_digest", "demand", "purge"):
+        expr = getattr(config.schedule, key)
+        try:
+            cron_trigger(expr, config.tz)
+        except ValueError as exc:
+            raise ConfigError(
+                f"[schedule] {key} is not a valid cron expression ({expr!r}: {exc})"
+            ) from exc
+    if config.schedule.deliver_every_seconds < 1:
+        raise ConfigError("[schedule] deliver_every_seconds must be at least 1")
+    dkim = (config.mail.dkim_domain, config.mail.dkim_selector, config.mail.dkim_private_key_path)
+    if any(dkim) and not all(dkim):
+        raise ConfigError(
+            "[mail] dkim_domain, dkim_selector and dkim_private_key_path must be set together"
+        )
+    if config.mail.messages_per_connection < 1:
+        raise ConfigError("[mail] messages_per_connection must be at least 1")
+    if config.mail.max_attempts < 1:
+        raise ConfigError("[mail] max_attempts must be at least 1")
+    if config.collector.concurrency < 1:
+        raise ConfigError("[collector] concurrency must be at least 1")
+
+
+def cron_trigger(expr: str, tz: ZoneInfo) -> Any:
+    """An APScheduler CronTrigger for a crontab line, always in the site's zone."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    return CronTrigger.from_crontab(expr, timezone=tz)
+
+
+def ensure_secret_key(config: Config) -> Config:
+    """Fill an unset secret key from var/secret_key, creating that file on first run."""
+    if config.site.secret_key:
+        return config
+    path = config.var_path / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise ConfigError(f"[site] secret_key from {path} is too short (need 32+ characters)")
+    return dataclasses.replace(config, site=dataclasses.replace(config.site, secret_key=key))

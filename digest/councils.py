@@ -1,0 +1,131 @@
+"""The council directory: importing the bundled list and finding councils."""
+
+from __future__ import annotations
+
+import csv
+import importlib.resources
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from digest.models import Council, CouncilStatus, CouncilSystem
+
+SYSTEMS = {
+    "moderngov": CouncilSystem.MODERNGOV,
+    "cmis": CouncilSystem.CMIS,
+    "jadu": CouncilSystem.OTHER,
+    "other": CouncilSystem.OTHER,
+    "unknown": CouncilSystem.UNKNOWN,
+}
+# Columns refreshed from the bundled list on every import. The base URL and status are
+# operators' to change, so an import fills them in once and never overwrites them.
+DESCRIPTIVE = (
+    "name",
+    "short_name",
+    "nation",
+    "gss_code",
+    "local_authority_code",
+    "council_type",
+    "website",
+    "system",
+    "shared_install_with",
+)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+    unchanged: int
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated)
+
+
+def bundled_rows() -> Iterator[dict[str, str]]:
+    source = importlib.resources.files("digest") / "data" / "councils.csv"
+    yield from csv.DictReader(io.StringIO(source.read_text(encoding="utf-8"), newline=""))
+
+
+def _values(row: dict[str, str]) -> dict[str, object]:
+    return {
+        "name": row["name"].strip(),
+        "short_name": row["short_name"].strip() or row["name"].strip(),
+        "nation": row["nation"].strip(),
+        "gss_code": row["gss_code"].strip(),
+        "local_authority_code": row["local_authority_code"].strip(),
+        "council_type": row["council_type"].strip(),
+        "website": row["website"].strip(),
+        "system": SYSTEMS.get(row["system"].strip().lower(), CouncilSystem.UNKNOWN),
+        "shared_install_with": row["shared_install_with"].strip(),
+        "base_url": row["democracy_base_url"].strip().rstrip("/"),
+    }
+
+
+def import_bundled(session: Session, now: datetime) -> ImportResult:
+    """Create missing councils and refresh descriptive fields; does not commit."""
+    existing = {c.slug: c for c in session.scalars(sa.select(Council))}
+    created = updated = unchanged = 0
+    for row in bundled_rows():
+        slug = row["slug"].strip()
+        values = _values(row)
+        council = existing.get(slug)
+        if council is None:
+            session.add(
+                Council(
+                    slug=slug,
+                    status=CouncilStatus.WAITLIST,
+                    created_at=now,
+                    updated_at=now,
+                    **values,
+                )
+            )
+            created += 1
+            continue
+        changes = {k: values[k] for k in DESCRIPTIVE if getattr(council, k) != values[k]}
+        if not council.base_url and values["base_url"]:
+            changes["base_url"] = values["base_url"]
+        if changes:
+            for key, value in changes.items():
+                setattr(council, key, value)
+            council.updated_at = now
+            updated += 1
+        else:
+            unchanged += 1
+    return ImportResult(created=created, updated=updated, unchanged=unchanged)
+
+
+def get_by_slug(session: Session, slug: str) -> Council | None:
+    return session.scalar(sa.select(Council).where(Council.slug == slug))
+
+
+def search(session: Session, query: str = "", status: CouncilStatus | None = None) -> list[Council]:
+    """Councils whose name matches every word of `query`, alphabetically."""
+    stmt = sa.select(Council).order_by(Council.name)
+    for word in query.split()[:8]:
+        pattern = f"%{_escape_like(word.lower())}%"
+        stmt = stmt.where(
+            sa.or_(
+                sa.func.lower(Council.name).like(pattern, escape="\\"),
+                sa.func.lower(Council.slug).like(pattern, escape="\\"),
+            )
+        )
+    if status is not None:
+        stmt = stmt.where(Council.status == status)
+    return list(session.scalars(stmt))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def counts_by_status(session: Session) -> dict[CouncilStatus, int]:
+    rows = session.execute(sa.select(Council.status, sa.func.count()).group_by(Council.status))
+    counts = dict.fromkeys(CouncilStatus, 0)
+    counts.update({status: n for status, n in rows})
+    return counts

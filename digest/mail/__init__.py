@@ -1,0 +1,1 @@
+"""Outgoing email: rendering, composing, queueing (the outbox) and delivering."""

@@ -1,0 +1,285 @@
+"""The outbox: every email is a row written in the same transaction as the change that
+caused it, so a crash can neither lose a message nor send one for a change that rolled back.
+
+Rows are unique per (purpose, reference, recipient), which makes enqueueing idempotent.
+Functions here never commit; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import random
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from digest.db import is_postgres
+from digest.models import OutboxMessage, OutboxStatus
+
+
+class MessagePurpose(enum.StrEnum):
+    CONFIRM_SUBSCRIPTION = "confirm_subscription"
+    ALREADY_SUBSCRIBED = "already_subscribed"
+    WELCOME = "welcome"
+    WEEKLY_DIGEST = "weekly_digest"
+    COUNCIL_LIVE = "council_live"
+    CONFIRM_REQUEST = "confirm_request"
+    REQUEST_RECEIVED = "request_received"
+    REQUEST_DECIDED = "request_decided"
+    ADMIN_NOTICE = "admin_notice"
+
+
+# Mail that belongs to a subscription: carries List-* headers and one-click unsubscribe,
+# and is dropped at send time if the subscription is no longer active.
+LIST_PURPOSES = frozenset(
+    {MessagePurpose.WELCOME, MessagePurpose.WEEKLY_DIGEST, MessagePurpose.COUNCIL_LIVE}
+)
+
+_UNIQUE = ("purpose", "reference", "recipient")
+
+
+def make_message_id(purpose: str, reference: str, recipient: str, domain: str) -> str:
+    """The same Message-ID every time this message is (re)sent, so a duplicate after a
+    crash is recognisable; unique across messages because the triple is."""
+    digest = hashlib.sha256(f"{purpose}\0{reference}\0{recipient}".encode()).hexdigest()[:32]
+    return f"<{purpose.replace('_', '-')}.{digest}@{domain}>"
+
+
+def enqueue(
+    session: Session,
+    *,
+    purpose: MessagePurpose,
+    reference: str,
+    recipient: str,
+    now: datetime,
+    domain: str,
+    subject: str = "",
+    body_text: str | None = None,
+    body_html: str | None = None,
+    subscriber_id: int | None = None,
+    subscription_id: int | None = None,
+    council_id: int | None = None,
+    digest_id: int | None = None,
+) -> OutboxMessage | None:
+    """Queue one message; returns None when it was already queued."""
+    exists = session.scalar(
+        sa.select(OutboxMessage.id).where(
+            OutboxMessage.purpose == purpose.value,
+            OutboxMessage.reference == reference,
+            OutboxMessage.recipient == recipient,
+        )
+    )
+    if exists is not None:
+        return None
+    message = OutboxMessage(
+        purpose=purpose.value,
+        reference=reference,
+        recipient=recipient,
+        subscriber_id=subscriber_id,
+        subscription_id=subscription_id,
+        council_id=council_id,
+        digest_id=digest_id,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        message_id=make_message_id(purpose.value, reference, recipient, domain),
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:
+        # Another transaction queued the same message between our check and insert.
+        return None
+    return message
+
+
+def enqueue_many(
+    session: Session, rows: Iterable[dict[str, Any]], *, now: datetime, domain: str
+) -> int:
+    """Bulk-queue messages, skipping any already queued; returns how many were added.
+
+    Each row needs purpose, reference and recipient, and may carry the other columns.
+    """
+    prepared = []
+    for row in rows:
+        purpose = str(row["purpose"])
+        prepared.append(
+            {
+                "subject": "",
+                "body_text": None,
+                "body_html": None,
+                "subscriber_id": None,
+                "subscription_id": None,
+                "council_id": None,
+                "digest_id": None,
+                **row,
+                "purpose": purpose,
+                "message_id": make_message_id(purpose, row["reference"], row["recipient"], domain),
+                "status": OutboxStatus.PENDING.value,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+        )
+    if not prepared:
+        return 0
+    insert = postgresql.insert if is_postgres(session) else sqlite.insert
+    added = 0
+    table = cast(sa.Table, OutboxMessage.__table__)
+    for start in range(0, len(prepared), 2000):
+        stmt: Any = insert(table).values(prepared[start : start + 2000])
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(_UNIQUE)).returning(table.c.id)
+        # Count what RETURNING gives back: drivers disagree about rowcount here.
+        added += len(session.execute(stmt).all())
+    return added
+
+
+def _due(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.or_(
+        sa.and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now),
+        # A worker that died mid-send leaves its rows 'sending'; once the lease runs out
+        # they are due again.
+        sa.and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now),
+    )
+
+
+def claim(
+    session: Session, *, now: datetime, worker: str, limit: int, lease: timedelta
+) -> list[int]:
+    """Take up to `limit` due messages for `worker` until now + lease.
+
+    On PostgreSQL, FOR UPDATE SKIP LOCKED lets any number of workers claim at once without
+    overlap. SQLite has no row locks, but our sessions begin IMMEDIATE, which serialises
+    claims between processes.
+    """
+    stmt = (
+        sa.select(OutboxMessage.id)
+        .where(_due(now))
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    if is_postgres(session):
+        stmt = stmt.with_for_update(skip_locked=True)
+    ids = list(session.scalars(stmt))
+    if ids:
+        session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(
+                status=OutboxStatus.SENDING,
+                worker=worker,
+                lease_until=now + lease,
+                attempts=OutboxMessage.attempts + 1,
+                last_attempt_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return ids
+
+
+def release(session: Session, *, worker: str, now: datetime) -> int:
+    """Hand a stopping worker's unsent claims back to the queue, as if never claimed."""
+    result = session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.worker == worker, OutboxMessage.status == OutboxStatus.SENDING)
+        .values(
+            status=OutboxStatus.PENDING,
+            lease_until=None,
+            next_attempt_at=now,
+            attempts=OutboxMessage.attempts - 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _finish(session: Session, message_id: int, **values: Any) -> None:
+    session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_sent(session: Session, message_id: int, now: datetime) -> None:
+    _finish(
+        session,
+        message_id,
+        status=OutboxStatus.SENT,
+        sent_at=now,
+        lease_until=None,
+        last_error=None,
+    )
+
+
+def mark_failed(session: Session, message_id: int, now: datetime, error: str) -> None:
+    _finish(
+        session, message_id, status=OutboxStatus.FAILED, lease_until=None, last_error=error[:2000]
+    )
+
+
+def mark_suppressed(session: Session, message_id: int, now: datetime, reason: str) -> None:
+    _finish(
+        session,
+        message_id,
+        status=OutboxStatus.SUPPRESSED,
+        lease_until=None,
+        last_error=reason[:2000],
+    )
+
+
+def mark_retry(
+    session: Session, message_id: int, now: datetime, error: str, delay: timedelta
+) -> None:
+    _finish(
+        session,
+        message_id,
+        status=OutboxStatus.PENDING,
+        lease_until=None,
+        next_attempt_at=now + delay,
+        last_error=error[:2000],
+    )
+
+
+def backoff(attempts: int, *, base: float = 60.0, cap: float = 6 * 3600.0) -> timedelta:
+    """Exponential backoff with +/-20% jitter, so a throttled batch does not return as one."""
+    seconds = min(cap, base * (2 ** max(0, attempts - 1)))
+    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+
+
+def depth_by_status(session: Session) -> dict[OutboxStatus, int]:
+    counts = dict.fromkeys(OutboxStatus, 0)
+    for status, n in session.execute(
+        sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
+    ):
+        counts[status] = n
+    return counts
+
+
+def recent_for(
+    session: Session, recipient: str, purposes: Sequence[MessagePurpose], since: datetime
+) -> int:
+    """How many messages of these purposes were queued for the address since `since`."""
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.recipient == recipient,
+                OutboxMessage.purpose.in_([p.value for p in purposes]),
+                OutboxMessage.created_at >= since,
+            )
+        )
+        or 0
+    )

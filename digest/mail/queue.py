@@ -1,0 +1,65 @@
+"""Render a templated email and put it in the outbox, in the caller's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from digest.config import Config
+from digest.links import Links, site_domain
+from digest.mail import outbox
+from digest.mail.outbox import MessagePurpose
+from digest.mail.render import render_email
+from digest.models import OutboxMessage
+
+
+@dataclass(frozen=True)
+class MailQueue:
+    config: Config
+    links: Links
+
+    @property
+    def domain(self) -> str:
+        return site_domain(self.config.site.base_url, self.config.mail.from_address)
+
+    def common_context(self) -> dict[str, Any]:
+        site = self.config.site
+        return {
+            "site_name": site.name,
+            "base_url": site.base_url,
+            "contact_email": site.contact_email,
+        }
+
+    def queue(
+        self,
+        session: Session,
+        *,
+        template: str,
+        purpose: MessagePurpose,
+        reference: str,
+        recipient: str,
+        now: datetime,
+        context: dict[str, Any],
+        subscriber_id: int | None = None,
+        subscription_id: int | None = None,
+        council_id: int | None = None,
+    ) -> OutboxMessage | None:
+        """Render `template` and enqueue it; None if this exact message was queued before."""
+        rendered = render_email(template, **self.common_context(), **context)
+        return outbox.enqueue(
+            session,
+            purpose=purpose,
+            reference=reference,
+            recipient=recipient,
+            now=now,
+            domain=self.domain,
+            subject=rendered.subject,
+            body_text=rendered.text,
+            body_html=rendered.html,
+            subscriber_id=subscriber_id,
+            subscription_id=subscription_id,
+            council_id=council_id,
+        )

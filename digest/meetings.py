@@ -1,0 +1,49 @@
+"""Read-side queries over collected meetings, for pages, feeds and the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from digest.models import Council, Meeting
+
+
+@dataclass(frozen=True)
+class MeetingLists:
+    recent: list[Meeting]
+    upcoming: list[Meeting]
+
+
+def recent_and_upcoming(
+    session: Session,
+    council: Council,
+    now: datetime,
+    *,
+    days_back: int = 28,
+    days_ahead: int = 60,
+    limit: int = 25,
+) -> MeetingLists:
+    """Meetings of the last `days_back` days (newest first) and the next `days_ahead`
+    (soonest first)."""
+    start_of_today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    base = sa.select(Meeting).where(Meeting.council_id == council.id)
+    recent = session.scalars(
+        base.where(
+            Meeting.start_at < start_of_today,
+            Meeting.start_at >= start_of_today - timedelta(days=days_back),
+        )
+        .order_by(Meeting.start_at.desc())
+        .limit(limit)
+    ).all()
+    upcoming = session.scalars(
+        base.where(
+            Meeting.start_at >= start_of_today,
+            Meeting.start_at < start_of_today + timedelta(days=days_ahead),
+        )
+        .order_by(Meeting.start_at)
+        .limit(limit)
+    ).all()
+    return MeetingLists(recent=list(recent), upcoming=list(upcoming))

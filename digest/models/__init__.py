@@ -1,0 +1,59 @@
+"""All models, importable from one place."""
+
+from digest.models.council import Committee, Council, FetchValidator
+from digest.models.digest import Digest, DigestMeeting
+from digest.models.enums import (
+    BounceKind,
+    ChangeKind,
+    ConsentEventKind,
+    CouncilStatus,
+    CouncilSystem,
+    DigestSection,
+    MeetingStatus,
+    OutboxStatus,
+    RequestStatus,
+    SubscriptionKind,
+    SubscriptionStatus,
+    SuppressionReason,
+)
+from digest.models.mail import BounceEvent, DomainPause, OutboxMessage, Suppression
+from digest.models.meeting import AgendaItem, Attendee, Document, Meeting, MeetingChange
+from digest.models.ops import Admin, AdminAction, Heartbeat, JobRun
+from digest.models.people import ConsentEvent, EnablementRequest, Subscriber, Subscription
+
+__all__ = [
+    "Admin",
+    "AdminAction",
+    "AgendaItem",
+    "Attendee",
+    "BounceEvent",
+    "BounceKind",
+    "ChangeKind",
+    "Committee",
+    "ConsentEvent",
+    "ConsentEventKind",
+    "Council",
+    "CouncilStatus",
+    "CouncilSystem",
+    "Digest",
+    "DigestMeeting",
+    "DigestSection",
+    "Document",
+    "DomainPause",
+    "EnablementRequest",
+    "FetchValidator",
+    "Heartbeat",
+    "JobRun",
+    "Meeting",
+    "MeetingChange",
+    "MeetingStatus",
+    "OutboxMessage",
+    "OutboxStatus",
+    "RequestStatus",
+    "Subscriber",
+    "Subscription",
+    "SubscriptionKind",
+    "SubscriptionStatus",
+    "Suppression",
+    "SuppressionReason",
+]

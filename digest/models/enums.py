@@ -1,0 +1,87 @@
+"""The states every model moves through, stored by value (e.g. 'waitlist')."""
+
+from __future__ import annotations
+
+import enum
+
+
+class CouncilStatus(enum.StrEnum):
+    WAITLIST = "waitlist"
+    ENABLED = "enabled"
+    PAUSED = "paused"
+
+
+class CouncilSystem(enum.StrEnum):
+    MODERNGOV = "moderngov"
+    CMIS = "cmis"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class MeetingStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+    HELD = "held"
+    RESCHEDULED = "rescheduled"
+
+
+class ChangeKind(enum.StrEnum):
+    NEW = "new"
+    RESCHEDULED = "rescheduled"
+    CANCELLED = "cancelled"
+    REINSTATED = "reinstated"
+    AGENDA_PUBLISHED = "agenda_published"
+    MINUTES_PUBLISHED = "minutes_published"
+
+
+class SubscriptionKind(enum.StrEnum):
+    RESIDENT = "resident"
+    PROFESSIONAL = "professional"
+
+
+class SubscriptionStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class ConsentEventKind(enum.StrEnum):
+    REQUESTED = "requested"
+    CONFIRMED = "confirmed"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class RequestStatus(enum.StrEnum):
+    OPEN = "open"
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+
+
+class SuppressionReason(enum.StrEnum):
+    HARD_BOUNCE = "hard_bounce"
+    SOFT_BOUNCE = "soft_bounce"
+    COMPLAINT = "complaint"
+    ERASED = "erased"
+    MANUAL = "manual"
+
+
+class BounceKind(enum.StrEnum):
+    HARD = "hard"
+    SOFT = "soft"
+    COMPLAINT = "complaint"
+    POLICY = "policy"
+
+
+class DigestSection(enum.StrEnum):
+    REPORTED = "reported"
+    CANCELLED = "cancelled"
+    MINUTES = "minutes"
+    UPCOMING = "upcoming"

@@ -1,0 +1,107 @@
+"""Subscribers, their subscriptions and consent record, and professional enablement requests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from digest.db import Base
+from digest.models.enums import (
+    ConsentEventKind,
+    RequestStatus,
+    SubscriptionKind,
+    SubscriptionStatus,
+)
+
+if TYPE_CHECKING:
+    from digest.models.council import Council
+
+
+class Subscriber(Base):
+    """One person, identified by a normalised email address."""
+
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    created_at: Mapped[datetime]
+
+    subscriptions: Mapped[list[Subscription]] = relationship(
+        back_populates="subscriber", lazy="raise_on_sql", passive_deletes=True
+    )
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        sa.UniqueConstraint("subscriber_id", "council_id"),
+        sa.Index("ix_subscriptions_council_status", "council_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(sa.ForeignKey("subscribers.id", ondelete="CASCADE"))
+    council_id: Mapped[int] = mapped_column(sa.ForeignKey("councils.id", ondelete="CASCADE"))
+    kind: Mapped[SubscriptionKind] = mapped_column(default=SubscriptionKind.RESIDENT)
+    status: Mapped[SubscriptionStatus] = mapped_column(default=SubscriptionStatus.PENDING)
+    # A fresh random value per confirmation request; cleared on confirm so a link works once.
+    confirm_nonce: Mapped[str | None] = mapped_column(sa.String(32))
+    created_at: Mapped[datetime]
+    requested_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
+
+    subscriber: Mapped[Subscriber] = relationship(
+        back_populates="subscriptions", lazy="raise_on_sql"
+    )
+    council: Mapped[Council] = relationship(lazy="raise_on_sql")
+
+
+class ConsentEvent(Base):
+    """Append-only record of what a person agreed to, when, where and in which words."""
+
+    __tablename__ = "consent_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    subscription_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("subscriptions.id", ondelete="SET NULL")
+    )
+    council_slug: Mapped[str] = mapped_column(sa.String(80), default="")
+    event: Mapped[ConsentEventKind]
+    occurred_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(sa.String(300), default="")
+    wording_version: Mapped[str] = mapped_column(sa.String(40), default="")
+    wording_sha256: Mapped[str] = mapped_column(sa.String(64), default="")
+    ip_hash: Mapped[str] = mapped_column(sa.String(64), default="")
+
+
+class EnablementRequest(Base):
+    """A professional's request that a waitlisted council be enabled."""
+
+    __tablename__ = "enablement_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    council_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("councils.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(200))
+    organisation: Mapped[str] = mapped_column(sa.String(200))
+    email: Mapped[str] = mapped_column(sa.String(320), index=True)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[RequestStatus] = mapped_column(default=RequestStatus.OPEN)
+    confirm_nonce: Mapped[str | None] = mapped_column(sa.String(32))
+    created_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("admins.id", ondelete="SET NULL")
+    )
+    decision_note: Mapped[str] = mapped_column(sa.Text, default="")
+    ip_hash: Mapped[str] = mapped_column(sa.String(64), default="")
+
+    council: Mapped[Council] = relationship(lazy="raise_on_sql")

@@ -1,0 +1,69 @@
+"""Process-wide wiring built once from the config: engine, sessions, tokens, mail."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from digest.clock import utcnow
+from digest.config import Config, ensure_secret_key
+from digest.db import make_engine, make_sessionmaker
+from digest.links import Links
+from digest.mail.backends import MailBackend, make_backend
+from digest.mail.compose import Composer
+from digest.mail.delivery import Deliverer
+from digest.mail.queue import MailQueue
+from digest.tokens import Tokens
+
+
+@dataclass
+class Runtime:
+    config: Config
+    engine: Engine
+    sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
+    tokens: Tokens
+    links: Links
+    mail: MailQueue
+    composer: Composer
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    @classmethod
+    def from_config(cls, config: Config, *, engine: Engine | None = None) -> Runtime:
+        config = ensure_secret_key(config)
+        engine = engine or make_engine(config.database.url)
+        tokens = Tokens(config.site.secret_key)
+        links = Links(config.site.base_url, tokens)
+        return cls(
+            config=config,
+            engine=engine,
+            sessions=make_sessionmaker(engine),
+            read_sessions=make_sessionmaker(engine, readonly=True),
+            tokens=tokens,
+            links=links,
+            mail=MailQueue(config, links),
+            composer=Composer(config, links),
+        )
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def mail_backend(self) -> MailBackend:
+        return make_backend(self.config.mail)
+
+    def deliverer(self, backend: MailBackend | None = None, worker: str | None = None) -> Deliverer:
+        return Deliverer(
+            self.sessions,
+            self.config,
+            self.composer,
+            backend or self.mail_backend(),
+            worker=worker,
+            clock=self.clock,
+        )
+
+    def dispose(self) -> None:
+        self.engine.dispose()

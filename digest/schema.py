@@ -1,0 +1,37 @@
+"""Create or upgrade the database schema with the Alembic migrations in migrations/."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+
+from digest.config import ROOT
+
+MIGRATIONS_DIR = ROOT / "migrations"
+
+
+def alembic_config(engine: Engine) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["url"] = engine.url.render_as_string(hide_password=False)
+    return cfg
+
+
+def upgrade(engine: Engine) -> bool:
+    """Bring the schema to the latest revision; returns whether anything changed."""
+    if is_current(engine):
+        return False
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    return True
+
+
+def is_current(engine: Engine) -> bool:
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision() == head

@@ -1,0 +1,53 @@
+"""Addresses that must never be mailed again, stored only as keyed hashes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from digest.addresses import email_hash
+from digest.models import Suppression, SuppressionReason
+
+# Reasons a person can undo by subscribing again and confirming (a fresh double opt-in).
+# Bounces and complaints are not undone by a web form anyone could fill in.
+CLEARED_BY_CONFIRMATION = frozenset({SuppressionReason.ERASED})
+
+
+def find(session: Session, secret_key: str, email: str) -> Suppression | None:
+    return session.scalar(
+        sa.select(Suppression).where(Suppression.email_hash == email_hash(secret_key, email))
+    )
+
+
+def is_suppressed(session: Session, secret_key: str, email: str) -> bool:
+    return find(session, secret_key, email) is not None
+
+
+def suppress(
+    session: Session,
+    secret_key: str,
+    email: str,
+    reason: SuppressionReason,
+    now: datetime,
+    detail: str = "",
+) -> Suppression:
+    """Add (or keep) the address on the list; a harsher reason replaces a milder one."""
+    existing = find(session, secret_key, email)
+    if existing is not None:
+        if existing.reason in CLEARED_BY_CONFIRMATION and reason not in CLEARED_BY_CONFIRMATION:
+            existing.reason = reason
+            existing.detail = detail
+        return existing
+    row = Suppression(
+        email_hash=email_hash(secret_key, email), reason=reason, detail=detail, created_at=now
+    )
+    session.add(row)
+    return row
+
+
+def clear_after_confirmation(session: Session, secret_key: str, email: str) -> None:
+    existing = find(session, secret_key, email)
+    if existing is not None and existing.reason in CLEARED_BY_CONFIRMATION:
+        session.delete(existing)

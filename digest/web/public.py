@@ -1,0 +1,120 @@
+"""Public pages: home, the council directory, a council's page, the waitlist."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from sqlalchemy import func, select
+
+from digest import councils, demand, meetings
+from digest.consent import wording_for
+from digest.models import (
+    Council,
+    CouncilStatus,
+    Subscription,
+    SubscriptionStatus,
+)
+from digest.web.context import db, runtime
+
+bp = Blueprint("public", __name__)
+
+
+def council_or_404(slug: str) -> Council:
+    council = councils.get_by_slug(db(), slug)
+    if council is None:
+        abort(404)
+    return council
+
+
+@bp.get("/")
+def home() -> str:
+    session = db()
+    counts = councils.counts_by_status(session)
+    subscribers = (
+        session.scalar(
+            select(func.count(func.distinct(Subscription.subscriber_id))).where(
+                Subscription.status == SubscriptionStatus.ACTIVE
+            )
+        )
+        or 0
+    )
+    rt = runtime()
+    top = [
+        row
+        for row in demand.ranking(session, rt.config.demand.professional_weight)
+        if row.position is not None
+    ][:5]
+    return render_template(
+        "public/home.html",
+        enabled=counts[CouncilStatus.ENABLED],
+        subscribers=subscribers,
+        total=sum(counts.values()),
+        top=top,
+        threshold=rt.config.demand.public_threshold,
+        bucket=demand.bucket,
+    )
+
+
+@bp.get("/councils")
+def council_list() -> str:
+    query = request.args.get("q", "")[:100]
+    status_arg = request.args.get("status", "")
+    status = CouncilStatus(status_arg) if status_arg in set(CouncilStatus) else None
+    found = councils.search(db(), query, status)
+    return render_template(
+        "public/councils.html",
+        councils=found,
+        query=query,
+        status=status,
+        statuses=list(CouncilStatus),
+    )
+
+
+@bp.get("/councils/<slug>")
+def council(slug: str) -> tuple[str, int]:
+    return render_council(council_or_404(slug))
+
+
+def render_council(
+    council: Council, *, email: str = "", error: str | None = None, status: int = 200
+) -> tuple[str, int]:
+    session = db()
+    rt = runtime()
+    position = waiting = None
+    if council.status == CouncilStatus.WAITLIST:
+        row = demand.for_council(session, council, rt.config.demand.professional_weight)
+        if row is not None:
+            position, waiting = row.position, row.subscribers
+    lists = meetings.recent_and_upcoming(session, council, rt.now())
+    html = render_template(
+        "public/council.html",
+        council=council,
+        position=position,
+        waiting_bucket=demand.bucket(waiting or 0, rt.config.demand.public_threshold),
+        lists=lists,
+        stale=council.is_stale(rt.now()),
+        consent_text=wording_for(council.name),
+        email=email,
+        error=error,
+        now=rt.now(),
+    )
+    return html, status
+
+
+@bp.get("/waitlist")
+def waitlist() -> str:
+    rt = runtime()
+    threshold = rt.config.demand.public_threshold
+    ranked = demand.ranking(db(), rt.config.demand.professional_weight)
+    rows = [row for row in ranked if row.position is not None]
+    return render_template(
+        "public/waitlist.html",
+        rows=rows,
+        unranked=len(ranked) - len(rows),
+        threshold=threshold,
+        bucket=demand.bucket,
+    )
+
+
+@bp.get("/privacy")
+def privacy() -> str:
+    return render_template("public/privacy.html")

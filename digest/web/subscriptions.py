@@ -1,0 +1,229 @@
+"""Subscribing, confirming, unsubscribing and managing a subscription.
+
+All state changes are POSTs. The one-click unsubscribe POST is exempt from CSRF because
+mailbox providers send it with no cookies (RFC 8058); its signed URL authorises it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from digest import subscriptions
+from digest.addresses import InvalidEmail
+from digest.models import Council, Subscriber, Subscription
+from digest.subscriptions import LinkExpired, LinkProblem, LinkUsed
+from digest.tokens import Purpose, TokenError
+from digest.web.context import db, origin, runtime
+from digest.web.public import council_or_404, render_council
+
+bp = Blueprint("subscriptions", __name__)
+
+HONEYPOT_FIELD = "website"
+
+
+@bp.post("/councils/<slug>/subscribe")
+def subscribe(slug: str) -> BaseResponse | tuple[str, int]:
+    council = council_or_404(slug)
+    done = redirect(url_for(".check_email", slug=slug), code=303)
+    if request.form.get(HONEYPOT_FIELD):
+        # Bots fill every field; people never see this one. Same answer, nothing stored.
+        return done
+    rt = runtime()
+    session = db()
+    try:
+        subscriptions.subscribe(
+            session,
+            rt.mail,
+            council=council,
+            email=request.form.get("email", ""),
+            now=rt.now(),
+            origin=origin(),
+        )
+    except InvalidEmail as exc:
+        session.rollback()
+        return render_council(
+            council, email=request.form.get("email", "")[:254], error=str(exc), status=400
+        )
+    session.commit()
+    return done
+
+
+@bp.get("/councils/<slug>/subscribe")
+def subscribe_form(slug: str) -> BaseResponse:
+    council_or_404(slug)
+    return redirect(url_for("public.council", slug=slug, _anchor="subscribe"))
+
+
+@bp.get("/councils/<slug>/check-email")
+def check_email(slug: str) -> str:
+    return render_template("subscriptions/check_email.html", council=council_or_404(slug))
+
+
+def _link_problem(problem: LinkProblem) -> tuple[str, int]:
+    if isinstance(problem, LinkUsed):
+        council = db().get(Council, problem.subscription.council_id)
+        return render_template("subscriptions/link_problem.html", kind="used", council=council), 200
+    if isinstance(problem, LinkExpired):
+        return render_template("subscriptions/link_problem.html", kind="expired", council=None), 410
+    return render_template("subscriptions/link_problem.html", kind="invalid", council=None), 404
+
+
+@bp.get("/confirm/<token>")
+def confirm_page(token: str) -> tuple[str, int]:
+    session = db()
+    try:
+        subscription = subscriptions.read_confirm_link(session, runtime().tokens, token)
+    except LinkProblem as problem:
+        return _link_problem(problem)
+    council = session.get_one(Council, subscription.council_id)
+    subscriber = session.get_one(Subscriber, subscription.subscriber_id)
+    return render_template(
+        "subscriptions/confirm.html", council=council, token=token, email=subscriber.email
+    ), 200
+
+
+@bp.post("/confirm/<token>")
+def confirm(token: str) -> BaseResponse | tuple[str, int]:
+    rt = runtime()
+    session = db()
+    try:
+        subscription = subscriptions.confirm(
+            session, rt.mail, token=token, now=rt.now(), origin=origin()
+        )
+    except LinkProblem as problem:
+        session.rollback()
+        return _link_problem(problem)
+    council = session.get_one(Council, subscription.council_id)
+    session.commit()
+    return redirect(url_for(".confirmed", slug=council.slug), code=303)
+
+
+@bp.get("/councils/<slug>/subscribed")
+def confirmed(slug: str) -> str:
+    return render_template("subscriptions/confirmed.html", council=council_or_404(slug))
+
+
+def _unsubscribe_subscription_id(token: str) -> int:
+    try:
+        payload = runtime().tokens.read(Purpose.UNSUBSCRIBE, token)
+    except TokenError:
+        abort(404)
+    if not isinstance(payload, int):
+        abort(404)
+    return payload
+
+
+@bp.get("/unsubscribe/<token>")
+def unsubscribe_page(token: str) -> str:
+    subscription_id = _unsubscribe_subscription_id(token)
+    session = db()
+    found = session.get(Subscription, subscription_id)
+    council = session.get(Council, found.council_id) if found else None
+    return render_template(
+        "subscriptions/unsubscribe.html", token=token, council=council, subscription=found
+    )
+
+
+@bp.post("/unsubscribe/<token>")
+def unsubscribe(token: str) -> tuple[str, int]:
+    """RFC 8058 one-click: no cookies, no CSRF, 200 with no redirect, idempotent."""
+    subscription_id = _unsubscribe_subscription_id(token)
+    rt = runtime()
+    session = db()
+    found = subscriptions.unsubscribe(
+        session,
+        subscription_id=subscription_id,
+        now=rt.now(),
+        origin=origin(),
+        secret_key=rt.config.site.secret_key,
+    )
+    council = session.get(Council, found.council_id) if found else None
+    manage_url = rt.links.manage(found.subscriber_id) if found else None
+    session.commit()
+    return render_template(
+        "subscriptions/unsubscribed.html", council=council, manage_url=manage_url
+    ), 200
+
+
+def _subscriber_from_token(token: str) -> Subscriber:
+    try:
+        subscriber_id = runtime().tokens.read(Purpose.MANAGE, token)
+    except TokenError:
+        abort(404)
+    subscriber = db().get(Subscriber, subscriber_id) if isinstance(subscriber_id, int) else None
+    if subscriber is None:
+        abort(404)
+    return subscriber
+
+
+@bp.get("/manage/<token>")
+def manage(token: str) -> str:
+    subscriber = _subscriber_from_token(token)
+    rows = subscriptions.subscriptions_of(db(), subscriber.id)
+    return render_template(
+        "subscriptions/manage.html", subscriber=subscriber, rows=rows, token=token
+    )
+
+
+@bp.post("/manage/<token>/unsubscribe")
+def manage_unsubscribe(token: str) -> BaseResponse:
+    subscriber = _subscriber_from_token(token)
+    rt = runtime()
+    session = db()
+    target = request.form.get("subscription", "")
+    secret = rt.config.site.secret_key
+    if target == "all":
+        subscriptions.unsubscribe_all(
+            session, subscriber_id=subscriber.id, now=rt.now(), origin=origin(), secret_key=secret
+        )
+        flash("You are unsubscribed from everything. You will not get any more digests.")
+    else:
+        owned = {s.id: c for s, c in subscriptions.subscriptions_of(session, subscriber.id)}
+        if not target.isdigit() or int(target) not in owned:
+            abort(400)
+        subscriptions.unsubscribe(
+            session, subscription_id=int(target), now=rt.now(), origin=origin(), secret_key=secret
+        )
+        flash(f"You are unsubscribed from {owned[int(target)].name}.")
+    session.commit()
+    return redirect(url_for(".manage", token=token), code=303)
+
+
+@bp.post("/manage/<token>/export")
+def manage_export(token: str) -> Response:
+    subscriber = _subscriber_from_token(token)
+    data = subscriptions.export(db(), subscriber.id)
+    return Response(
+        json.dumps(data, indent=2, ensure_ascii=False),
+        mimetype="application/json",
+        headers={"Content-Disposition": 'attachment; filename="council-digest-my-data.json"'},
+    )
+
+
+@bp.post("/manage/<token>/erase")
+def manage_erase(token: str) -> BaseResponse | tuple[str, int]:
+    subscriber = _subscriber_from_token(token)
+    if request.form.get("confirm") != "yes":
+        rows = subscriptions.subscriptions_of(db(), subscriber.id)
+        return render_template(
+            "subscriptions/manage.html",
+            subscriber=subscriber,
+            rows=rows,
+            token=token,
+            erase_error=True,
+        ), 400
+    rt = runtime()
+    session = db()
+    subscriptions.erase(
+        session, subscriber_id=subscriber.id, now=rt.now(), secret_key=rt.config.site.secret_key
+    )
+    session.commit()
+    return redirect(url_for(".erased"), code=303)
+
+
+@bp.get("/manage/erased")
+def erased() -> str:
+    return render_template("subscriptions/erased.html")

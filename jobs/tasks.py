@@ -1,0 +1,56 @@
+"""The scheduled jobs. Each is a thin adapter: open a transaction, call one digest.*
+function, record the run. All progress lives in tables, so a repeated or missed run is
+harmless."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from digest import heartbeats, subscriptions
+from digest.runtime import Runtime
+
+log = logging.getLogger("digest.jobs")
+
+SCHEDULER_HEARTBEAT = "scheduler"
+
+
+def recorded(name: str, rt: Runtime, work: Callable[[], str]) -> str:
+    """Run `work`, keeping a JobRun row with its outcome; failures are logged, not raised,
+    so one bad run never stops the scheduler."""
+    run_id = heartbeats.start_run(rt.sessions, name, rt.now())
+    try:
+        summary = work()
+    except Exception as exc:
+        log.exception("job %s failed", name)
+        heartbeats.finish_run(
+            rt.sessions, run_id, rt.now(), ok=False, summary=f"{type(exc).__name__}: {exc}"
+        )
+        return f"failed: {exc}"
+    heartbeats.finish_run(rt.sessions, run_id, rt.now(), ok=True, summary=summary)
+    log.info("job %s: %s", name, summary)
+    return summary
+
+
+def deliver_outbox(rt: Runtime) -> str:
+    backend = rt.mail_backend()
+    try:
+        report = rt.deliverer(backend).run_until_empty()
+    finally:
+        backend.close()
+    return report.summary()
+
+
+def purge_unconfirmed(rt: Runtime) -> str:
+    def work() -> str:
+        with rt.sessions.begin() as session:
+            purged = subscriptions.purge_unconfirmed(session, rt.now())
+        return f"{purged} unconfirmed subscriptions purged"
+
+    return recorded("purge_unconfirmed", rt, work)
+
+
+def beat(rt: Runtime) -> str:
+    with rt.sessions.begin() as session:
+        heartbeats.beat(session, SCHEDULER_HEARTBEAT, rt.now())
+    return "ok"

@@ -1,0 +1,1 @@
+"""Real components for tests: databases, an SMTP sink, a live server, a browser."""

@@ -1,0 +1,50 @@
+"""Reading what our mail backends produced."""
+
+from __future__ import annotations
+
+import mailbox
+import re
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+
+
+def maildir_messages(path: str | Path) -> list[EmailMessage]:
+    box = mailbox.Maildir(str(path), create=False)
+    out = []
+    for key in sorted(box.keys()):
+        raw = box.get_bytes(key)
+        parsed = BytesParser(policy=policy.default).parsebytes(raw)
+        assert isinstance(parsed, EmailMessage)
+        out.append(parsed)
+    return out
+
+
+def body(message: EmailMessage, subtype: str = "plain") -> str:
+    part = message.get_body((subtype,))
+    assert part is not None, f"no text/{subtype} part"
+    content = part.get_content()
+    assert isinstance(content, str)
+    return content
+
+
+def links(text: str) -> list[str]:
+    return re.findall(r"https?://[^\s\"'<>]+", text)
+
+
+def link_with(message: EmailMessage, fragment: str) -> str:
+    """The first link in the plain-text part containing `fragment`."""
+    for url in links(body(message)):
+        if fragment in url:
+            return url
+    raise AssertionError(f"no link containing {fragment!r} in:\n{body(message)}")
+
+
+def path_of(url: str) -> str:
+    return "/" + url.split("://", 1)[1].split("/", 1)[1]
+
+
+def subject(message: EmailMessage) -> str:
+    """The Subject as a reader sees it (RFC 5322 unfolding leaves the folding space)."""
+    return str(message["Subject"]).strip()

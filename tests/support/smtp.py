@@ -1,0 +1,96 @@
+"""A real SMTP server on loopback (aiosmtpd) that records what it receives and can be
+told to fail in scripted ways."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+    peer: Any
+
+    @property
+    def message(self) -> EmailMessage:
+        parsed = BytesParser(policy=policy.default).parsebytes(self.data)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+
+@dataclass
+class SmtpSink:
+    """Handler for aiosmtpd. `rcpt_reply` / `data_reply` may return an SMTP reply string
+    to refuse a recipient or a message (e.g. "451 4.3.0 try later")."""
+
+    messages: list[Received] = field(default_factory=list)
+    rcpt_reply: Callable[[str], str | None] | None = None
+    data_reply: Callable[[bytes, list[str]], str | None] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    host: str = "127.0.0.1"
+    port: int = 0
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if self.rcpt_reply is not None:
+            reply = self.rcpt_reply(address)
+            if reply:
+                return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.data_reply is not None:
+            reply = self.data_reply(envelope.original_content, list(envelope.rcpt_tos))
+            if reply:
+                return reply
+        with self.lock:
+            self.messages.append(
+                Received(
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    envelope.original_content,
+                    session.peer,
+                )
+            )
+        return "250 2.0.0 Ok: queued"
+
+    def to(self, address: str) -> list[Received]:
+        with self.lock:
+            return [m for m in self.messages if address in m.rcpt_tos]
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.messages) >= count:
+                    return list(self.messages)
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} messages, got {len(self.messages)}")
+
+
+def start_sink(sink: SmtpSink) -> Controller:
+    sink.port = free_port()
+    controller = Controller(sink, hostname=sink.host, port=sink.port)
+    controller.start()
+    return controller
