@@ -156,6 +156,61 @@ def subscribe(
     )
 
 
+def add_confirmed(
+    session: Session,
+    mail: MailQueue,
+    *,
+    council: Council,
+    email: str,
+    now: datetime,
+    origin: Origin,
+    kind: SubscriptionKind = SubscriptionKind.RESIDENT,
+) -> Subscription | None:
+    """Subscribe an address whose owner has just proved it (a confirmation link or the
+    manage page), so no second confirmation is needed. Queues the welcome email.
+
+    Returns None for addresses suppressed after a bounce or complaint.
+    """
+    address = normalise_email(email)
+    secret = mail.config.site.secret_key
+    suppression = suppressions.find(session, secret, address)
+    if suppression is not None and suppression.reason not in suppressions.CLEARED_BY_CONFIRMATION:
+        return None
+    subscriber = _get_or_create_subscriber(session, address, now)
+    subscription = session.scalar(
+        sa.select(Subscription).where(
+            Subscription.subscriber_id == subscriber.id, Subscription.council_id == council.id
+        )
+    )
+    if subscription is not None and subscription.status == SubscriptionStatus.ACTIVE:
+        if kind == SubscriptionKind.PROFESSIONAL:
+            subscription.kind = kind
+        return subscription
+    if subscription is None:
+        subscription = Subscription(
+            subscriber_id=subscriber.id,
+            council_id=council.id,
+            kind=kind,
+            status=SubscriptionStatus.PENDING,
+            created_at=now,
+            requested_at=now,
+        )
+        session.add(subscription)
+        session.flush()
+    subscription.kind = kind
+    subscription.status = SubscriptionStatus.ACTIVE
+    subscription.requested_at = now
+    subscription.confirmed_at = now
+    subscription.unsubscribed_at = None
+    subscription.confirm_nonce = None
+    _record(session, mail, subscription, council, ConsentEventKind.REQUESTED, now, origin)
+    _record(session, mail, subscription, council, ConsentEventKind.CONFIRMED, now, origin)
+    suppressions.clear_after_confirmation(session, secret, address)
+    session.flush()
+    _queue_welcome(session, mail, council, subscription, subscriber, now)
+    return subscription
+
+
 def _get_or_create_subscriber(session: Session, address: str, now: datetime) -> Subscriber:
     existing = session.scalar(sa.select(Subscriber).where(Subscriber.email == address))
     if existing is not None:
@@ -232,6 +287,18 @@ def confirm(
     _record(session, mail, subscription, council, ConsentEventKind.CONFIRMED, now, origin)
     suppressions.clear_after_confirmation(session, mail.config.site.secret_key, subscriber.email)
     session.flush()
+    _queue_welcome(session, mail, council, subscription, subscriber, now)
+    return subscription
+
+
+def _queue_welcome(
+    session: Session,
+    mail: MailQueue,
+    council: Council,
+    subscription: Subscription,
+    subscriber: Subscriber,
+    now: datetime,
+) -> None:
     mail.queue(
         session,
         template="welcome",
@@ -244,7 +311,6 @@ def confirm(
         subscription_id=subscription.id,
         council_id=council.id,
     )
-    return subscription
 
 
 def welcome_context(

@@ -11,9 +11,15 @@ import json
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from digest import subscriptions
+from digest import councils, subscriptions
 from digest.addresses import InvalidEmail
-from digest.models import Council, Subscriber, Subscription
+from digest.models import (
+    Council,
+    Subscriber,
+    Subscription,
+    SubscriptionKind,
+    SubscriptionStatus,
+)
 from digest.subscriptions import LinkExpired, LinkProblem, LinkUsed
 from digest.tokens import Purpose, TokenError
 from digest.web.context import db, origin, runtime
@@ -159,13 +165,54 @@ def _subscriber_from_token(token: str) -> Subscriber:
     return subscriber
 
 
-@bp.get("/manage/<token>")
-def manage(token: str) -> str:
-    subscriber = _subscriber_from_token(token)
-    rows = subscriptions.subscriptions_of(db(), subscriber.id)
+def _render_manage(
+    subscriber: Subscriber, token: str, status: int = 200, **extra: object
+) -> tuple[str, int]:
+    session = db()
+    rows = subscriptions.subscriptions_of(session, subscriber.id)
+    active = {c.id for s, c in rows if s.status == SubscriptionStatus.ACTIVE}
+    others = [c for c in councils.search(session) if c.id not in active]
     return render_template(
-        "subscriptions/manage.html", subscriber=subscriber, rows=rows, token=token
+        "subscriptions/manage.html",
+        subscriber=subscriber,
+        rows=rows,
+        token=token,
+        others=others,
+        **extra,
+    ), status
+
+
+@bp.get("/manage/<token>")
+def manage(token: str) -> tuple[str, int]:
+    return _render_manage(_subscriber_from_token(token), token)
+
+
+@bp.post("/manage/<token>/add")
+def manage_add(token: str) -> BaseResponse:
+    """Add a council for someone who reached us through a link in their email (their
+    address is proven), so no second confirmation is needed."""
+    subscriber = _subscriber_from_token(token)
+    session = db()
+    council = councils.get_by_slug(session, request.form.get("council", "")[:80])
+    if council is None:
+        abort(400)
+    rt = runtime()
+    professional = any(
+        s.kind == SubscriptionKind.PROFESSIONAL
+        for s, _ in subscriptions.subscriptions_of(session, subscriber.id)
     )
+    subscriptions.add_confirmed(
+        session,
+        rt.mail,
+        council=council,
+        email=subscriber.email,
+        now=rt.now(),
+        origin=origin(),
+        kind=SubscriptionKind.PROFESSIONAL if professional else SubscriptionKind.RESIDENT,
+    )
+    session.commit()
+    flash(f"You are now subscribed to {council.name}.")
+    return redirect(url_for(".manage", token=token), code=303)
 
 
 @bp.post("/manage/<token>/unsubscribe")
@@ -207,14 +254,7 @@ def manage_export(token: str) -> Response:
 def manage_erase(token: str) -> BaseResponse | tuple[str, int]:
     subscriber = _subscriber_from_token(token)
     if request.form.get("confirm") != "yes":
-        rows = subscriptions.subscriptions_of(db(), subscriber.id)
-        return render_template(
-            "subscriptions/manage.html",
-            subscriber=subscriber,
-            rows=rows,
-            token=token,
-            erase_error=True,
-        ), 400
+        return _render_manage(subscriber, token, 400, erase_error=True)
     rt = runtime()
     session = db()
     subscriptions.erase(
