@@ -42,6 +42,8 @@ class SiteConfig:
     timezone: str = "Europe/London"
     var_dir: str = "var"
     proxy_count: int = 0
+    log_format: str = field(default="text", metadata=_choices("text", "json"))
+    log_level: str = field(default="INFO", metadata=_choices("DEBUG", "INFO", "WARNING", "ERROR"))
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from digest.config import DemandConfig
 from digest.models import (
     Council,
     CouncilStatus,
@@ -98,3 +99,8 @@ def bucket(count: int, threshold: int) -> str:
         if count >= floor:
             return f"{floor:,}+"
     return f"Fewer than {BUCKETS[-1]}"  # pragma: no cover - unreachable by the guard above
+
+
+def is_ready(row: Demand, config: DemandConfig) -> bool:
+    """Demand has reached the auto-enable threshold (shown to admins as "ready")."""
+    return config.auto_enable_threshold > 0 and row.score >= config.auto_enable_threshold

@@ -9,9 +9,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from digest.models import Council, CouncilStatus
+from digest import professional_requests
+from digest.mail import outbox
+from digest.mail.compose import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
+from digest.mail.outbox import MessagePurpose
+from digest.mail.queue import MailQueue
+from digest.mail.render import render_email
+from digest.models import (
+    Admin,
+    Council,
+    CouncilStatus,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+)
 
 
 class EnablementError(ValueError):
@@ -51,3 +65,79 @@ def pause(session: Session, council: Council, now: datetime) -> bool:
     council.paused_at = now
     council.updated_at = now
     return True
+
+
+@dataclass(frozen=True)
+class GoLiveResult:
+    council: Council
+    changed: bool
+    notified: int  # "your council is live" emails queued
+    requests_approved: int
+
+
+def go_live(
+    session: Session,
+    mail: MailQueue,
+    council: Council,
+    now: datetime,
+    *,
+    admin: Admin | None = None,
+    base_url: str | None = None,
+) -> GoLiveResult:
+    """Enable a council with everything that goes with it: every active subscriber is
+    told once, open professional requests are approved and their requesters told.
+
+    The caller collects the council straight after committing, so the first digest has
+    data. Enabling an enabled council changes nothing and queues nothing.
+    """
+    result = enable(session, council, now, base_url=base_url)
+    if not result.changed:
+        return GoLiveResult(council, changed=False, notified=0, requests_approved=0)
+    notified = notify_subscribers(session, mail, council, now)
+    approved = professional_requests.approve_open(session, mail, council, admin=admin, now=now)
+    return GoLiveResult(council, changed=True, notified=notified, requests_approved=approved)
+
+
+def notify_subscribers(session: Session, mail: MailQueue, council: Council, now: datetime) -> int:
+    """Queue one "your council is live" email per active subscription.
+
+    Rendered once with link placeholders that are personalised at send time, like a
+    digest. The reference is per council, so a council enabled again later (after a
+    pause) does not tell anyone twice.
+    """
+    rows = session.execute(
+        sa.select(Subscription.id, Subscription.subscriber_id, Subscriber.email)
+        .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
+        .where(
+            Subscription.council_id == council.id, Subscription.status == SubscriptionStatus.ACTIVE
+        )
+    ).all()
+    if not rows:
+        return 0
+    rendered = render_email(
+        "council_live",
+        **mail.common_context(),
+        council=council,
+        council_url=mail.links.council(council.slug),
+        manage_url=MANAGE_PLACEHOLDER,
+        unsubscribe_url=UNSUBSCRIBE_PLACEHOLDER,
+    )
+    return outbox.enqueue_many(
+        session,
+        (
+            {
+                "purpose": MessagePurpose.COUNCIL_LIVE,
+                "reference": f"council:{council.id}:live",
+                "recipient": email,
+                "subscriber_id": subscriber_id,
+                "subscription_id": subscription_id,
+                "council_id": council.id,
+                "subject": rendered.subject,
+                "body_text": rendered.text,
+                "body_html": rendered.html,
+            }
+            for subscription_id, subscriber_id, email in rows
+        ),
+        now=now,
+        domain=mail.domain,
+    )

@@ -40,13 +40,15 @@ pass_state = click.make_pass_decorator(CliState)
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None) -> None:
     """Council Digest: weekly digests of UK council meetings."""
-    ctx.obj = CliState(config_path)
+    # Tests hand in a state with a ready-made runtime; otherwise build one from the config.
+    if not isinstance(ctx.obj, CliState):
+        ctx.obj = CliState(config_path)
 
 
 def _register() -> None:
-    from digest.cli import councils, run, setup
+    from digest.cli import admin, councils, demand, run, setup
 
-    for module in (setup, run, councils):
+    for module in (setup, run, councils, demand, admin):
         module.register(main)
 
 

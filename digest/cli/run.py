@@ -12,7 +12,7 @@ from types import FrameType
 import click
 import sqlalchemy as sa
 
-from digest import heartbeats, schema
+from digest import heartbeats, logs, schema
 from digest.cli import CliState, pass_state
 from digest.cli.output import progress, summary
 from digest.mail import outbox
@@ -23,10 +23,8 @@ from digest.runtime import Runtime
 log = logging.getLogger("digest")
 
 
-def _logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+def _logging(rt: Runtime) -> None:
+    logs.configure(rt.config.site.log_format, rt.config.site.log_level)
 
 
 def _require_schema(rt: Runtime) -> None:
@@ -55,8 +53,8 @@ def start(state: CliState) -> None:
     from digest import create_app
     from jobs.schedule import build_scheduler
 
-    _logging()
     rt = state.runtime()
+    _logging(rt)
     _require_schema(rt)
     app = create_app(runtime=rt)
     scheduler = build_scheduler(rt, blocking=False)
@@ -92,8 +90,8 @@ def scheduler(state: CliState) -> None:
     """Run the scheduler alone (exactly one per installation)."""
     from jobs.schedule import build_scheduler
 
-    _logging()
     rt = state.runtime()
+    _logging(rt)
     _require_schema(rt)
     sched = build_scheduler(rt, blocking=True)
     signal.signal(signal.SIGTERM, lambda *_: sched.shutdown(wait=False))
@@ -112,8 +110,8 @@ def scheduler(state: CliState) -> None:
 @pass_state
 def worker(state: CliState, idle_seconds: float | None) -> None:
     """Run the delivery loop until SIGTERM; the message in hand is finished first."""
-    _logging()
     rt = state.runtime()
+    _logging(rt)
     _require_schema(rt)
     stop = threading.Event()
     _stop_on_signals(stop)

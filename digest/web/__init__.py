@@ -9,14 +9,24 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from digest.runtime import Runtime
-from digest.web import api, context, errors, public, security, subscriptions
+from digest.web import (
+    admin,
+    api,
+    context,
+    errors,
+    ops,
+    professional,
+    public,
+    security,
+    subscriptions,
+)
 from digest.web.context import runtime
 from digest.web.limits import form_field_key, limit_endpoint, make_limiter
 
 csrf = CSRFProtect()
 csrf.exempt("digest.web.subscriptions.unsubscribe")
 
-BLUEPRINTS = (public.bp, subscriptions.bp, api.bp)
+BLUEPRINTS = (public.bp, subscriptions.bp, professional.bp, api.bp, admin.bp, ops.bp)
 
 
 def init_app(app: Flask) -> None:
@@ -38,14 +48,20 @@ def init_app(app: Flask) -> None:
     limiter = make_limiter(app, config.web.rate_limit_storage)
     app.extensions["digest.limiter"] = limiter
     secret = config.site.secret_key
-    limit_endpoint(app, limiter, "subscriptions.subscribe", config.web.subscribe_limit_per_ip)
-    limit_endpoint(
-        app,
-        limiter,
-        "subscriptions.subscribe",
-        config.web.subscribe_limit_per_email,
-        key_func=form_field_key("email", secret),
-    )
+    web = config.web
+    by_email = form_field_key("email", secret)
+    # (endpoint, limit, key): per client IP unless keyed by the address typed in, so one
+    # inbox or admin account cannot be hammered from many IPs either.
+    limits = [
+        ("subscriptions.subscribe", web.subscribe_limit_per_ip, None),
+        ("subscriptions.subscribe", web.subscribe_limit_per_email, by_email),
+        ("requests.request_council", web.request_limit_per_ip, None),
+        ("requests.request_council", web.subscribe_limit_per_email, by_email),
+        ("admin.login", web.login_limit_per_ip, None),
+        ("admin.login", web.login_limit_per_ip, by_email),
+    ]
+    for endpoint, limit, key in limits:
+        limit_endpoint(app, limiter, endpoint, limit, key_func=key)
     app.jinja_env.globals.update(
         site=config.site, has_endpoint=lambda name: name in app.view_functions
     )

@@ -29,3 +29,50 @@ def active_subscription(rt: Runtime, email: str, slug: str) -> int:
         token = rt.links.confirm(subscription.id, subscription.confirm_nonce).rsplit("/", 1)[1]
         subscriptions.confirm(session, rt.mail, token=token, now=rt.now(), origin=ORIGIN)
         return subscription.id
+
+
+def professional_request(
+    rt: Runtime, slug: str, email: str, *, confirm: bool = True, subscribe: bool = False
+) -> int:
+    """A professional request for council `slug`, confirmed unless told otherwise."""
+    from digest import professional_requests
+    from digest.models import EnablementRequest
+    from digest.professional_requests import RequestForm
+
+    with rt.sessions.begin() as session:
+        council = councils.get_by_slug(session, slug)
+        assert council is not None
+        professional_requests.submit(
+            session,
+            rt.mail,
+            council=council,
+            now=rt.now(),
+            origin=ORIGIN,
+            form=RequestForm(
+                name="Pat Reporter",
+                organisation="Wigan Observer",
+                email=email,
+                reason="Covering local planning decisions.",
+            ),
+        )
+        request = session.scalars(
+            sa.select(EnablementRequest).order_by(EnablementRequest.id.desc())
+        ).first()
+        assert request is not None and request.confirm_nonce
+        if confirm:
+            token = rt.links.confirm_request(request.id, request.confirm_nonce).rsplit("/", 1)[1]
+            professional_requests.confirm(
+                session, rt.mail, token=token, now=rt.now(), origin=ORIGIN, subscribe=subscribe
+            )
+        return request.id
+
+
+def make_admin(
+    rt: Runtime,
+    email: str = "admin@councildigest.example.org",
+    password: str = "correct horse battery staple",
+) -> None:
+    from digest import admins
+
+    with rt.sessions.begin() as session:
+        admins.create_admin(session, email, password, rt.now())

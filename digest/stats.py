@@ -1,0 +1,194 @@
+"""Figures for the admin dashboard, the delivery page and /metrics, read from the tables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from digest import councils, heartbeats
+from digest.models import (
+    Council,
+    CouncilStatus,
+    JobRun,
+    OutboxMessage,
+    OutboxStatus,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+    SuppressionReason,
+)
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def by_value(counts: Mapping[E, int]) -> dict[str, int]:
+    """Counts keyed by the states' string values, for templates and metrics."""
+    return {state.value: n for state, n in counts.items()}
+
+
+def councils_by_status(session: Session) -> dict[CouncilStatus, int]:
+    return councils.counts_by_status(session)
+
+
+def week_start(now: datetime, tz: ZoneInfo) -> datetime:
+    """Monday 00:00 of `now`'s ISO week in the site's zone, as an aware datetime."""
+    local = now.astimezone(tz)
+    monday = (local - timedelta(days=local.weekday())).date()
+    return datetime(monday.year, monday.month, monday.day, tzinfo=tz)
+
+
+@dataclass(frozen=True)
+class Overview:
+    councils: dict[CouncilStatus, int]
+    stale: int
+    subscriptions: dict[SubscriptionStatus, int]
+    subscribers_active: int
+    last_digest_run: JobRun | None
+    last_collect_run: JobRun | None
+    sent_this_week: int
+    failed_this_week: int
+    queue: dict[OutboxStatus, int]
+    scheduler_beat: datetime | None
+
+
+def subscriptions_by_status(session: Session) -> dict[SubscriptionStatus, int]:
+    counts = dict.fromkeys(SubscriptionStatus, 0)
+    for status, n in session.execute(
+        sa.select(Subscription.status, sa.func.count()).group_by(Subscription.status)
+    ):
+        counts[status] = n
+    return counts
+
+
+def queue_depth(session: Session) -> dict[OutboxStatus, int]:
+    counts = dict.fromkeys(OutboxStatus, 0)
+    for status, n in session.execute(
+        sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
+    ):
+        counts[status] = n
+    return counts
+
+
+def stale_councils(session: Session, now: datetime) -> list[Council]:
+    enabled = session.scalars(sa.select(Council).where(Council.status == CouncilStatus.ENABLED))
+    return [c for c in enabled if c.is_stale(now)]
+
+
+def sent_and_failed_since(session: Session, since: datetime) -> tuple[int, int]:
+    sent = (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.SENT, OutboxMessage.sent_at >= since)
+        )
+        or 0
+    )
+    failed = (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.status == OutboxStatus.FAILED, OutboxMessage.last_attempt_at >= since
+            )
+        )
+        or 0
+    )
+    return sent, failed
+
+
+def overview(session: Session, now: datetime, tz: ZoneInfo) -> Overview:
+    sent, failed = sent_and_failed_since(session, week_start(now, tz))
+    return Overview(
+        councils=councils.counts_by_status(session),
+        stale=len(stale_councils(session, now)),
+        subscriptions=subscriptions_by_status(session),
+        subscribers_active=session.scalar(
+            sa.select(sa.func.count(sa.func.distinct(Subscription.subscriber_id))).where(
+                Subscription.status == SubscriptionStatus.ACTIVE
+            )
+        )
+        or 0,
+        last_digest_run=heartbeats.last_run(session, "weekly_digest"),
+        last_collect_run=heartbeats.last_run(session, "collect"),
+        sent_this_week=sent,
+        failed_this_week=failed,
+        queue=queue_depth(session),
+        scheduler_beat=heartbeats.last_beat(session, "scheduler"),
+    )
+
+
+@dataclass(frozen=True)
+class WeekFigures:
+    week_start: datetime
+    sent: int
+    failed: int
+
+
+def by_week(session: Session, now: datetime, tz: ZoneInfo, weeks: int = 8) -> list[WeekFigures]:
+    start = week_start(now, tz)
+    out = []
+    for back in range(weeks):
+        begin = start - timedelta(weeks=back)
+        end = begin + timedelta(weeks=1)
+        sent = (
+            session.scalar(
+                sa.select(sa.func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    OutboxMessage.status == OutboxStatus.SENT,
+                    OutboxMessage.sent_at >= begin,
+                    OutboxMessage.sent_at < end,
+                )
+            )
+            or 0
+        )
+        failed = (
+            session.scalar(
+                sa.select(sa.func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    OutboxMessage.status == OutboxStatus.FAILED,
+                    OutboxMessage.last_attempt_at >= begin,
+                    OutboxMessage.last_attempt_at < end,
+                )
+            )
+            or 0
+        )
+        out.append(WeekFigures(begin, sent, failed))
+    return out
+
+
+def recent_failures(session: Session, limit: int = 50) -> list[OutboxMessage]:
+    return list(
+        session.scalars(
+            sa.select(OutboxMessage)
+            .where(
+                OutboxMessage.last_error.is_not(None),
+                OutboxMessage.status.in_([OutboxStatus.FAILED, OutboxStatus.PENDING]),
+            )
+            .order_by(OutboxMessage.last_attempt_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def suppressions_by_reason(session: Session) -> dict[SuppressionReason, int]:
+    counts = dict.fromkeys(SuppressionReason, 0)
+    for reason, n in session.execute(
+        sa.select(Suppression.reason, sa.func.count()).group_by(Suppression.reason)
+    ):
+        counts[reason] = n
+    return counts
+
+
+def recent_suppressions(session: Session, limit: int = 50) -> list[Suppression]:
+    return list(
+        session.scalars(sa.select(Suppression).order_by(Suppression.created_at.desc()).limit(limit))
+    )

@@ -1,0 +1,97 @@
+"""Councils: status, source address, collection health, enable and pause."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from digest import councils, enablement
+from digest.models import Council, CouncilStatus
+from digest.web.admin import bp
+from digest.web.admin.auth import audit, signed_in
+from digest.web.context import db, runtime
+
+
+def _council(slug: str) -> Council:
+    found = councils.get_by_slug(db(), slug)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/councils")
+def council_list() -> str:
+    status_arg = request.args.get("status", "enabled")
+    status = CouncilStatus(status_arg) if status_arg in set(CouncilStatus) else None
+    query = request.args.get("q", "")[:100]
+    found = councils.search(db(), query, status)
+    return render_template(
+        "admin/councils.html",
+        councils=found,
+        status=status,
+        query=query,
+        statuses=list(CouncilStatus),
+        now=runtime().now(),
+    )
+
+
+@bp.get("/councils/<slug>")
+def council_detail(slug: str) -> str:
+    return render_template("admin/council.html", council=_council(slug), now=runtime().now())
+
+
+@bp.post("/councils/<slug>/enable")
+def enable(slug: str) -> BaseResponse:
+    council = _council(slug)
+    rt = runtime()
+    try:
+        result = enablement.go_live(db(), rt.mail, council, rt.now(), admin=signed_in())
+    except enablement.EnablementError as exc:
+        db().rollback()
+        flash(f"Not enabled: {exc}.")
+        return redirect(url_for("admin.council_detail", slug=slug), code=303)
+    audit(
+        "council.enable",
+        council.slug,
+        f"{result.notified} subscribers told, {result.requests_approved} requests approved"
+        if result.changed
+        else "already enabled",
+    )
+    db().commit()
+    flash(
+        f"{council.name} is enabled." if result.changed else f"{council.name} was already enabled."
+    )
+    return redirect(
+        request.form.get("back") or url_for("admin.council_detail", slug=slug), code=303
+    )
+
+
+@bp.post("/councils/<slug>/pause")
+def pause(slug: str) -> BaseResponse:
+    council = _council(slug)
+    if enablement.pause(db(), council, runtime().now()):
+        audit("council.pause", council.slug)
+        db().commit()
+        flash(f"{council.name} is paused: no collection and no digests until re-enabled.")
+    else:
+        flash(f"{council.name} is not enabled, so it cannot be paused.")
+    return redirect(url_for("admin.council_detail", slug=slug), code=303)
+
+
+@bp.post("/councils/<slug>/base-url")
+def set_base_url(slug: str) -> BaseResponse:
+    council = _council(slug)
+    value = request.form.get("base_url", "").strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(value) > 300:
+        flash("Enter the full address of the council's democracy website, starting https://")
+        return redirect(url_for("admin.council_detail", slug=slug), code=303)
+    old = council.base_url
+    council.base_url = value
+    council.updated_at = runtime().now()
+    audit("council.base_url", council.slug, f"{old or '(none)'} -> {value}")
+    db().commit()
+    flash("Source address saved.")
+    return redirect(url_for("admin.council_detail", slug=slug), code=303)

@@ -1,0 +1,133 @@
+"""Professional requests and subscriber look-up."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from digest import enablement, professional_requests, subscriptions, suppressions
+from digest.addresses import InvalidEmail, normalise_email
+from digest.models import (
+    BounceEvent,
+    ConsentEvent,
+    Council,
+    EnablementRequest,
+    OutboxMessage,
+    RequestStatus,
+    Subscriber,
+)
+from digest.web.admin import bp
+from digest.web.admin.auth import audit, signed_in
+from digest.web.context import db, runtime
+
+
+@bp.get("/requests")
+def requests_list() -> str:
+    rows = professional_requests.all_requests(db())
+    waiting = [(r, c) for r, c in rows if r.status == RequestStatus.OPEN and r.confirmed_at]
+    unconfirmed = [(r, c) for r, c in rows if r.status == RequestStatus.OPEN and not r.confirmed_at]
+    decided = [(r, c) for r, c in rows if r.status != RequestStatus.OPEN]
+    return render_template(
+        "admin/requests.html", waiting=waiting, unconfirmed=unconfirmed, decided=decided
+    )
+
+
+@bp.post("/requests/<int:request_id>/decide")
+def decide(request_id: int) -> BaseResponse:
+    session = db()
+    found = session.get(EnablementRequest, request_id)
+    if found is None:
+        abort(404)
+    rt = runtime()
+    note = request.form.get("note", "")[:2000]
+    council = session.get_one(Council, found.council_id)
+    if request.form.get("decision") == "approve":
+        # Approving means switching the council on; that approves every open request
+        # for it and tells each requester.
+        try:
+            result = enablement.go_live(session, rt.mail, council, rt.now(), admin=signed_in())
+        except enablement.EnablementError as exc:
+            session.rollback()
+            flash(f"Not approved: {exc}. Set its source address first.")
+            return redirect(url_for("admin.requests_list"), code=303)
+        audit("request.approve", f"request {found.id} ({council.slug})", note)
+        flash(
+            f"Approved: {council.name} is enabled and {result.requests_approved} requester(s) told."
+        )
+    elif request.form.get("decision") == "decline":
+        if professional_requests.decide(
+            session, rt.mail, found, approve=False, admin=signed_in(), note=note, now=rt.now()
+        ):
+            audit("request.decline", f"request {found.id} ({council.slug})", note)
+            flash("Declined; the requester has been told.")
+        else:
+            flash("That request was already decided.")
+    else:
+        abort(400)
+    session.commit()
+    return redirect(url_for("admin.requests_list"), code=303)
+
+
+@bp.get("/subscribers")
+def subscriber_lookup() -> str | tuple[str, int]:
+    raw = request.args.get("email", "").strip()[:320]
+    context: dict[str, object] = {"email": raw, "subscriber": None, "error": None}
+    if raw:
+        session = db()
+        try:
+            address = normalise_email(raw)
+        except InvalidEmail as exc:
+            context["error"] = str(exc)
+            return render_template("admin/subscribers.html", **context), 400
+        subscriber = session.scalar(sa.select(Subscriber).where(Subscriber.email == address))
+        secret = runtime().config.site.secret_key
+        context["suppression"] = suppressions.find(session, secret, address)
+        if subscriber is not None:
+            context.update(
+                subscriber=subscriber,
+                rows=subscriptions.subscriptions_of(session, subscriber.id),
+                consent=list(
+                    session.scalars(
+                        sa.select(ConsentEvent)
+                        .where(ConsentEvent.subscriber_id == subscriber.id)
+                        .order_by(ConsentEvent.id)
+                    )
+                ),
+                messages=list(
+                    session.scalars(
+                        sa.select(OutboxMessage)
+                        .where(OutboxMessage.subscriber_id == subscriber.id)
+                        .order_by(OutboxMessage.id.desc())
+                        .limit(50)
+                    )
+                ),
+                bounces=list(
+                    session.scalars(
+                        sa.select(BounceEvent)
+                        .where(BounceEvent.subscriber_id == subscriber.id)
+                        .order_by(BounceEvent.id)
+                    )
+                ),
+            )
+    return render_template("admin/subscribers.html", **context)
+
+
+@bp.post("/subscribers/<int:subscriber_id>/erase")
+def erase_subscriber(subscriber_id: int) -> BaseResponse:
+    session = db()
+    subscriber = session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        abort(404)
+    if request.form.get("confirm") != "yes":
+        flash("Tick the box to confirm the erasure.")
+        return redirect(url_for("admin.subscriber_lookup", email=subscriber.email), code=303)
+    rt = runtime()
+    subscriptions.erase(
+        session, subscriber_id=subscriber_id, now=rt.now(), secret_key=rt.config.site.secret_key
+    )
+    # The audit trail keeps the id, never the address: it must not outlive the erasure.
+    audit("subscriber.erase", f"subscriber {subscriber_id}")
+    session.commit()
+    flash("All data about that subscriber has been erased; the address stays suppressed.")
+    return redirect(url_for("admin.subscriber_lookup"), code=303)

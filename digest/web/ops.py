@@ -1,0 +1,150 @@
+"""/healthz for load balancers and uptime checks, /metrics for Prometheus."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, jsonify
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy.orm import Session
+
+from digest import heartbeats, stats
+from digest.models import Council, CouncilStatus, EnablementRequest, RequestStatus
+from digest.runtime import Runtime
+from digest.web.context import db, runtime
+from jobs.schedule import HEARTBEAT_SECONDS
+from jobs.tasks import SCHEDULER_HEARTBEAT
+
+bp = Blueprint("ops", __name__)
+
+# Three missed heartbeats: the scheduler is gone, not merely busy with a long job.
+HEARTBEAT_TOLERANCE_SECONDS = 3 * HEARTBEAT_SECONDS
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    rt = runtime()
+    problems: list[str] = []
+    age: float | None = None
+    try:
+        session = db()
+        session.execute(sa.text("SELECT 1"))
+        beat = heartbeats.last_beat(session, SCHEDULER_HEARTBEAT)
+        database = "ok"
+    except sa.exc.SQLAlchemyError as exc:
+        database = f"error: {type(exc).__name__}"
+        problems.append("database unreachable")
+        beat = None
+    if beat is None:
+        problems.append("no scheduler heartbeat yet")
+    else:
+        age = round((rt.now() - beat).total_seconds(), 1)
+        if age > HEARTBEAT_TOLERANCE_SECONDS:
+            problems.append(f"scheduler heartbeat is {age:.0f} s old")
+    body = {
+        "status": "ok" if not problems else "unhealthy",
+        "database": database,
+        "scheduler_heartbeat_age_seconds": age,
+        "problems": problems,
+    }
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response, 200 if not problems else 503
+
+
+class DatabaseCollector(Collector):
+    """Reads every figure from the database at scrape time, so any web process can
+    answer and no counter is lost when a process restarts."""
+
+    def __init__(self, session: Session, rt: Runtime) -> None:
+        self.session = session
+        self.rt = rt
+
+    def collect(self) -> Iterator[Metric]:
+        session, now = self.session, self.rt.now()
+        councils = GaugeMetricFamily("digest_councils", "Councils by status", labels=["status"])
+        for status, n in stats.by_value(stats.councils_by_status(session)).items():
+            councils.add_metric([status], n)
+        yield councils
+        enabled = list(
+            session.scalars(
+                sa.select(Council)
+                .where(Council.status == CouncilStatus.ENABLED)
+                .order_by(Council.slug)
+            )
+        )
+        last_ok = GaugeMetricFamily(
+            "digest_council_last_success_timestamp_seconds",
+            "When collection last succeeded",
+            labels=["council"],
+        )
+        failures = GaugeMetricFamily(
+            "digest_council_consecutive_failures",
+            "Collection failures since the last success",
+            labels=["council"],
+        )
+        stale = GaugeMetricFamily(
+            "digest_council_stale",
+            "1 when no successful collection for 48 hours",
+            labels=["council"],
+        )
+        for council in enabled:
+            if council.last_success_at:
+                last_ok.add_metric([council.slug], council.last_success_at.timestamp())
+            failures.add_metric([council.slug], council.consecutive_failures)
+            stale.add_metric([council.slug], int(council.is_stale(now)))
+        yield from (last_ok, failures, stale)
+        queue = GaugeMetricFamily(
+            "digest_outbox_messages", "Outbox messages by state", labels=["state"]
+        )
+        for state, n in stats.by_value(stats.queue_depth(session)).items():
+            queue.add_metric([state], n)
+        yield queue
+        sent, failed = stats.sent_and_failed_since(
+            session, stats.week_start(now, self.rt.config.tz)
+        )
+        yield GaugeMetricFamily(
+            "digest_messages_sent_this_week", "Emails sent this ISO week", value=sent
+        )
+        yield GaugeMetricFamily(
+            "digest_messages_failed_this_week", "Emails given up on this ISO week", value=failed
+        )
+        subscriptions = GaugeMetricFamily(
+            "digest_subscriptions", "Subscriptions by status", labels=["status"]
+        )
+        for status, n in stats.by_value(stats.subscriptions_by_status(session)).items():
+            subscriptions.add_metric([status], n)
+        yield subscriptions
+        open_requests = (
+            session.scalar(
+                sa.select(sa.func.count())
+                .select_from(EnablementRequest)
+                .where(
+                    EnablementRequest.status == RequestStatus.OPEN,
+                    EnablementRequest.confirmed_at.is_not(None),
+                )
+            )
+            or 0
+        )
+        yield GaugeMetricFamily(
+            "digest_requests_open",
+            "Confirmed professional requests awaiting a decision",
+            value=open_requests,
+        )
+        beat = heartbeats.last_beat(session, SCHEDULER_HEARTBEAT)
+        if beat is not None:
+            yield GaugeMetricFamily(
+                "digest_scheduler_heartbeat_age_seconds",
+                "Seconds since the scheduler last beat",
+                value=(now - beat).total_seconds(),
+            )
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(DatabaseCollector(db(), runtime()))
+    return Response(generate_latest(registry), mimetype="text/plain; version=0.0.4; charset=utf-8")
