@@ -56,6 +56,7 @@ class WebConfig:
     request_limit_per_ip: str = "5 per minute; 20 per hour"
     login_limit_per_ip: str = "5 per minute; 30 per hour"
     admin_idle_minutes: int = 30
+    public_cache_seconds: int = 30
 
 
 @dataclass(frozen=True)

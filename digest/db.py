@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.pool import NullPool
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -76,9 +75,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         database = sa.engine.make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs.setdefault("connect_args", {"timeout": 30})
-        # A fresh connection per checkout keeps threads from sharing a SQLite handle.
-        kwargs.setdefault("poolclass", NullPool)
+        # The pool hands each connection to one thread at a time, so sqlite3's own
+        # same-thread check is redundant; reusing connections avoids a WAL checkpoint on
+        # every close.
+        kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
         engine = sa.create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)

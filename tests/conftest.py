@@ -89,6 +89,8 @@ def make_config(tmp_path: Path, engine: Engine, **sections: dict[str, Any]) -> C
             "smtp_timeout": 5.0,
         },
         "collector": {"allow_private_hosts": True, "per_host_interval": 0.0, "timeout": 5.0},
+        # Tests check pages right after changing data.
+        "web": {"public_cache_seconds": 0},
     }
     for name, values in sections.items():
         base.setdefault(name, {}).update(values)

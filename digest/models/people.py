@@ -38,7 +38,9 @@ class Subscription(Base):
     __tablename__ = "subscriptions"
     __table_args__ = (
         sa.UniqueConstraint("subscriber_id", "council_id"),
-        sa.Index("ix_subscriptions_council_status", "council_id", "status"),
+        # Covers the demand ranking (count and earliest confirmation of active
+        # subscriptions per council) so it never reads the table itself.
+        sa.Index("ix_subscriptions_demand", "council_id", "status", "confirmed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

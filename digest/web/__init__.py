@@ -12,6 +12,7 @@ from digest.runtime import Runtime
 from digest.web import (
     admin,
     api,
+    cache,
     context,
     errors,
     ops,
@@ -20,6 +21,7 @@ from digest.web import (
     security,
     subscriptions,
 )
+from digest.web.cache import TTLCache
 from digest.web.context import runtime
 from digest.web.limits import form_field_key, limit_endpoint, make_limiter
 
@@ -45,6 +47,7 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    app.extensions["digest.cache"] = TTLCache(config.web.public_cache_seconds)
     limiter = make_limiter(app, config.web.rate_limit_storage)
     app.extensions["digest.limiter"] = limiter
     secret = config.site.secret_key
@@ -63,7 +66,9 @@ def init_app(app: Flask) -> None:
     for endpoint, limit, key in limits:
         limit_endpoint(app, limiter, endpoint, limit, key_func=key)
     app.jinja_env.globals.update(
-        site=config.site, has_endpoint=lambda name: name in app.view_functions
+        site=config.site,
+        has_endpoint=lambda name: name in app.view_functions,
+        csrf_token=cache.csrf_token,
     )
     app.jinja_env.filters.update(
         local_date=_local_date, local_time=_local_time, local_datetime=_local_datetime

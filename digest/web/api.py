@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from digest import councils, demand
 from digest.models import Council, CouncilStatus
 from digest.web.context import db, runtime
+from digest.web.public import ranked
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -57,7 +58,7 @@ def council(slug: str) -> Response:
         }
     )
     if found.status == CouncilStatus.WAITLIST:
-        row = demand.for_council(session, found, rt.config.demand.professional_weight)
+        row = next((r for r in ranked() if r.council.id == found.id), None)
         data["waitlist"] = {
             "position": row.position if row else None,
             "waiting": demand.bucket(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, session
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import func, select
 
 from digest import councils, demand, meetings
@@ -13,9 +14,16 @@ from digest.models import (
     Subscription,
     SubscriptionStatus,
 )
+from digest.web.cache import CSRF_PLACEHOLDER, cached, csrf_placeholder
 from digest.web.context import db, runtime
 
 bp = Blueprint("public", __name__)
+
+
+def ranked() -> list[demand.Demand]:
+    """The demand ranking, shared by public pages for [web] public_cache_seconds."""
+    weight = runtime().config.demand.professional_weight
+    return cached(("ranking", weight), lambda: demand.ranking(db(), weight))
 
 
 def council_or_404(slug: str) -> Council:
@@ -38,11 +46,7 @@ def home() -> str:
         or 0
     )
     rt = runtime()
-    top = [
-        row
-        for row in demand.ranking(session, rt.config.demand.professional_weight)
-        if row.position is not None
-    ][:5]
+    top = [row for row in ranked() if row.position is not None][:5]
     return render_template(
         "public/home.html",
         enabled=counts[CouncilStatus.ENABLED],
@@ -71,7 +75,17 @@ def council_list() -> str:
 
 @bp.get("/councils/<slug>")
 def council(slug: str) -> tuple[str, int]:
-    return render_council(council_or_404(slug))
+    """The most visited page. Its HTML is reused for [web] public_cache_seconds with only
+    the visitor's CSRF token put in; a page carrying flash messages is always fresh."""
+    if session.get("_flashes"):
+        return render_council(council_or_404(slug))
+
+    def build() -> str:
+        with csrf_placeholder():
+            return render_council(council_or_404(slug))[0]
+
+    page = cached(("council-page", slug), build)
+    return page.replace(CSRF_PLACEHOLDER, generate_csrf()), 200
 
 
 def render_council(
@@ -81,7 +95,7 @@ def render_council(
     rt = runtime()
     position = waiting = None
     if council.status == CouncilStatus.WAITLIST:
-        row = demand.for_council(session, council, rt.config.demand.professional_weight)
+        row = next((r for r in ranked() if r.council.id == council.id), None)
         if row is not None:
             position, waiting = row.position, row.subscribers
     lists = meetings.recent_and_upcoming(session, council, rt.now())
@@ -104,12 +118,12 @@ def render_council(
 def waitlist() -> str:
     rt = runtime()
     threshold = rt.config.demand.public_threshold
-    ranked = demand.ranking(db(), rt.config.demand.professional_weight)
-    rows = [row for row in ranked if row.position is not None]
+    ranking = ranked()
+    rows = [row for row in ranking if row.position is not None]
     return render_template(
         "public/waitlist.html",
         rows=rows,
-        unranked=len(ranked) - len(rows),
+        unranked=len(ranking) - len(rows),
         threshold=threshold,
         bucket=demand.bucket,
     )

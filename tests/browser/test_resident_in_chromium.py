@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 from sqlalchemy.engine import Engine
 
 from digest.models import Subscription, SubscriptionStatus
@@ -57,10 +58,10 @@ def test_subscribe_and_confirm_in_chromium(
     page.get_by_label("Find your council").fill("Wigan")
     page.get_by_role("button", name="Search").click()
     page.get_by_role("link", name="Wigan Metropolitan Borough Council").click()
-    assert page.get_by_role("heading", name="Limited support for Wigan").is_visible()
+    expect(page.get_by_role("heading", name="Limited support for Wigan")).to_be_visible()
     page.get_by_label("Email address").fill("chromium.resident@example.net")
     page.get_by_role("button", name="Subscribe").click()
-    assert page.get_by_role("heading", name="Check your email").is_visible()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
     page.screenshot(path=str(artifacts / "subscribe-check-email.png"), full_page=True)
 
     deliver(rt)
@@ -70,9 +71,9 @@ def test_subscribe_and_confirm_in_chromium(
     with rt.read_sessions() as session:
         assert session.scalars(sa.select(Subscription.status)).one() == SubscriptionStatus.PENDING
     page.get_by_role("button", name="Confirm subscription").click()
-    assert page.get_by_role(
-        "heading", name="You're subscribed to Wigan Metropolitan Borough Council"
-    ).is_visible()
+    expect(
+        page.get_by_role("heading", name="You're subscribed to Wigan Metropolitan Borough Council")
+    ).to_be_visible()
     page.screenshot(path=str(artifacts / "subscribe-confirmed.png"), full_page=True)
     with rt.read_sessions() as session:
         assert session.scalars(sa.select(Subscription.status)).one() == SubscriptionStatus.ACTIVE
@@ -101,8 +102,8 @@ def test_form_errors_are_announced_and_keyboard_usable(
     email = page.get_by_label("Email address")
     email.fill("not an address")
     email.press("Enter")
-    assert page.get_by_text("Enter an email address in the correct format").is_visible()
-    assert page.get_by_label("Email address").get_attribute("aria-invalid") == "true"
+    expect(page.get_by_text("Enter an email address in the correct format")).to_be_visible()
+    expect(page.get_by_label("Email address")).to_have_attribute("aria-invalid", "true")
     # The skip link is the first thing a keyboard reaches.
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
