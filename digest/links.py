@@ -36,6 +36,15 @@ class Links:
         token = self.tokens.make(Purpose.CONFIRM_REQUEST, [request_id, nonce])
         return self.url(f"/requests/confirm/{token}")
 
+    def meeting(self, slug: str, meeting_id: int) -> str:
+        return self.url(f"/councils/{slug}/meetings/{meeting_id}")
+
+    def digests(self, slug: str) -> str:
+        return self.url(f"/councils/{slug}/digests")
+
+    def digest(self, slug: str, week: str) -> str:
+        return self.url(f"/councils/{slug}/digests/{week}")
+
 
 def site_domain(base_url: str, from_address: str) -> str:
     """The domain that names our lists and Message-IDs.

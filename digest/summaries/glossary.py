@@ -1,0 +1,122 @@
+"""Local-government jargon explained: the first use of a term in a summary or digest
+gets a numbered footnote, the way the reference service annotates its summaries.
+
+Text is never turned into markup here. A piece of text becomes a tuple of segments, each
+optionally carrying a footnote number; templates print the text (autoescaped in HTML)
+and the number after it.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Term:
+    term: str
+    definition: str
+
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    note: int | None = None
+
+
+@dataclass(frozen=True)
+class Annotated:
+    """A piece of council text, split where a glossary term was first used."""
+
+    segments: tuple[Segment, ...]
+
+    def __str__(self) -> str:
+        return "".join(s.text for s in self.segments)
+
+    def __bool__(self) -> bool:
+        return any(s.text for s in self.segments)
+
+    @classmethod
+    def plain(cls, text: str) -> Annotated:
+        return cls((Segment(text),))
+
+
+@dataclass(frozen=True)
+class Footnote:
+    number: int
+    term: str
+    definition: str
+
+
+class Glossary:
+    def __init__(self, terms: list[Term], patterns: list[tuple[str, bool]]) -> None:
+        self.terms = terms
+        # One alternation with a named group per term: a single scan per text, whatever
+        # the size of the glossary (digests annotate thousands of short texts).
+        parts = []
+        for index, (pattern, case_sensitive) in enumerate(patterns):
+            scoped = f"(?:{pattern})" if case_sensitive else f"(?i:{pattern})"
+            parts.append(f"(?P<t{index}>{scoped})")
+        self._regex = re.compile(r"(?<![\w-])(?:" + "|".join(parts) + r")(?![\w-])")
+
+    @classmethod
+    def from_data(cls, data: dict[str, object]) -> Glossary:
+        terms: list[Term] = []
+        patterns: list[tuple[str, bool]] = []
+        raw_terms = data["terms"]
+        assert isinstance(raw_terms, list)
+        for entry in raw_terms:
+            terms.append(Term(term=entry["term"], definition=entry["definition"]))
+            alternatives = "|".join(f"(?:{p})" for p in entry["patterns"])
+            patterns.append((alternatives, bool(entry.get("case_sensitive", False))))
+        return cls(terms, patterns)
+
+    def find(self, text: str) -> list[tuple[int, int, int]]:
+        """(start, end, term index) of every term used in `text`, in order."""
+        found = []
+        for match in self._regex.finditer(text):
+            name = match.lastgroup
+            if name is not None:
+                found.append((match.start(), match.end(), int(name[1:])))
+        return found
+
+    def footnoter(self) -> Footnoter:
+        return Footnoter(self)
+
+
+@dataclass
+class Footnoter:
+    """Numbers terms in the order texts are annotated: annotate in reading order."""
+
+    glossary: Glossary
+    notes: list[Footnote] = field(default_factory=list)
+    _numbers: dict[int, int] = field(default_factory=dict)
+
+    def annotate(self, text: str) -> Annotated:
+        if not text:
+            return Annotated(())
+        segments: list[Segment] = []
+        position = 0
+        for _start, end, index in self.glossary.find(text):
+            if index in self._numbers:
+                continue
+            number = len(self.notes) + 1
+            self._numbers[index] = number
+            term = self.glossary.terms[index]
+            self.notes.append(Footnote(number, term.term, term.definition))
+            segments.append(Segment(text[position:end], number))
+            position = end
+        if position < len(text) or not segments:
+            segments.append(Segment(text[position:]))
+        return Annotated(tuple(segments))
+
+
+@lru_cache(maxsize=1)
+def glossary() -> Glossary:
+    """The bundled glossary (digest/data/glossary.json)."""
+    source = importlib.resources.files("digest") / "data" / "glossary.json"
+    data = json.loads(source.read_text(encoding="utf-8"))
+    return Glossary.from_data(data)

@@ -1,0 +1,243 @@
+"""The summary of one meeting (SPEC §8): what it is, when and where, its public agenda
+in order with the outcome of each item from the minutes, routine business in one line,
+private items counted, the papers and who attended.
+
+`summarise` is a pure function of a loaded Meeting; the same summary feeds the meeting
+page, the weekly digest (with tighter limits) and the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from digest.models import AgendaItem, Meeting, MeetingStatus
+from digest.summaries.documents import Paper, papers
+from digest.summaries.glossary import Annotated, Footnoter
+from digest.summaries.procedural import is_routine, procedural_kind
+from digest.summaries.resolutions import extract_resolutions
+from digest.summaries.text import description, first_paragraph, shorten
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much of a meeting to show; None means all."""
+
+    items: int | None = None
+    outcomes: int | None = None
+    outcome_chars: int = 600
+    description_chars: int = 320  # 0: no descriptions
+    papers: int | None = None
+    note_chars: int = 280  # 0: no extract from minutes without a decision
+    attendees: bool = True
+
+
+FULL = Limits()
+
+
+@dataclass(frozen=True)
+class ItemSummary:
+    number: str
+    title: Annotated
+    description: Annotated | None
+    outcomes: list[Annotated]
+    hidden_outcomes: int
+    note: Annotated | None  # what the minutes say when they record no decision
+
+
+@dataclass(frozen=True)
+class AttendeeSummary:
+    name: str
+    role: str
+    party: str
+    attendance: str
+
+
+@dataclass(frozen=True)
+class MeetingSummary:
+    id: int
+    committee: str
+    title: str
+    heading: Annotated  # the committee, or the title when it says more than that
+    start_at: datetime
+    date_text: str
+    time_text: str
+    venue: str
+    status: str
+    status_text: str
+    source_url: str
+    page_url: str
+    held: bool
+    agenda_published: bool
+    minutes_published: bool
+    items: list[ItemSummary]
+    hidden_items: int
+    routine: str
+    private_count: int
+    papers: list[Paper]
+    hidden_papers: int
+    attendees: list[AttendeeSummary] = field(default_factory=list)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == MeetingStatus.CANCELLED.value
+
+    @property
+    def when_text(self) -> str:
+        return f"{self.date_text}, {self.time_text}" if self.time_text else self.date_text
+
+    @property
+    def decisions(self) -> int:
+        return sum(len(i.outcomes) + i.hidden_outcomes for i in self.items)
+
+    @property
+    def private_text(self) -> str:
+        if not self.private_count:
+            return ""
+        items = "item" if self.private_count == 1 else "items"
+        verb = "considered" if self.held else "to be considered"
+        return f"{self.private_count} {items} {verb} in private"
+
+
+def local_date(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%A %-d %B %Y")
+
+
+def local_time(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%-I:%M%p").lower().replace(":00", "")
+
+
+def resolutions_of(item: AgendaItem) -> list[str]:
+    """Decisions of an item, read from its minutes whenever there are minutes; a stored
+    list is used only for items that have none (the collector leaves it empty)."""
+    if item.minutes_text:
+        return extract_resolutions(item.minutes_text)
+    return list(item.resolutions or [])
+
+
+def load_meetings(session: Session, ids: Sequence[int]) -> list[Meeting]:
+    """Meetings with their items, documents and attendees, soonest first."""
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            sa.select(Meeting)
+            .where(Meeting.id.in_(list(ids)))
+            .options(
+                selectinload(Meeting.items),
+                selectinload(Meeting.documents),
+                selectinload(Meeting.attendees),
+            )
+            .order_by(Meeting.start_at, Meeting.id)
+        )
+    )
+
+
+def _join(words: list[str]) -> str:
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def heading_of(meeting: Meeting) -> str:
+    """ModernGov titles are usually 'Committee - Tuesday, 10th February, 2026 10.00 am';
+    the date is shown on its own line, so the committee is heading enough."""
+    title, committee = meeting.title.strip(), meeting.committee.strip()
+    if not committee or title.lower().startswith(committee.lower()) or not title:
+        return committee or title
+    return title
+
+
+def status_text(meeting: Meeting) -> str:
+    if meeting.status == MeetingStatus.CANCELLED:
+        return "Cancelled"
+    if meeting.status == MeetingStatus.RESCHEDULED:
+        return "Moved to this date"
+    return ""
+
+
+def summarise(
+    meeting: Meeting,
+    *,
+    tz: ZoneInfo,
+    now: datetime,
+    notes: Footnoter,
+    page_url: Callable[[Meeting], str],
+    limits: Limits = FULL,
+) -> MeetingSummary:
+    """Summarise a meeting loaded with `load_meetings`. Glossary terms are footnoted in
+    reading order, so call this in the order the summaries will be shown."""
+    heading = notes.annotate(heading_of(meeting))
+    items: list[ItemSummary] = []
+    routine: list[str] = []
+    private = 0
+    public_items = 0
+    for item in meeting.items:
+        if item.is_restricted:
+            private += 1
+            continue
+        decided = resolutions_of(item)
+        kind = procedural_kind(item.title)
+        if kind is not None and is_routine(decided):
+            if kind.value not in routine:
+                routine.append(kind.value)
+            continue
+        public_items += 1
+        if limits.items is not None and len(items) >= limits.items:
+            continue
+        items.append(_item(item, decided, notes, limits))
+    all_papers = papers(meeting.documents)
+    shown_papers = all_papers if limits.papers is None else all_papers[: limits.papers]
+    held = meeting.start_date < now.astimezone(tz).date()
+    return MeetingSummary(
+        id=meeting.id,
+        committee=meeting.committee,
+        title=meeting.title,
+        heading=heading,
+        start_at=meeting.start_at,
+        date_text=local_date(meeting.start_at, tz),
+        time_text=local_time(meeting.start_at, tz) if meeting.time_known else "",
+        venue=meeting.venue,
+        status=meeting.status.value,
+        status_text=status_text(meeting),
+        source_url=meeting.source_url,
+        page_url=page_url(meeting),
+        held=held,
+        agenda_published=meeting.agenda_published or bool(meeting.items),
+        minutes_published=meeting.minutes_published,
+        items=items,
+        hidden_items=public_items - len(items),
+        routine=f"Routine business: {_join(routine)}." if routine else "",
+        private_count=private,
+        papers=shown_papers,
+        hidden_papers=len(all_papers) - len(shown_papers),
+        attendees=[
+            AttendeeSummary(a.name, a.role, a.party, a.attendance) for a in meeting.attendees
+        ]
+        if limits.attendees
+        else [],
+    )
+
+
+def _item(item: AgendaItem, decided: list[str], notes: Footnoter, limits: Limits) -> ItemSummary:
+    title = notes.annotate(item.title)
+    about = description(item.agenda_text, item.title, limits.description_chars)
+    about_text = notes.annotate(about) if about and limits.description_chars else None
+    shown = decided if limits.outcomes is None else decided[: limits.outcomes]
+    outcomes = [notes.annotate(shorten(text, limits.outcome_chars)) for text in shown]
+    note = None
+    if not decided and item.minutes_text and limits.note_chars:
+        note = notes.annotate(shorten(first_paragraph(item.minutes_text), limits.note_chars))
+    return ItemSummary(
+        number=item.number.strip(),
+        title=title,
+        description=about_text,
+        outcomes=outcomes,
+        hidden_outcomes=len(decided) - len(shown),
+        note=note,
+    )
