@@ -44,6 +44,12 @@ def job_table(rt: Runtime) -> list[JobSpec]:
             "Forget sign-ups never confirmed within a week",
         ),
         JobSpec(
+            "weekly_digest",
+            tasks.weekly_digest,
+            cron_trigger(schedule.weekly_digest, tz),
+            "Build and queue the weekly digests",
+        ),
+        JobSpec(
             "heartbeat",
             tasks.beat,
             IntervalTrigger(seconds=HEARTBEAT_SECONDS, timezone=tz),

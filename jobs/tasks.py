@@ -9,6 +9,9 @@ from collections.abc import Callable
 
 from digest import heartbeats, subscriptions
 from digest.runtime import Runtime
+from digest.summaries.build import BuildSettings, councils_to_build
+from digest.summaries.run import BuildReport, build_each
+from digest.summaries.weeks import IsoWeek
 
 log = logging.getLogger("digest.jobs")
 
@@ -54,3 +57,22 @@ def beat(rt: Runtime) -> str:
     with rt.sessions.begin() as session:
         heartbeats.beat(session, SCHEDULER_HEARTBEAT, rt.now())
     return "ok"
+
+
+def weekly_digest(rt: Runtime) -> str:
+    """Build and queue this week's digest for every enabled council."""
+
+    def work() -> str:
+        now = rt.now()
+        week = IsoWeek.of(now, rt.config.tz)
+        with rt.read_sessions() as session:
+            ids = [c.id for c in councils_to_build(session)]
+        report = BuildReport(week=week.label)
+        settings = BuildSettings.from_config(rt.config)
+        for _ in build_each(rt.sessions, ids, week, now, settings, rt.links, report):
+            pass
+        if report.failed:
+            raise RuntimeError(report.summary())
+        return report.summary()
+
+    return recorded("weekly_digest", rt, work)

@@ -46,9 +46,9 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _register() -> None:
-    from digest.cli import admin, councils, demand, run, setup
+    from digest.cli import admin, councils, demand, digests, run, setup
 
-    for module in (setup, run, councils, demand, admin):
+    for module in (setup, run, councils, demand, admin, digests):
         module.register(main)
 
 

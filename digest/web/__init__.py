@@ -12,9 +12,13 @@ from digest.runtime import Runtime
 from digest.web import (
     admin,
     api,
+    api_digests,
     cache,
     context,
+    digests,
     errors,
+    feeds,
+    meetings,
     ops,
     professional,
     public,
@@ -28,7 +32,18 @@ from digest.web.limits import form_field_key, limit_endpoint, make_limiter
 csrf = CSRFProtect()
 csrf.exempt("digest.web.subscriptions.unsubscribe")
 
-BLUEPRINTS = (public.bp, subscriptions.bp, professional.bp, api.bp, admin.bp, ops.bp)
+BLUEPRINTS = (
+    public.bp,
+    subscriptions.bp,
+    professional.bp,
+    api.bp,
+    admin.bp,
+    ops.bp,
+    meetings.bp,
+    digests.bp,
+    feeds.bp,
+    api_digests.bp,
+)
 
 
 def init_app(app: Flask) -> None:

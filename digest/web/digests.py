@@ -1,0 +1,76 @@
+"""The web archive of weekly digests, and the latest one on a council's page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, render_template
+from markupsafe import Markup
+
+from digest.models import Council, Digest
+from digest.summaries.weekly import header_line
+from digest.summaries.weeks import InvalidWeek, IsoWeek, date_range_text
+from digest.web.context import db
+from digest.web.public import council_or_404
+
+bp = Blueprint("digests", __name__)
+ARCHIVE_LIMIT = 260  # five years of weeks
+
+
+def latest_digest(council: Council) -> Digest | None:
+    return db().scalar(
+        sa.select(Digest)
+        .where(Digest.council_id == council.id, Digest.is_quiet.is_(False))
+        .order_by(Digest.week.desc())
+        .limit(1)
+    )
+
+
+def week_text(label: str) -> str:
+    week = IsoWeek.parse(label)
+    return date_range_text(week.monday, week.sunday)
+
+
+def summary_line(digest: Digest) -> str:
+    keys = ("reported", "decisions", "cancelled", "minutes", "upcoming")
+    return header_line({key: int(digest.counts.get(key, 0)) for key in keys})
+
+
+@bp.app_context_processor
+def _helpers() -> dict[str, Any]:
+    return {
+        "latest_digest": latest_digest,
+        "digest_week_text": week_text,
+        "digest_summary_line": summary_line,
+    }
+
+
+@bp.get("/councils/<slug>/digests")
+def archive(slug: str) -> str:
+    council = council_or_404(slug)
+    digests = db().scalars(
+        sa.select(Digest)
+        .where(Digest.council_id == council.id)
+        .order_by(Digest.week.desc())
+        .limit(ARCHIVE_LIMIT)
+    )
+    return render_template("digests/archive.html", council=council, digests=list(digests))
+
+
+@bp.get("/councils/<slug>/digests/<week>")
+def week(slug: str, week: str) -> str:
+    council = council_or_404(slug)
+    try:
+        label = IsoWeek.parse(week).label
+    except InvalidWeek:
+        abort(404)
+    digest = db().scalar(
+        sa.select(Digest).where(Digest.council_id == council.id, Digest.week == label)
+    )
+    if digest is None:
+        abort(404)
+    # web_html is our own template's output, rendered with autoescape when the digest was
+    # built (council text in it is already escaped), so it is inserted as markup.
+    content = Markup(digest.web_html)  # noqa: S704
+    return render_template("digests/week.html", council=council, digest=digest, content=content)
