@@ -29,7 +29,6 @@ from digest.models import (
 
 LONDON = ZoneInfo("Europe/London")
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "moderngov"
-_ids = itertools.count(1000)
 
 
 @dataclass
@@ -72,7 +71,8 @@ def add_meeting(
     changes: list[tuple[ChangeKind, datetime]] | None = None,
 ) -> Meeting:
     """A meeting with its parts; `changes` are (kind, seen_at) the collector recorded."""
-    source_id = str(next(_ids))
+    # Deterministic per database, so golden files match on SQLite and PostgreSQL.
+    source_id = str(5000 + (session.scalar(sa.select(sa.func.count()).select_from(Meeting)) or 0))
     local = datetime.combine(on, at or time(0), tzinfo=LONDON)
     seen = seen_at or datetime(2026, 10, 1, tzinfo=UTC)
     items = items or []
@@ -172,3 +172,130 @@ def manchester_items() -> tuple[list[Item], list[tuple[str, str]], list[tuple[st
         for a in root.findall("attendees/attendee")
     ]  # fmt: skip
     return items, [], attendees
+
+
+# The digest for 2026-W48 is built on Monday 23 November 2026 at 07:00 London time; it
+# reports 16-22 November and previews 23-29 November.
+BUILD_AT = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+WEEK = "2026-W48"
+
+
+def arrange_busy_week(session: Session, council: Council) -> dict[str, Meeting]:
+    """A realistic week for one council, covering every section of the digest."""
+    items, _, attendees = manchester_items()
+    pack = "Public reports pack 18th-Nov-2026 18.30 Executive"
+    base = council.base_url
+    meetings = {
+        "audit": add_meeting(
+            session,
+            council,
+            on=date(2026, 11, 17),
+            at=time(10),
+            committee="Audit Committee",
+            title="Audit Committee - Tuesday, 17th November, 2026 10.00 am",
+            venue="Council Antechamber, Level 2, Town Hall Extension",
+            items=items,
+            attendees=attendees,
+        ),
+        "executive": add_meeting(
+            session,
+            council,
+            on=date(2026, 11, 18),
+            committee="Executive",
+            items=[
+                Item("Apologies for Absence", minutes="Apologies were received from Cllr Rahman."),
+                Item("Declarations of Interest", minutes="No declarations of interest were made."),
+                Item(
+                    "Revenue Budget 2027/28 and Medium Term Financial Strategy",
+                    agenda="Report of the Deputy Chief Executive and City Treasurer.",
+                    minutes="The Executive considered the report.\n\nRESOLVED:\n\n"
+                    "(1) To note the forecast overspend of £4.2m.\n\n"
+                    "(2) To recommend to Council a council tax increase of 4.99%.",
+                ),
+                Item(
+                    "SEND Home to School Transport",
+                    minutes="Decision\n\nTo approve the revised SEND transport policy.",
+                ),
+                Item("Disposal of Land at Ancoats", restricted=True),
+                Item("Contract Award: Highways Maintenance", restricted=True),
+            ],
+            documents=[
+                ("Agenda frontsheet", f"{base}/documents/g5001/Agenda.pdf"),
+                (pack, f"{base}/documents/g5001/Public%20reports%20pack.pdf"),
+                ("Agenda frontsheet", f"{base}/documents/g5001/Agenda%20copy.pdf"),
+            ],
+            attendees=[("Councillor Bev Craig", "Leader", "LAB", "Present")],
+        ),
+        "licensing": add_meeting(
+            session,
+            council,
+            on=date(2026, 11, 19),
+            at=time(10),
+            committee="Licensing Sub-Committee",
+            status=MeetingStatus.CANCELLED,
+            changes=[(ChangeKind.CANCELLED, datetime(2026, 11, 16, 12, tzinfo=UTC))],
+        ),
+        "scrutiny": add_meeting(
+            session,
+            council,
+            on=date(2026, 11, 20),
+            at=time(14),
+            committee="Children and Young People Scrutiny Committee",
+            items=[
+                Item(
+                    "Ofsted Inspection of Children's Services",
+                    agenda="To receive the report on the recent Ofsted inspection.",
+                )
+            ],
+        ),
+        "planning": add_meeting(
+            session,
+            council,
+            on=date(2026, 10, 29),
+            at=time(14),
+            committee="Planning and Highways Committee",
+            items=[
+                Item(
+                    "126952/FO/2026 - 1 Great Ancoats Street",
+                    minutes="RESOLVED that the application be approved subject to a "
+                    "Section 106 agreement.",
+                )
+            ],
+            changes=[(ChangeKind.MINUTES_PUBLISHED, datetime(2026, 11, 19, 9, tzinfo=UTC))],
+        ),
+        "old_minutes": add_meeting(
+            session,
+            council,
+            on=date(2026, 10, 22),
+            committee="Health Scrutiny Committee",
+            items=[Item("Winter Pressures", minutes="RESOLVED that the update be noted.")],
+            changes=[(ChangeKind.MINUTES_PUBLISHED, datetime(2026, 11, 10, 9, tzinfo=UTC))],
+        ),
+        "council": add_meeting(
+            session,
+            council,
+            on=date(2026, 11, 25),
+            at=time(10),
+            committee="Council",
+            venue="Council Chamber, Level 2, Town Hall Extension",
+            items=[
+                Item("Minutes", agenda="To approve the minutes of the meeting on 7 October."),
+                Item(
+                    "Notice of Motion: Free School Meals",
+                    agenda="Proposed by Councillor Hughes, seconded by Councillor Igbon.",
+                ),
+                Item("Proposals from the Executive", agenda="The key decision on the budget."),
+            ],
+            documents=[("Public reports pack", f"{base}/documents/g5006/Public%20pack.pdf")],
+        ),
+        "moved_off": add_meeting(
+            session,
+            council,
+            on=date(2026, 12, 10),
+            committee="Economy and Regeneration Scrutiny Committee",
+            status=MeetingStatus.CANCELLED,
+            changes=[(ChangeKind.CANCELLED, datetime(2026, 11, 20, 15, tzinfo=UTC))],
+        ),
+        "later": add_meeting(session, council, on=date(2026, 12, 2), committee="Executive"),
+    }
+    return meetings
