@@ -199,3 +199,13 @@ def test_digest_api(client: FlaskClient, built: dict[str, int]) -> None:
     }
     assert client.get("/api/v1/councils/manchester/digests/2026-W02").status_code == 404
     assert client.get("/api/v1/councils/atlantis/digests").status_code == 404
+
+
+def test_email_links_resolve(client: FlaskClient, rt: Runtime, built: dict[str, int]) -> None:
+    for url in (
+        rt.links.meeting("manchester", built["audit"]),
+        rt.links.digests("manchester"),
+        rt.links.digest("manchester", WEEK),
+    ):
+        assert url.startswith(rt.config.site.base_url)
+        assert client.get(url.removeprefix(rt.config.site.base_url)).status_code == 200, url

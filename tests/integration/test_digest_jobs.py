@@ -1,0 +1,112 @@
+"""The weekly job on the schedule, and the "your council is live" email template."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import lxml.html
+import sqlalchemy as sa
+
+from digest import councils, heartbeats
+from digest.mail.outbox import MessagePurpose
+from digest.mail.render import render_email
+from digest.models import Digest, Subscription
+from digest.runtime import Runtime
+from digest.subscriptions import welcome_context
+from jobs import tasks
+from jobs.schedule import build_scheduler, job_table
+from tests.integration.helpers import active_subscription
+from tests.support.clock import Clock
+from tests.support.mail import body
+from tests.support.meetings import BUILD_AT, arrange_busy_week, enable
+from tests.support.smtp import SmtpSink
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def test_weekly_digest_runs_on_monday_mornings_in_london(rt: Runtime) -> None:
+    spec = {s.id: s for s in job_table(rt)}["weekly_digest"]
+    fire = spec.trigger.get_next_fire_time(None, datetime(2026, 11, 18, 10, tzinfo=LONDON))
+    assert fire == datetime(2026, 11, 23, 7, 0, tzinfo=LONDON)
+    # British Summer Time: still 07:00 on the clock in London.
+    summer = spec.trigger.get_next_fire_time(None, datetime(2026, 6, 24, 10, tzinfo=LONDON))
+    assert summer == datetime(2026, 6, 29, 7, 0, tzinfo=LONDON)
+    assert "weekly_digest" in {job.id for job in build_scheduler(rt, blocking=False).get_jobs()}
+
+
+def test_the_job_builds_this_weeks_digests_and_records_its_run(rt: Runtime, clock: Clock) -> None:
+    with rt.sessions.begin() as session:
+        council = enable(session, "manchester", clock.now)
+        council.last_success_at = BUILD_AT - timedelta(hours=1)
+        arrange_busy_week(session, council)
+    active_subscription(rt, "reader@example.net", "manchester")
+    clock.set(BUILD_AT)
+    summary = tasks.weekly_digest(rt)
+    assert summary == "2026-W48: 1 councils, 1 digests built (0 quiet), 1 emails queued"
+    assert tasks.weekly_digest(rt).endswith("0 digests built (0 quiet), 0 emails queued")
+    with rt.read_sessions() as session:
+        run = heartbeats.last_run(session, "weekly_digest")
+        assert run is not None and run.ok and run.summary.startswith("2026-W48")
+        assert session.scalars(sa.select(Digest.week)).all() == ["2026-W48"]
+
+
+def test_council_live_email(smtp_rt: Runtime, smtp_sink: SmtpSink, clock: Clock) -> None:
+    rt = smtp_rt
+    subscription_id = active_subscription(rt, "waiting@example.net", "wigan")
+    with rt.sessions.begin() as session:
+        council = enable(session, "wigan", clock.now)
+        subscription = session.get(Subscription, subscription_id)
+        assert subscription is not None
+        context = welcome_context(session, rt.mail, council, subscription, clock.now)
+        rt.mail.queue(
+            session,
+            template="council_live",
+            purpose=MessagePurpose.COUNCIL_LIVE,
+            reference=f"live:{council.id}",
+            recipient="waiting@example.net",
+            now=clock.now,
+            context=context,
+            subscriber_id=subscription.subscriber_id,
+            subscription_id=subscription_id,
+            council_id=council.id,
+        )
+    backend = rt.mail_backend()
+    rt.deliverer(backend).run_until_empty()
+    backend.close()
+    [live] = [
+        r.message
+        for r in smtp_sink.to("waiting@example.net")
+        if str(r.message["Message-ID"]).strip().startswith("<council-live.")
+    ]
+    assert str(live["Subject"]).strip() == (
+        "Wigan is live: your weekly council digest starts Monday 23 November"
+    )
+    unsubscribe = rt.links.unsubscribe(subscription_id)
+    assert live["List-Unsubscribe"] == f"<{unsubscribe}>"
+    for part in (body(live), body(live, "html")):
+        assert "Wigan Metropolitan Borough Council is live on Council Digest" in part
+        assert unsubscribe in part
+        assert rt.links.council("wigan") in part
+        assert "Your first digest arrives on" in part
+
+
+def test_council_live_template_is_self_contained(rt: Runtime) -> None:
+    with rt.read_sessions() as session:
+        council = councils.get_by_slug(session, "wigan")
+        assert council is not None
+        rendered = render_email(
+            "council_live",
+            site_name="Council Digest",
+            base_url=rt.config.site.base_url,
+            contact_email="hello@example.org",
+            council=council,
+            council_url=rt.links.council("wigan"),
+            manage_url="https://example.org/manage/x",
+            unsubscribe_url="https://example.org/unsubscribe/x",
+            next_digest=None,
+        )
+    assert rendered.subject == "Wigan is live: your weekly council digest starts soon"
+    tree = lxml.html.document_fromstring(rendered.html)
+    assert tree.xpath("//img | //script | //link | //style") == []
+    assert "https://example.org/unsubscribe/x" in [a.get("href") for a in tree.xpath("//a")]
