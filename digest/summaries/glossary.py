@@ -12,7 +12,9 @@ import importlib.resources
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
+
+from markupsafe import Markup, escape
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,20 @@ class Annotated:
     def __bool__(self) -> bool:
         return any(s.text for s in self.segments)
 
+    @cached_property
+    def html(self) -> Markup:
+        """The text escaped, each footnote number as <sup>[n]</sup>. Built here rather
+        than in a template macro because digests print thousands of these."""
+        return Markup("").join(
+            escape(s.text) + (Markup("<sup>[%d]</sup>") % s.note if s.note else "")
+            for s in self.segments
+        )
+
+    @cached_property
+    def text(self) -> str:
+        """Plain text with each footnote number as ' [n]'."""
+        return "".join(s.text + (f" [{s.note}]" if s.note else "") for s in self.segments)
+
     @classmethod
     def plain(cls, text: str) -> Annotated:
         return cls((Segment(text),))
@@ -61,6 +77,9 @@ class Glossary:
             scoped = f"(?:{pattern})" if case_sensitive else f"(?i:{pattern})"
             parts.append(f"(?P<t{index}>{scoped})")
         self._regex = re.compile(r"(?<![\w-])(?:" + "|".join(parts) + r")(?![\w-])")
+        # Councils repeat the same item titles every week ("Apologies for Absence",
+        # "Work Programme"), and one scan costs tens of microseconds.
+        self.find = lru_cache(maxsize=8192)(self._find)  # type: ignore[method-assign]
 
     @classmethod
     def from_data(cls, data: dict[str, object]) -> Glossary:
@@ -74,14 +93,17 @@ class Glossary:
             patterns.append((alternatives, bool(entry.get("case_sensitive", False))))
         return cls(terms, patterns)
 
-    def find(self, text: str) -> list[tuple[int, int, int]]:
+    def find(self, text: str) -> tuple[tuple[int, int, int], ...]:
         """(start, end, term index) of every term used in `text`, in order."""
+        return self._find(text)
+
+    def _find(self, text: str) -> tuple[tuple[int, int, int], ...]:
         found = []
         for match in self._regex.finditer(text):
             name = match.lastgroup
             if name is not None:
                 found.append((match.start(), match.end(), int(name[1:])))
-        return found
+        return tuple(found)
 
     def footnoter(self) -> Footnoter:
         return Footnoter(self)

@@ -1,13 +1,15 @@
-"""Building a week's digests for many councils: one transaction per council, so one
+"""Building a week's digests for many councils, each in its own savepoint, so one
 council's bad data costs only its own digest. Used by `digest build` and the weekly job."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from digest.links import Links
@@ -16,6 +18,7 @@ from digest.summaries.build import BuildSettings, CouncilBuild, build_council_di
 from digest.summaries.weeks import IsoWeek
 
 log = logging.getLogger("digest.summaries")
+COUNCILS_PER_TRANSACTION = 25
 
 
 @dataclass
@@ -54,15 +57,56 @@ def build_each(
 ) -> Iterator[int]:
     """Build each council's digest in its own transaction, recording results in `report`;
     yields after each council (for progress bars)."""
-    for council_id in council_ids:
-        slug = str(council_id)
-        try:
-            with sessions.begin() as session:
-                council = session.get(Council, council_id)
-                if council is not None:
-                    slug = council.slug
-                    report.add(build_council_digest(session, council, week, now, settings, links))
-        except Exception:
-            log.exception("building the %s digest for %s failed", week, slug)
-            report.failed.append(slug)
-        yield council_id
+    with contextlib.ExitStack() as stack:
+        bind = sessions.kw.get("bind")
+        if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+            # SQLite checkpoints its WAL whenever the last connection closes, and our
+            # SQLite engine opens a connection per transaction: an idle connection held
+            # for the whole run saves that work after every council.
+            stack.enter_context(bind.connect())
+        yield from _build_each(sessions, council_ids, week, now, settings, links, report)
+
+
+def _build_each(
+    sessions: sessionmaker[Session],
+    council_ids: Sequence[int],
+    week: IsoWeek,
+    now: datetime,
+    settings: BuildSettings,
+    links: Links,
+    report: BuildReport,
+) -> Iterator[int]:
+    # Councils are built in groups, one transaction per group and a savepoint per
+    # council: a council that fails rolls back alone, and the database commits (and
+    # SQLite checkpoints) a few times per run rather than once per council.
+    for start in range(0, len(council_ids), COUNCILS_PER_TRANSACTION):
+        with sessions.begin() as session:
+            for council_id in council_ids[start : start + COUNCILS_PER_TRANSACTION]:
+                _build_one(session, council_id, week, now, settings, links, report)
+                yield council_id
+
+
+def _build_one(
+    session: Session,
+    council_id: int,
+    week: IsoWeek,
+    now: datetime,
+    settings: BuildSettings,
+    links: Links,
+    report: BuildReport,
+) -> None:
+    slug = str(council_id)
+    try:
+        with session.begin_nested():
+            council = session.get(Council, council_id)
+            if council is None:
+                return
+            slug = council.slug
+            result = build_council_digest(session, council, week, now, settings, links)
+    except Exception:
+        log.exception("building the %s digest for %s failed", week, slug)
+        report.failed.append(slug)
+        return
+    report.add(result)
+    # Rendered meetings are not needed again; keep memory flat over hundreds of councils.
+    session.expunge_all()

@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
+
 from digest.links import Links
 from digest.mail.compose import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
 from digest.mail.render import RenderedEmail, environment, render_email
@@ -179,10 +181,9 @@ def build_view(
     )
 
 
-def _context(view: DigestView, site: SiteInfo, *, web: bool = False) -> dict[str, Any]:
+def _context(view: DigestView, site: SiteInfo) -> dict[str, Any]:
     return {
         "d": view,
-        "web": web,
         "site_name": site.name,
         "base_url": site.base_url,
         "contact_email": site.contact_email,
@@ -201,14 +202,14 @@ def render_digest(
     links: Links,
 ) -> RenderedDigest:
     """Render at the most detailed level whose HTML fits the budget."""
+    content = environment().get_template("email/weekly_digest/_content.html")
     for level in range(len(LEVELS)):
         view = build_view(council, week, sections, now=now, site=site, links=links, level=level)
-        email = render_email("weekly_digest", **_context(view, site))
+        # The HTML content is rendered once and shared by the email and the web archive.
+        # It is our own template's autoescaped output, so it is passed on as markup.
+        html = Markup(content.render(_context(view, site)))  # noqa: S704
+        email = render_email("weekly_digest", content=html, **_context(view, site))
         if len(email.html.encode()) <= HTML_BUDGET:
             break
-    web_html = (
-        environment()
-        .get_template("digests/_web_digest.html")
-        .render(_context(view, site, web=True))
-    )
+    web_html = environment().get_template("digests/_web_digest.html").render(content=html)
     return RenderedDigest(email=email, web_html=web_html, view=view)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import lxml.html
+import pytest
 import sqlalchemy as sa
 
 from digest import councils, heartbeats
 from digest.mail.outbox import MessagePurpose
 from digest.mail.render import render_email
-from digest.models import Digest, Subscription
+from digest.models import Council, Digest, Subscription
 from digest.runtime import Runtime
 from digest.subscriptions import welcome_context
 from jobs import tasks
@@ -110,3 +112,43 @@ def test_council_live_template_is_self_contained(rt: Runtime) -> None:
     tree = lxml.html.document_fromstring(rendered.html)
     assert tree.xpath("//img | //script | //link | //style") == []
     assert "https://example.org/unsubscribe/x" in [a.get("href") for a in tree.xpath("//a")]
+
+
+def test_one_council_failing_does_not_stop_the_others(
+    rt: Runtime, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digest.summaries import run
+    from digest.summaries.build import BuildSettings, councils_to_build
+    from digest.summaries.weeks import IsoWeek
+
+    with rt.sessions.begin() as session:
+        for slug in ("leeds", "manchester", "wigan"):
+            enable(session, slug, clock.now)
+    real = run.build_council_digest
+
+    def broken_for_leeds(session: Any, council: Any, *args: Any) -> Any:
+        result = real(session, council, *args)
+        if council.slug == "leeds":
+            raise RuntimeError("bad data from Leeds")
+        return result
+
+    monkeypatch.setattr(run, "build_council_digest", broken_for_leeds)
+    with rt.read_sessions() as session:
+        ids = [c.id for c in councils_to_build(session)]
+    report = run.BuildReport(week="2026-W48")
+    steps = run.build_each(
+        rt.sessions,
+        ids,
+        IsoWeek.parse("2026-W48"),
+        BUILD_AT,
+        BuildSettings.from_config(rt.config),
+        rt.links,
+        report,
+    )
+    assert list(steps) == ids
+    assert report.failed == ["leeds"] and report.councils == 2
+    with rt.read_sessions() as session:
+        built = session.scalars(
+            sa.select(Council.slug).join(Digest, Digest.council_id == Council.id)
+        ).all()
+    assert sorted(built) == ["manchester", "wigan"]

@@ -81,7 +81,7 @@ def test_terms_match_whole_words_only() -> None:
     small = Glossary.from_data(
         {"terms": [{"term": "CIL", "patterns": ["CIL"], "case_sensitive": True, "definition": "d"}]}
     )
-    assert small.find("COUNCIL CILIA CIL-based") == []
+    assert small.find("COUNCIL CILIA CIL-based") == ()
     assert [m[:2] for m in small.find("The CIL rate")] == [(4, 7)]
 
 
