@@ -16,11 +16,12 @@ from digest.mail.render import render_email
 from digest.models import Council, Digest, Subscription
 from digest.runtime import Runtime
 from digest.subscriptions import welcome_context
+from digest.tokens import Purpose
 from jobs import tasks
 from jobs.schedule import build_scheduler, job_table
 from tests.integration.helpers import active_subscription
 from tests.support.clock import Clock
-from tests.support.mail import body
+from tests.support.mail import body, unsubscribe_tokens
 from tests.support.meetings import BUILD_AT, arrange_busy_week, enable
 from tests.support.smtp import SmtpSink
 
@@ -84,11 +85,15 @@ def test_council_live_email(smtp_rt: Runtime, smtp_sink: SmtpSink, clock: Clock)
     assert str(live["Subject"]).strip() == (
         "Wigan is live: your weekly council digest starts Monday 23 November"
     )
-    unsubscribe = rt.links.unsubscribe(subscription_id)
-    assert live["List-Unsubscribe"] == f"<{unsubscribe}>"
+    unsubscribe = live["List-Unsubscribe"].strip("<>")
+    token = unsubscribe.removeprefix(f"{rt.config.site.base_url}/unsubscribe/")
+    assert rt.tokens.read(Purpose.UNSUBSCRIBE, token) == subscription_id
     for part in (body(live), body(live, "html")):
         assert "Wigan Metropolitan Borough Council is live on Council Digest" in part
-        assert unsubscribe in part
+        tokens = unsubscribe_tokens(part)
+        assert tokens and {rt.tokens.read(Purpose.UNSUBSCRIBE, t) for t in tokens} == {
+            subscription_id
+        }
         assert rt.links.council("wigan") in part
         assert "Your first digest arrives on" in part
 

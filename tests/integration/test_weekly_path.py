@@ -22,9 +22,10 @@ from digest.clock import utcnow
 from digest.models import ChangeKind, MeetingStatus, Subscription, SubscriptionStatus
 from digest.runtime import Runtime
 from digest.summaries.weeks import IsoWeek
+from digest.tokens import Purpose
 from tests.integration.helpers import active_subscription
 from tests.support.clock import Clock
-from tests.support.mail import body, path_of, subject
+from tests.support.mail import body, path_of, subject, unsubscribe_tokens
 from tests.support.meetings import Item, add_meeting, enable
 from tests.support.smtp import SmtpSink
 from tests.support.web import text
@@ -110,7 +111,10 @@ def test_meetings_to_inbox_and_archive(
     assert message["List-Archive"] == f"<{rt.links.digests('manchester')}>"
     plain, html = body(message), body(message, "html")
     for part in (plain, html):
-        assert unsubscribe in part
+        tokens = unsubscribe_tokens(part)
+        assert tokens and {rt.tokens.read(Purpose.UNSUBSCRIBE, t) for t in tokens} == {
+            subscription_id
+        }
         assert f"{rt.config.site.base_url}/manage/" in part
         assert "link.invalid" not in part
         assert "Clean Air Zone charges be withdrawn." in part

@@ -48,3 +48,9 @@ def path_of(url: str) -> str:
 def subject(message: EmailMessage) -> str:
     """The Subject as a reader sees it (RFC 5322 unfolding leaves the folding space)."""
     return str(message["Subject"]).strip()
+
+
+def unsubscribe_tokens(text: str) -> list[str]:
+    """The tokens of every /unsubscribe/ link in `text`. Tokens carry the second they were
+    made, so compare what they decode to, never the links themselves."""
+    return re.findall(r"/unsubscribe/([A-Za-z0-9_.\-]+)", text)
