@@ -209,3 +209,39 @@ def test_email_links_resolve(client: FlaskClient, rt: Runtime, built: dict[str, 
     ):
         assert url.startswith(rt.config.site.base_url)
         assert client.get(url.removeprefix(rt.config.site.base_url)).status_code == 200, url
+
+
+def test_a_moved_meeting_is_shown_plainly(client: FlaskClient, rt: Runtime, clock: Clock) -> None:
+    from digest.models import ChangeKind, MeetingStatus
+    from tests.support.meetings import add_meeting
+
+    with rt.sessions.begin() as session:
+        council = enable(session, "leeds", clock.now)
+        moved = add_meeting(
+            session,
+            council,
+            on=date(2026, 11, 26),
+            committee="Executive Board",
+            status=MeetingStatus.RESCHEDULED,
+            changes=[(ChangeKind.RESCHEDULED, datetime(2026, 11, 17, tzinfo=UTC))],
+        ).id
+    clock.set(BUILD_AT)
+    page = text(client.get(f"/councils/leeds/meetings/{moved}"))
+    assert "<strong>Moved.</strong> This meeting has been moved" in page
+    with rt.sessions.begin() as session:
+        from digest import councils
+
+        leeds = councils.get_by_slug(session, "leeds")
+        assert leeds is not None
+        build_council_digest(
+            session,
+            leeds,
+            IsoWeek.parse(WEEK),
+            rt.now(),
+            BuildSettings.from_config(rt.config),
+            rt.links,
+        )
+    digest = client.get(f"/api/v1/councils/leeds/digests/{WEEK}").get_json()
+    assert [m["id"] for m in digest["sections"]["upcoming"]] == [moved]
+    week_page = text(client.get(f"/councils/leeds/digests/{WEEK}"))
+    assert 'Board</a> <span class="dg-tag">Moved to this date</span>' in week_page
