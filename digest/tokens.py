@@ -11,7 +11,13 @@ import enum
 from datetime import timedelta
 from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import (
+    BadSignature,
+    Serializer,
+    SignatureExpired,
+    URLSafeSerializer,
+    URLSafeTimedSerializer,
+)
 
 
 class Purpose(enum.StrEnum):
@@ -41,8 +47,15 @@ class TokenExpired(TokenError):
 
 class Tokens:
     def __init__(self, secret_key: str) -> None:
-        self._serializers = {
-            purpose: URLSafeTimedSerializer(secret_key, salt=purpose.value) for purpose in Purpose
+        # Tokens that never expire carry no timestamp, so the same payload always gives the
+        # same token: the unsubscribe link in a message's header and body always match.
+        self._serializers: dict[Purpose, Serializer[str]] = {
+            purpose: (
+                URLSafeTimedSerializer(secret_key, salt=purpose.value)
+                if MAX_AGE[purpose]
+                else URLSafeSerializer(secret_key, salt=purpose.value)
+            )
+            for purpose in Purpose
         }
 
     def make(self, purpose: Purpose, payload: Any) -> str:
@@ -52,10 +65,11 @@ class Tokens:
     def read(self, purpose: Purpose, token: str) -> Any:
         """The payload of a genuine, unexpired token; TokenError otherwise."""
         max_age = MAX_AGE[purpose]
+        serializer = self._serializers[purpose]
         try:
-            return self._serializers[purpose].loads(
-                token, max_age=int(max_age.total_seconds()) if max_age else None
-            )
+            if isinstance(serializer, URLSafeTimedSerializer) and max_age:
+                return serializer.loads(token, max_age=int(max_age.total_seconds()))
+            return serializer.loads(token)
         except SignatureExpired as exc:
             raise TokenExpired(str(exc)) from exc
         except BadSignature as exc:

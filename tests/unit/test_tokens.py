@@ -48,3 +48,12 @@ def test_unsubscribe_tokens_never_expire() -> None:
         token = tokens.make(Purpose.UNSUBSCRIBE, 3)
         frozen.tick(timedelta(days=3650))
         assert tokens.read(Purpose.UNSUBSCRIBE, token) == 3
+
+
+def test_never_expiring_tokens_are_the_same_every_time() -> None:
+    with freeze_time("2026-11-18 10:00:00") as frozen:
+        first = tokens.make(Purpose.UNSUBSCRIBE, 9)
+        frozen.tick(timedelta(seconds=5))
+        assert tokens.make(Purpose.UNSUBSCRIBE, 9) == first
+        assert tokens.make(Purpose.MANAGE, 9) != first
+        assert tokens.make(Purpose.CONFIRM, [9, "n"]) != tokens.make(Purpose.CONFIRM, [9, "m"])
