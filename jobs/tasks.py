@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 
 from digest import heartbeats, subscriptions
+from digest.collector.runner import Collector
 from digest.runtime import Runtime
 
 log = logging.getLogger("digest.jobs")
@@ -54,3 +55,13 @@ def beat(rt: Runtime) -> str:
     with rt.sessions.begin() as session:
         heartbeats.beat(session, SCHEDULER_HEARTBEAT, rt.now())
     return "ok"
+
+
+def collect(rt: Runtime) -> str:
+    """Collect every enabled council. A council that fails has its error recorded on it;
+    the run itself still counts as done."""
+
+    def work() -> str:
+        return Collector.from_runtime(rt).run_all().summary()
+
+    return recorded("collect", rt, work)

@@ -44,9 +44,9 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _register() -> None:
-    from digest.cli import councils, run, setup
+    from digest.cli import collect, councils, run, setup
 
-    for module in (setup, run, councils):
+    for module in (setup, run, councils, collect):
         module.register(main)
 
 

@@ -1,0 +1,190 @@
+"""Collecting many councils at once.
+
+Councils are grouped by host; `concurrency` threads each take one host at a time, busiest
+hosts first, and collect its councils one after another, so two councils on one shared
+install never talk to their server at once. The `HostGate` inside the fetcher enforces
+the interval between requests to a host (and covers redirects to other hosts too).
+
+Each council is planned in a read-only session, fetched with no session open, and stored
+in its own transaction. A council that fails gets its error recorded; the others carry on.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from digest.collector import store
+from digest.collector.fetch import CouncilFetch, fetch_council, make_plan
+from digest.collector.fetcher import Fetcher, FetchError
+from digest.config import Config
+from digest.models import Council, CouncilStatus
+
+if TYPE_CHECKING:
+    from digest.runtime import Runtime
+
+log = logging.getLogger("digest.collector")
+
+
+@dataclass(frozen=True)
+class CouncilOutcome:
+    slug: str
+    ok: bool
+    new: int = 0
+    changed: int = 0
+    requests: int = 0
+    error: str | None = None
+
+
+@dataclass
+class CollectionReport:
+    outcomes: list[CouncilOutcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[CouncilOutcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+    def summary(self) -> str:
+        """One line: totals, then new/changed per council that had any, then failures."""
+        ok = [o for o in self.outcomes if o.ok]
+        parts = [
+            f"{len(ok)} of {len(self.outcomes)} councils collected",
+            f"{sum(o.new for o in ok)} new and {sum(o.changed for o in ok)} changed meetings",
+        ]
+        busy = [f"{o.slug} +{o.new}/~{o.changed}" for o in ok if o.new or o.changed]
+        if busy:
+            parts.append("(" + ", ".join(busy) + ")")
+        if self.failed:
+            parts.append(f"{len(self.failed)} failed: " + ", ".join(o.slug for o in self.failed))
+        return "; ".join(parts)
+
+
+class UnknownCouncils(LookupError):
+    """Some of the slugs asked for are not councils we know."""
+
+
+@dataclass(frozen=True)
+class _Target:
+    id: int
+    slug: str
+    host: str
+
+
+class Collector:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        read_sessions: sessionmaker[Session],
+        config: Config,
+        *,
+        clock: Callable[[], datetime],
+        fetcher: Fetcher | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.read_sessions = read_sessions
+        self.config = config
+        self.clock = clock
+        self.fetcher = fetcher or Fetcher(config.collector)
+        self.tz: ZoneInfo = config.tz
+
+    @classmethod
+    def from_runtime(cls, rt: Runtime, *, fetcher: Fetcher | None = None) -> Collector:
+        return cls(rt.sessions, rt.read_sessions, rt.config, clock=rt.clock, fetcher=fetcher)
+
+    def targets(self, slugs: Sequence[str] = ()) -> list[_Target]:
+        """The named councils (any status), or every enabled council."""
+        with self.read_sessions() as session:
+            stmt = sa.select(Council.id, Council.slug, Council.base_url)
+            if slugs:
+                stmt = stmt.where(Council.slug.in_(list(slugs)))
+            else:
+                stmt = stmt.where(Council.status == CouncilStatus.ENABLED)
+            rows = session.execute(stmt.order_by(Council.slug)).all()
+        missing = sorted(set(slugs) - {row.slug for row in rows})
+        if missing:
+            raise UnknownCouncils(f"no such council: {', '.join(missing)}")
+        return [
+            _Target(row.id, row.slug, (urlsplit(row.base_url).hostname or row.slug).lower())
+            for row in rows
+        ]
+
+    def run(self, slugs: Sequence[str] = ()) -> Iterator[CouncilOutcome]:
+        """Collect and yield each council's outcome as it finishes."""
+        targets = self.targets(slugs)
+        yield from self.run_targets(targets)
+
+    def run_targets(self, targets: list[_Target]) -> Iterator[CouncilOutcome]:
+        by_host: dict[str, list[_Target]] = defaultdict(list)
+        for target in targets:
+            by_host[target.host].append(target)
+        # Busiest hosts first: the run can end no sooner than its busiest host does.
+        groups = sorted(by_host.values(), key=len, reverse=True)
+        if not groups:
+            return
+        done: queue.Queue[CouncilOutcome] = queue.Queue()
+
+        def work(group: list[_Target]) -> None:
+            for target in group:
+                try:
+                    done.put(self.collect_one(target.id, target.slug))
+                except Exception as exc:  # even recording the failure failed (database down)
+                    log.exception("collecting %s failed", target.slug)
+                    done.put(
+                        CouncilOutcome(target.slug, False, error=f"{type(exc).__name__}: {exc}")
+                    )
+
+        workers = min(self.config.collector.concurrency, len(groups))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect") as pool:
+            futures = [pool.submit(work, group) for group in groups]
+            for _ in range(len(targets)):
+                yield done.get()
+            for future in futures:
+                future.result()
+
+    def run_all(self, slugs: Sequence[str] = ()) -> CollectionReport:
+        return CollectionReport(list(self.run(slugs)))
+
+    def collect_one(self, council_id: int, slug: str) -> CouncilOutcome:
+        """Plan, fetch, store one council; never raises."""
+        now = self.clock()
+        fetched: CouncilFetch | None = None
+        error: str | None = None
+        try:
+            with self.read_sessions() as session:
+                council = session.get_one(Council, council_id)
+                plan = make_plan(session, council, self.config.collector, self.tz, now)
+            fetched = fetch_council(plan, self.fetcher, now)
+        except FetchError as exc:
+            error = str(exc)
+        except Exception as exc:  # a bug must not stop the other councils
+            log.exception("collecting %s failed", slug)
+            error = f"internal error while collecting ({type(exc).__name__}: {exc})"
+        if fetched is not None:
+            try:
+                with self.sessions.begin() as session:
+                    council = session.get_one(Council, council_id)
+                    result = store.collect(session, council, fetched, now)
+                    store.record_success(council, now)
+                log.info("collected %s: %d new, %d changed", slug, result.new, result.changed)
+                return CouncilOutcome(
+                    slug, True, result.new, result.changed, requests=fetched.requests
+                )
+            except Exception as exc:
+                log.exception("storing %s failed", slug)
+                error = f"internal error while storing ({type(exc).__name__}: {exc})"
+        message = error or "unknown error"
+        with self.sessions.begin() as session:
+            store.record_failure(session.get_one(Council, council_id), message, now)
+        log.warning("collecting %s failed: %s", slug, message)
+        return CouncilOutcome(slug, False, error=message)
