@@ -242,6 +242,7 @@ def _too_big(limit: int) -> str:
 
 
 def _status_message(status: int, reason: str) -> str:
+    reason = reason.title() if reason.isupper() else reason
     label = f"HTTP {status}{' ' + reason if reason else ''}"
     if status in (401, 403):
         return f"{label}: the site refused us (a firewall or login in front of the web service?)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,13 +23,18 @@ def point_at_fake(rt: Runtime, slug: str, fake: FakeModernGov, host: str) -> Non
         enablement.enable(session, council, rt.now(), base_url=fake.url(host))
 
 
-def collector(rt: Runtime, **fetcher_options: Any) -> Collector:
-    fetcher = Fetcher(rt.config.collector, resolver=loopback_resolver, **fetcher_options)
+def collector(rt: Runtime, *, settings: dict[str, Any] | None = None, **options: Any) -> Collector:
+    """A collector whose names all resolve to the loopback fake; `settings` change
+    [collector] keys for this collector only."""
+    config = dataclasses.replace(rt.config.collector, **(settings or {}))
+    fetcher = Fetcher(config, resolver=options.pop("resolver", loopback_resolver), **options)
     return Collector.from_runtime(rt, fetcher=fetcher)
 
 
-def collect(rt: Runtime, *slugs: str, **fetcher_options: Any) -> CollectionReport:
-    return collector(rt, **fetcher_options).run_all(slugs)
+def collect(
+    rt: Runtime, *slugs: str, settings: dict[str, Any] | None = None, **options: Any
+) -> CollectionReport:
+    return collector(rt, settings=settings, **options).run_all(slugs)
 
 
 def council(rt: Runtime, slug: str) -> Council:

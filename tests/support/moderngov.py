@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+import defusedxml.ElementTree as safe_xml
 from werkzeug.serving import ThreadedWSGIServer
 from werkzeug.wrappers import Request, Response
 
@@ -71,7 +72,7 @@ def _set(parent: ET.Element, tag: str, value: str) -> None:
 
 def getmeetings_xml(meetings: list[FakeMeeting]) -> bytes:
     """A GetMeetings answer in the committee-block shape of the Manchester fixture."""
-    root = ET.fromstring(fixture("getmeetings_manchester_audit_trimmed.xml"))
+    root = safe_xml.fromstring(fixture("getmeetings_manchester_audit_trimmed.xml"))
     block_template = root.find("committee")
     assert block_template is not None
     meeting_template = block_template.find("committeemeetings/meeting")
@@ -110,7 +111,7 @@ def getmeeting_xml(m: FakeMeeting) -> bytes:
         if m.agenda and not m.status.lower().startswith("cancel")
         else "getmeeting_manchester_cancelled_trimmed.xml"
     )
-    root = ET.fromstring(fixture(name))
+    root = safe_xml.fromstring(fixture(name))
     _set(root, "meetingid", m.id)
     _set(root, "meetingdate", _ddmmyyyy(m.date))
     _set(root, "meetingstatus", m.status)
@@ -167,6 +168,7 @@ class Reply:
     content_type: str = "text/xml; charset=utf-8"
     headers: tuple[tuple[str, str], ...] = ()
     delay: float = 0.0
+    chunked: bool = False  # stream the body without a Content-Length
 
 
 Handler = Callable[[Request], Reply | None]
@@ -281,7 +283,8 @@ class FakeModernGov:
         pause = self.latency + reply.delay
         if pause:
             time.sleep(pause)
-        response = Response(reply.body, status=reply.status, content_type=reply.content_type)
+        body: Any = iter([reply.body]) if reply.chunked else reply.body
+        response = Response(body, status=reply.status, content_type=reply.content_type)
         for name, value in reply.headers:
             response.headers[name] = value
         with self._lock:
@@ -298,6 +301,19 @@ class FakeModernGov:
                 )
             )
         return response(environ, start_response)
+
+
+def on(operation: str, reply: Reply, *, meeting_id: str | None = None) -> Handler:
+    """An override answering `reply` to one operation (and, for GetMeeting, one id)."""
+
+    def handler(request: Request) -> Reply | None:
+        if request.path.rsplit("/", 1)[-1].lower() != operation.lower():
+            return None
+        if meeting_id is not None and request.args.get("lMeetingId") != meeting_id:
+            return None
+        return reply
+
+    return handler
 
 
 # --- ready-made sites ---------------------------------------------------------------------
