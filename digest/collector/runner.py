@@ -58,13 +58,12 @@ class CollectionReport:
     def summary(self) -> str:
         """One line: totals, then new/changed per council that had any, then failures."""
         ok = [o for o in self.outcomes if o.ok]
+        busy = [f"{o.slug}: {o.new} new, {o.changed} changed" for o in ok if o.new or o.changed]
+        totals = f"{sum(o.new for o in ok)} new and {sum(o.changed for o in ok)} changed meetings"
         parts = [
             f"{len(ok)} of {len(self.outcomes)} councils collected",
-            f"{sum(o.new for o in ok)} new and {sum(o.changed for o in ok)} changed meetings",
+            totals + (f" ({'; '.join(busy)})" if busy else ""),
         ]
-        busy = [f"{o.slug} +{o.new}/~{o.changed}" for o in ok if o.new or o.changed]
-        if busy:
-            parts.append("(" + ", ".join(busy) + ")")
         if self.failed:
             parts.append(f"{len(self.failed)} failed: " + ", ".join(o.slug for o in self.failed))
         return "; ".join(parts)

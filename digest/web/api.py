@@ -25,6 +25,7 @@ def council_summary(council: Council) -> dict[str, Any]:
         "system": council.system.value,
         "url": url_for("public.council", slug=council.slug, _external=True),
         "api_url": url_for("api.council", slug=council.slug, _external=True),
+        "meetings_url": url_for("api.council_meetings", slug=council.slug, _external=True),
     }
 
 

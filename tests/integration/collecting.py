@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -72,3 +73,17 @@ def snapshot(rt: Runtime, slug: str) -> list[tuple[Any, ...]]:
         ).all()
         columns = [c.key for c in Meeting.__table__.columns if c.key not in skip]
         return [tuple(getattr(m, c) for c in columns) for m in rows]
+
+
+def write_config(tmp_path: Path, rt: Runtime) -> Path:
+    """A config file for the `digest` command on the test database, allowed to reach
+    the loopback fake."""
+    path = tmp_path / "digest.toml"
+    path.write_text(
+        f'[site]\nsecret_key = "{rt.config.site.secret_key}"\n'
+        f'base_url = "{rt.config.site.base_url}"\n'
+        f'var_dir = "{tmp_path / "var"}"\n'
+        f'[database]\nurl = "{rt.config.database.url}"\n'
+        "[collector]\nallow_private_hosts = true\nper_host_interval = 0.0\ntimeout = 5.0\n"
+    )
+    return path

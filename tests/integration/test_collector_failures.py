@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from digest.runtime import Runtime
-from tests.integration.collecting import changes_of, collect, council, meetings_of, point_at_fake, snapshot
+from tests.integration.collecting import (
+    changes_of,
+    collect,
+    council,
+    meetings_of,
+    point_at_fake,
+    snapshot,
+)
 from tests.support.clock import Clock
 from tests.support.moderngov import (
     FakeModernGov,
@@ -68,7 +75,9 @@ FAULTS = {
         "not a ModernGov answer (root <councillorsbyward>",
     ),
     "403": Fault(Reply(b"Forbidden", 403, "text/plain"), "HTTP 403 Forbidden: the site refused us"),
-    "404": Fault(Reply(b"", 404, "text/plain"), "HTTP 404 Not Found: no web service at this address"),
+    "404": Fault(
+        Reply(b"", 404, "text/plain"), "HTTP 404 Not Found: no web service at this address"
+    ),
     "500": Fault(Reply(b"oops", 500, "text/plain"), "HTTP 500 Internal Server Error: the site had"),
     "503": Fault(Reply(b"", 503, "text/plain"), "HTTP 503 Service Unavailable"),
     "timeout": Fault(Reply(b"", delay=1.0), "did not answer within 0.3 seconds", {"timeout": 0.3}),
