@@ -8,6 +8,7 @@ meeting that is new, whose GetMeetings entry changed, or that still waits for so
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
@@ -61,6 +62,7 @@ class CouncilPlan:
     rule: CommitteeRule
     known: dict[str, KnownMeeting]
     validators: dict[str, Validator]
+    digests: dict[str, str]  # url -> fingerprint of the last answer we used
     recheck_after: timedelta
 
     @property
@@ -80,11 +82,13 @@ class CouncilFetch:
     """Everything fetched for one council, parsed and filtered, ready to store."""
 
     plan: CouncilPlan
-    listing: MeetingList | None  # None: GetMeetings answered 304 Not Modified
+    # None: GetMeetings answered 304 Not Modified, or exactly what it said last time.
+    listing: MeetingList | None
     details: dict[str, MeetingDetail] = field(default_factory=dict)
     not_modified_details: set[str] = field(default_factory=set)
     validators: list[ValidatorSeen] = field(default_factory=list)
     requests: int = 0
+    still_listed: tuple[str, ...] = ()  # with an unchanged listing: what it lists
 
 
 def make_plan(
@@ -111,11 +115,11 @@ def make_plan(
         ).where(Meeting.council_id == council.id)
     )
     known = {row.source_id: KnownMeeting(*row) for row in rows}
+    stored = list(
+        session.scalars(sa.select(FetchValidator).where(FetchValidator.council_id == council.id))
+    )
     validators = {
-        v.url: Validator(v.etag, v.last_modified)
-        for v in session.scalars(
-            sa.select(FetchValidator).where(FetchValidator.council_id == council.id)
-        )
+        v.url: Validator(v.etag, v.last_modified) for v in stored if v.etag or v.last_modified
     }
     return CouncilPlan(
         council_id=council.id,
@@ -129,6 +133,7 @@ def make_plan(
         rule=rule,
         known=known,
         validators=validators,
+        digests={v.url: v.content_sha256 for v in stored if v.content_sha256},
         recheck_after=timedelta(hours=config.recheck_hours),
     )
 
@@ -140,18 +145,23 @@ def fetch_council(plan: CouncilPlan, fetcher: Fetcher, now: datetime) -> Council
     url = moderngov.meetings_url(plan.base_url, start, end)
     answer = fetcher.get(url, validator=plan.validators.get(url))
     result = CouncilFetch(plan=plan, listing=None, requests=1)
-    if answer.not_modified:
-        wanted = [
-            k.source_id
+    # The answer's fingerprint includes the committee rule: a new filter must re-read it.
+    fingerprint = hashlib.sha256(answer.body + plan.rule.describe().encode()).hexdigest()
+    if answer.not_modified or plan.digests.get(url) == fingerprint:
+        # Nothing new in the list: only meetings whose papers are due need a look.
+        listed = [
+            k
             for k in plan.known.values()
-            if start <= k.start_date <= end
-            and plan.rule.keeps(k.committee_title)
-            and _due_for_recheck(k, plan, now)
+            if start <= k.start_date <= end and plan.rule.keeps(k.committee_title)
         ]
+        result.still_listed = tuple(k.source_id for k in listed)
+        wanted = [k.source_id for k in listed if _due_for_recheck(k, plan, now)]
+        if not answer.not_modified:
+            result.validators.append(ValidatorSeen(url, answer.validator, fingerprint))
     else:
         listing = keep_ours(moderngov.parse_meetings(answer), plan)
         result.listing = listing
-        result.validators.append(ValidatorSeen(url, answer.validator, answer.sha256))
+        result.validators.append(ValidatorSeen(url, answer.validator, fingerprint))
         wanted = [m.source_id for m in listing.meetings if _needs_detail(m, plan, now)]
     for source_id in wanted:
         detail_url = moderngov.meeting_url(plan.base_url, source_id)

@@ -124,6 +124,8 @@ class Collector:
         yield from self.run_targets(targets)
 
     def run_targets(self, targets: list[_Target]) -> Iterator[CouncilOutcome]:
+        """Host threads plan and fetch; this generator stores each council as its data
+        arrives, so a host moves on to its next council while the last one is written."""
         by_host: dict[str, list[_Target]] = defaultdict(list)
         for target in targets:
             by_host[target.host].append(target)
@@ -131,44 +133,47 @@ class Collector:
         groups = sorted(by_host.values(), key=len, reverse=True)
         if not groups:
             return
-        done: queue.Queue[CouncilOutcome] = queue.Queue()
+        gathered: queue.Queue[_Gathered] = queue.Queue()
 
         def work(group: list[_Target]) -> None:
             for target in group:
-                try:
-                    done.put(self.collect_one(target.id, target.slug))
-                except Exception as exc:  # even recording the failure failed (database down)
-                    log.exception("collecting %s failed", target.slug)
-                    done.put(
-                        CouncilOutcome(target.slug, False, error=f"{type(exc).__name__}: {exc}")
-                    )
+                gathered.put(self.gather(target))
 
         workers = min(self.config.collector.concurrency, len(groups))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect") as pool:
             futures = [pool.submit(work, group) for group in groups]
             for _ in range(len(targets)):
-                yield done.get()
+                yield self.store(gathered.get())
             for future in futures:
                 future.result()
 
     def run_all(self, slugs: Sequence[str] = ()) -> CollectionReport:
         return CollectionReport(list(self.run(slugs)))
 
-    def collect_one(self, council_id: int, slug: str) -> CouncilOutcome:
-        """Plan, fetch, store one council; never raises."""
+    def collect_one(self, target: _Target) -> CouncilOutcome:
+        return self.store(self.gather(target))
+
+    def gather(self, target: _Target) -> _Gathered:
+        """Plan and fetch one council; writes nothing and never raises."""
         now = self.clock()
-        fetched: CouncilFetch | None = None
-        error: str | None = None
         try:
             with self.read_sessions() as session:
-                council = session.get_one(Council, council_id)
+                council = session.get_one(Council, target.id)
                 plan = make_plan(session, council, self.config.collector, self.tz, now)
-            fetched = fetch_council(plan, self.fetcher, now)
+            return _Gathered(target, now, fetched=fetch_council(plan, self.fetcher, now))
         except FetchError as exc:
-            error = str(exc)
+            return _Gathered(target, now, error=str(exc))
         except Exception as exc:  # a bug must not stop the other councils
-            log.exception("collecting %s failed", slug)
-            error = f"internal error while collecting ({type(exc).__name__}: {exc})"
+            log.exception("collecting %s failed", target.slug)
+            return _Gathered(
+                target, now, error=f"internal error while collecting ({type(exc).__name__}: {exc})"
+            )
+
+    def store(self, gathered: _Gathered) -> CouncilOutcome:
+        """Store what was gathered for a council, or record its failure."""
+        slug, council_id, now = gathered.target.slug, gathered.target.id, gathered.now
+        error = gathered.error
+        fetched = gathered.fetched
         if fetched is not None:
             try:
                 with self.sessions.begin() as session:
@@ -183,7 +188,18 @@ class Collector:
                 log.exception("storing %s failed", slug)
                 error = f"internal error while storing ({type(exc).__name__}: {exc})"
         message = error or "unknown error"
-        with self.sessions.begin() as session:
-            store.record_failure(session.get_one(Council, council_id), message, now)
+        try:
+            with self.sessions.begin() as session:
+                store.record_failure(session.get_one(Council, council_id), message, now)
+        except Exception:  # the database itself is down: report, do not stop the run
+            log.exception("recording the failure of %s failed", slug)
         log.warning("collecting %s failed: %s", slug, message)
         return CouncilOutcome(slug, False, error=message)
+
+
+@dataclass(frozen=True)
+class _Gathered:
+    target: _Target
+    now: datetime
+    fetched: CouncilFetch | None = None
+    error: str | None = None

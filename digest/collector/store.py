@@ -69,7 +69,15 @@ def collect(
         }
     if fetched.listing is not None:
         _upsert_committees(session, council, fetched.listing.committees, now)
+    elif fetched.still_listed:
+        session.execute(
+            sa.update(Meeting)
+            .where(Meeting.council_id == council.id, Meeting.source_id.in_(fetched.still_listed))
+            .values(last_seen_at=now)
+            .execution_options(synchronize_session=False)
+        )
     seen: list[tuple[Meeting, ChangeKind, dict[str, Any]]] = []
+    links: list[tuple[Document, AgendaItem | None]] = []
     for source_id in sorted(wanted, key=_id_order):
         meeting = meetings.get(source_id)
         entry = listed.get(source_id)
@@ -81,9 +89,10 @@ def collect(
             meeting = _new_meeting(session, council, entry, now)
         changes: list[Change] = [(ChangeKind.NEW, {})] if is_new else []
         changes += _update(meeting, entry, detail, is_new, plan.base_url, plan.tz, now)
-        if detail is not None and detail.signature() != meeting.detail_signature:
-            _store_parts(session, meeting, detail)
-            meeting.detail_signature = detail.signature()
+        signature = detail.signature() if detail is not None else ""
+        if detail is not None and signature != meeting.detail_signature:
+            links += _store_parts(meeting, detail)
+            meeting.detail_signature = signature
         if detail is not None or source_id in fetched.not_modified_details:
             meeting.detail_fetched_at = now
         if entry is not None:
@@ -98,7 +107,9 @@ def collect(
                 result.new += 1
             else:
                 result.changed += 1
-    session.flush()  # new meetings get their ids
+    session.flush()  # new meetings and items get their ids
+    for doc, item in links:
+        doc.agenda_item_id = item.id if item is not None else None
     for meeting, kind, detail_json in seen:
         session.add(
             MeetingChange(
@@ -227,9 +238,13 @@ def _start(when: date, time_text: str, tz: ZoneInfo) -> tuple[datetime, bool]:
     return local.astimezone(UTC), parsed is not None
 
 
-def _store_parts(session: Session, meeting: Meeting, detail: MeetingDetail) -> None:
+def _store_parts(
+    meeting: Meeting, detail: MeetingDetail
+) -> list[tuple[Document, AgendaItem | None]]:
     """Agenda items, documents and attendees: updated in place, added when new, and kept
-    when the source stops listing them (we never delete what was collected)."""
+    when the source stops listing them (we never delete what was collected). Returns each
+    document with its agenda item, to link once the items have ids."""
+    links: list[tuple[Document, AgendaItem | None]] = []
     items = {item.source_id: item for item in meeting.items}
     for position, parsed in enumerate(detail.items):
         item = items.get(parsed.source_id)
@@ -247,7 +262,6 @@ def _store_parts(session: Session, meeting: Meeting, detail: MeetingDetail) -> N
         item.minutes_text = parsed.minutes_text or (
             "" if parsed.is_restricted else item.minutes_text
         )
-    session.flush()
     documents = {doc.url: doc for doc in meeting.documents}
     for position, parsed_doc in enumerate(detail.documents):
         doc = documents.get(parsed_doc.url[:700])
@@ -255,8 +269,7 @@ def _store_parts(session: Session, meeting: Meeting, detail: MeetingDetail) -> N
             doc = Document(url=parsed_doc.url[:700], title=parsed_doc.title[:500])
             meeting.documents.append(doc)
             documents[doc.url] = doc
-        owner = items.get(parsed_doc.item_source_id or "")
-        doc.agenda_item_id = owner.id if owner is not None else None
+        links.append((doc, items.get(parsed_doc.item_source_id or "")))
         doc.source_id = parsed_doc.source_id[:40]
         doc.position = position
         doc.title = parsed_doc.title[:500]
@@ -275,6 +288,7 @@ def _store_parts(session: Session, meeting: Meeting, detail: MeetingDetail) -> N
         person.role = parsed_person.role[:200]
         person.party = parsed_person.party[:120]
         person.attendance = parsed_person.attendance[:80]
+    return links
 
 
 def _upsert_committees(
@@ -313,11 +327,14 @@ def _remember_validators(
         )
     }
     for seen in fetched.validators:
-        has_validator = bool(seen.validator.etag or seen.validator.last_modified)
-        if "/GetMeetings?" in seen.url:
+        # GetMeetings rows are kept even without validators: their fingerprint tells the
+        # next poll that nothing changed.
+        is_listing = "/GetMeetings?" in seen.url
+        keep = is_listing or bool(seen.validator.etag or seen.validator.last_modified)
+        if is_listing:
             for url in [u for u in rows if "/GetMeetings?" in u and u != seen.url]:
                 session.delete(rows.pop(url))
-        if not has_validator:
+        if not keep:
             if seen.url in rows:
                 session.delete(rows.pop(seen.url))
             continue
@@ -342,7 +359,7 @@ def mark_held(session: Session, council: Council, now: datetime) -> int:
             Meeting.start_at <= now,
         )
         .values(status=MeetingStatus.HELD, updated_at=now)
-        .execution_options(synchronize_session="fetch")
+        .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
 

@@ -28,7 +28,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 import defusedxml.ElementTree as safe_xml
-from werkzeug.serving import ThreadedWSGIServer
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "moderngov"
@@ -239,13 +239,18 @@ class _Server(ThreadedWSGIServer):
     request_queue_size = 1024  # hundreds of councils may connect at once in the benchmark
 
 
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # the fake keeps its own log
+
+
 class FakeModernGov:
     def __init__(self, *, latency: float = 0.0, tls: ssl.SSLContext | None = None) -> None:
         self.latency = latency
         self.sites: dict[str, FakeSite] = {}
         self.log: list[Logged] = []
         self._lock = threading.Lock()
-        self.server = _Server("127.0.0.1", 0, self._app, ssl_context=tls)
+        self.server = _Server("127.0.0.1", 0, self._app, handler=_QuietHandler, ssl_context=tls)
         self.port: int = self.server.server_port
         self.scheme = "https" if tls else "http"
         self._thread = threading.Thread(
