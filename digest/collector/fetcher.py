@@ -141,8 +141,6 @@ class Fetcher:
         self.resolver = resolver
         self.address_allowed = address_allowed or policy(config.allow_private_hosts)
         self._local = threading.local()
-        self._count_lock = threading.Lock()
-        self.requests_made = 0
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
@@ -197,8 +195,6 @@ class Fetcher:
         timeout = self.config.timeout
         deadline = time.monotonic() + timeout * 2
         limit = self.config.max_response_bytes
-        with self._count_lock:
-            self.requests_made += 1
         try:
             response = self._session().get(
                 url,

@@ -88,11 +88,14 @@ def collect(
                 continue  # a detail for a meeting we never listed: nothing to hang it on
             meeting = _new_meeting(session, council, entry, now)
         changes: list[Change] = [(ChangeKind.NEW, {})] if is_new else []
+        listed_before = meeting.list_signature
         changes += _update(meeting, entry, detail, is_new, plan.base_url, plan.tz, now)
+        touched = bool(changes) or meeting.list_signature != listed_before
         signature = detail.signature() if detail is not None else ""
         if detail is not None and signature != meeting.detail_signature:
             links += _store_parts(meeting, detail)
             meeting.detail_signature = signature
+            touched = True
         if detail is not None or source_id in fetched.not_modified_details:
             meeting.detail_fetched_at = now
         if entry is not None:
@@ -101,8 +104,9 @@ def collect(
             result.count(kind)
             detail_json = {"start_at": meeting.start_at.isoformat(), "status": meeting.status.value}
             seen.append((meeting, kind, {**detail_json, **extra}))
-        if changes:
+        if touched:
             meeting.updated_at = now
+        if changes:
             if is_new:
                 result.new += 1
             else:

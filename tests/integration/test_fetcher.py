@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from digest.collector.addresses import IPAddress, is_public_address
+from digest.collector.addresses import IPAddress, is_public_address, system_resolver
 from digest.collector.fetcher import Fetcher, FetchError, Validator
 from digest.collector.politeness import HostGate
 from digest.config import CollectorConfig
@@ -246,3 +247,17 @@ def test_every_request_identifies_us(fake_moderngov: FakeModernGov) -> None:
     Fetcher(CONFIG, resolver=loopback_resolver).get(fake_moderngov.url("ua.test") + "/x")
     agent = fake_moderngov.log[0].headers["User-Agent"]
     assert agent == CONFIG.user_agent and "+https://" in agent
+
+
+def test_a_name_that_does_not_resolve_says_so() -> None:
+    def nowhere(host: str, port: int) -> list[IPAddress]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    with pytest.raises(FetchError, match=r"^democracy\.gone\.test does not resolve"):
+        Fetcher(CONFIG, resolver=nowhere).get("http://democracy.gone.test/x")
+
+
+def test_the_system_resolver_gives_every_address() -> None:
+    addresses = system_resolver("localhost", 80)
+    assert addresses and all(ip.is_loopback for ip in addresses)
+    assert len({str(ip) for ip in addresses}) == len(addresses)

@@ -125,18 +125,9 @@ def getmeeting_xml(m: FakeMeeting) -> bytes:
         for old in list(items):
             items.remove(old)
         items.extend(m.items)
-    for item in items.findall("agendaitem"):
-        item_id = item.find("agendaitemid")
-        if item_id is not None and item_id.text and not item_id.text.startswith(f"{m.id}-"):
-            item_id.text = f"{m.id}-{item_id.text}"  # item ids are unique per install
-        if not m.minutes:
-            minutes = item.find("minutesnonemptyhtmlbody")
-            if minutes is not None:
-                minutes.text = "\n"
-        for doc in item.findall("linkeddocuments/linkeddoc"):
-            url = doc.find("url")
-            if url is not None and url.text and "MId=" not in url.text:
-                url.text = f"{url.text}&MId={m.id}"
+    if not m.minutes:
+        for minutes in items.iter("minutesnonemptyhtmlbody"):
+            minutes.text = "\n"
     return _serialise(root)
 
 
