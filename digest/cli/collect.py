@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
@@ -17,6 +18,8 @@ from digest.collector.runner import CollectionReport, Collector, UnknownCouncils
 def collect(state: CliState, slugs: tuple[str, ...]) -> None:
     """Collect meetings now for the named councils (default: every enabled council)."""
     rt = state.runtime()
+    # Failures are listed after the progress bar; log lines would tear it apart.
+    logging.getLogger("digest.collector").addHandler(logging.NullHandler())
     collector = Collector.from_runtime(rt)
     try:
         targets = collector.targets(slugs)

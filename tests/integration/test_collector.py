@@ -4,8 +4,10 @@ what is recorded as a change, and how little a re-poll costs."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from digest.models import AgendaItem, Attendee, Document, Meeting, MeetingStatus
 from digest.runtime import Runtime
@@ -23,9 +25,9 @@ from tests.support.moderngov import FakeMeeting, FakeModernGov, FakeSite, manche
 HOST = "democracy.wigan.test"
 
 
-def _wigan(rt: Runtime, fake: FakeModernGov, **site_options: object) -> FakeSite:
+def _wigan(rt: Runtime, fake: FakeModernGov, **site_options: Any) -> FakeSite:
     today = rt.now().date()
-    site = fake.add_site(HOST, FakeSite(meetings=manchester_like(today), **site_options))  # type: ignore[arg-type]
+    site = fake.add_site(HOST, FakeSite(meetings=manchester_like(today), **site_options))
     point_at_fake(rt, "wigan", fake, HOST)
     return site
 
@@ -234,3 +236,61 @@ def test_collected_data_is_never_deleted(
     assert "4967" in meetings_of(rt, "wigan")
     with rt.read_sessions() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Meeting)) == 3
+
+
+def _item(item_id: str, title: str, restricted: bool, doc_url: str, doc_restricted: bool) -> Any:
+    import defusedxml.ElementTree as safe_xml
+
+    return safe_xml.fromstring(
+        f"<agendaitem><agendaitemid>{item_id}</agendaitemid>"
+        f"<agendaitemtitle>{title}</agendaitemtitle>"
+        "<agendatext>&lt;p&gt;Report of the Director of Place&lt;/p&gt;</agendatext>"
+        f"<fulldisplaynumberformat>{item_id}.</fulldisplaynumberformat>"
+        f"<isrestricted>{restricted}</isrestricted>"
+        "<linkeddocuments><linkeddoc>"
+        f"<title>Paper {item_id}</title><url>{doc_url}</url>"
+        f"<isrestricted>{doc_restricted}</isrestricted>"
+        "</linkeddoc></linkeddocuments></agendaitem>"
+    )
+
+
+def test_restricted_items_and_shared_documents(
+    rt: Runtime, client: FlaskClient, fake_moderngov: FakeModernGov
+) -> None:
+    pack = "https://democracy.wigan.test/documents/g7002/Public reports pack.pdf"
+    meeting = FakeMeeting(
+        "7002",
+        "465",
+        "Cabinet",
+        rt.now().date() + timedelta(days=3),
+        items=[
+            _item("1", "Town Centre Plan", False, pack, False),
+            _item("2", "Town Centre Plan: Appendix", False, pack, False),
+            _item("3", "Exempt: Sale of Land", True, "mgConvert2PDF.aspx?ID=9", True),
+        ],
+    )
+    fake_moderngov.add_site(HOST, FakeSite(meetings=[meeting]))
+    point_at_fake(rt, "wigan", fake_moderngov, HOST)
+    assert collect(rt, "wigan").outcomes[0].ok
+
+    with rt.read_sessions() as session:
+        stored = meetings_of(rt, "wigan")["7002"]
+        items = session.scalars(
+            sa.select(AgendaItem)
+            .where(AgendaItem.meeting_id == stored.id)
+            .order_by(AgendaItem.position)
+        ).all()
+        docs = session.scalars(
+            sa.select(Document).where(Document.meeting_id == stored.id).order_by(Document.position)
+        ).all()
+    assert [(i.title, i.is_restricted, i.agenda_text) for i in items] == [
+        ("Town Centre Plan", False, "Report of the Director of Place"),
+        ("Town Centre Plan: Appendix", False, "Report of the Director of Place"),
+        ("Exempt: Sale of Land", True, ""),
+    ]
+    assert [(d.title, d.is_restricted, d.agenda_item_id) for d in docs] == [
+        ("Paper 1", False, items[0].id),
+        ("Paper 3", True, items[2].id),
+    ]
+    (upcoming,) = client.get("/api/v1/councils/wigan/meetings").get_json()["upcoming"]
+    assert [d["url"] for d in upcoming["documents"]] == [pack, None]
