@@ -261,3 +261,12 @@ def test_the_system_resolver_gives_every_address() -> None:
     addresses = system_resolver("localhost", 80)
     assert addresses and all(ip.is_loopback for ip in addresses)
     assert len({str(ip) for ip in addresses}) == len(addresses)
+
+
+def test_probing_without_a_base_url_says_so() -> None:
+    from datetime import date
+
+    from digest.collector.probe import probe_site
+
+    result = probe_site(Fetcher(CONFIG), "", date(2026, 11, 18))
+    assert not result.ok and result.message == "no democracy website address (base URL) is set"

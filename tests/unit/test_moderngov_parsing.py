@@ -57,6 +57,10 @@ def test_urls() -> None:
     assert public_meeting_url(BASE, "144", "4967") == (
         f"{BASE}/ieListDocuments.aspx?CId=144&MId=4967"
     )
+    # Installs under a sub-path keep it; a trailing slash never doubles.
+    assert meeting_url("https://x.gov.uk/moderngov/", "1") == (
+        "https://x.gov.uk/moderngov/mgWebService.asmx/GetMeeting?lMeetingId=1"
+    )
 
 
 def test_the_real_meeting_list() -> None:
