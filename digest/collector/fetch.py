@@ -9,6 +9,7 @@ meeting that is new, whose GetMeetings entry changed, or that still waits for so
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
@@ -91,18 +92,20 @@ class CouncilFetch:
     still_listed: tuple[str, ...] = ()  # with an unchanged listing: what it lists
 
 
-def make_plan(
-    session: Session, council: Council, config: CollectorConfig, tz: ZoneInfo, now: datetime
-) -> CouncilPlan:
-    if not council.base_url:
-        raise NothingToCollect(f"{council.name} has no democracy website address (base URL)")
-    try:
-        rule = rule_for(session, council)
-    except ValueError as exc:
-        raise NothingToCollect(str(exc)) from exc
-    today = now.astimezone(tz).date()
+def make_plans(
+    session: Session,
+    councils: list[Council],
+    config: CollectorConfig,
+    tz: ZoneInfo,
+    now: datetime,
+) -> dict[int, CouncilPlan | NothingToCollect]:
+    """Plans for many councils in a handful of queries; a council that cannot be
+    collected as configured gets the reason instead."""
+    ids = [c.id for c in councils]
+    known: dict[int, dict[str, KnownMeeting]] = defaultdict(dict)
     rows = session.execute(
         sa.select(
+            Meeting.council_id,
             Meeting.source_id,
             Meeting.list_signature,
             Meeting.status,
@@ -112,30 +115,46 @@ def make_plan(
             Meeting.agenda_published,
             Meeting.minutes_published,
             Meeting.detail_fetched_at,
-        ).where(Meeting.council_id == council.id)
+        ).where(Meeting.council_id.in_(ids))
     )
-    known = {row.source_id: KnownMeeting(*row) for row in rows}
-    stored = list(
-        session.scalars(sa.select(FetchValidator).where(FetchValidator.council_id == council.id))
-    )
-    validators = {
-        v.url: Validator(v.etag, v.last_modified) for v in stored if v.etag or v.last_modified
-    }
-    return CouncilPlan(
-        council_id=council.id,
-        slug=council.slug,
-        base_url=council.base_url.rstrip("/"),
-        tz=tz,
-        window=(
-            today - timedelta(days=config.days_back),
-            today + timedelta(days=config.days_ahead),
-        ),
-        rule=rule,
-        known=known,
-        validators=validators,
-        digests={v.url: v.content_sha256 for v in stored if v.content_sha256},
-        recheck_after=timedelta(hours=config.recheck_hours),
-    )
+    for council_id, *values in rows:
+        meeting = KnownMeeting(*values)
+        known[council_id][meeting.source_id] = meeting
+    stored: dict[int, list[FetchValidator]] = defaultdict(list)
+    for row in session.scalars(sa.select(FetchValidator).where(FetchValidator.council_id.in_(ids))):
+        stored[row.council_id].append(row)
+    today = now.astimezone(tz).date()
+    window = (today - timedelta(days=config.days_back), today + timedelta(days=config.days_ahead))
+    plans: dict[int, CouncilPlan | NothingToCollect] = {}
+    for council in councils:
+        if not council.base_url:
+            plans[council.id] = NothingToCollect(
+                f"{council.name} has no democracy website address (base URL)"
+            )
+            continue
+        try:
+            rule = rule_for(session, council)
+        except ValueError as exc:
+            plans[council.id] = NothingToCollect(str(exc))
+            continue
+        rows_of = stored[council.id]
+        plans[council.id] = CouncilPlan(
+            council_id=council.id,
+            slug=council.slug,
+            base_url=council.base_url.rstrip("/"),
+            tz=tz,
+            window=window,
+            rule=rule,
+            known=known[council.id],
+            validators={
+                v.url: Validator(v.etag, v.last_modified)
+                for v in rows_of
+                if v.etag or v.last_modified
+            },
+            digests={v.url: v.content_sha256 for v in rows_of if v.content_sha256},
+            recheck_after=timedelta(hours=config.recheck_hours),
+        )
+    return plans
 
 
 def fetch_council(plan: CouncilPlan, fetcher: Fetcher, now: datetime) -> CouncilFetch:

@@ -16,6 +16,7 @@ import queue
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -23,10 +24,11 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from digest.collector import store
-from digest.collector.fetch import CouncilFetch, fetch_council, make_plan
+from digest.collector.fetch import CouncilFetch, CouncilPlan, fetch_council, make_plans
 from digest.collector.fetcher import Fetcher, FetchError
 from digest.config import Config
 from digest.models import Council, CouncilStatus
@@ -124,42 +126,62 @@ class Collector:
         yield from self.run_targets(targets)
 
     def run_targets(self, targets: list[_Target]) -> Iterator[CouncilOutcome]:
-        """Host threads plan and fetch; this generator stores each council as its data
-        arrives, so a host moves on to its next council while the last one is written."""
+        """Plan every council up front (a few queries), then host threads fetch while this
+        generator stores each council as its data arrives: a host moves on to its next
+        council while the last one is being written."""
+        if not targets:
+            return
+        now = self.clock()
+        plans = self.plan(targets, now)
         by_host: dict[str, list[_Target]] = defaultdict(list)
         for target in targets:
             by_host[target.host].append(target)
         # Busiest hosts first: the run can end no sooner than its busiest host does.
         groups = sorted(by_host.values(), key=len, reverse=True)
-        if not groups:
-            return
         gathered: queue.Queue[_Gathered] = queue.Queue()
 
         def work(group: list[_Target]) -> None:
             for target in group:
-                gathered.put(self.gather(target))
+                gathered.put(self.gather(target, plans[target.id], now))
 
         workers = min(self.config.collector.concurrency, len(groups))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect") as pool:
+        with (
+            self._one_sqlite_connection_held(),
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect") as pool,
+        ):
             futures = [pool.submit(work, group) for group in groups]
             for _ in range(len(targets)):
                 yield self.store(gathered.get())
             for future in futures:
                 future.result()
 
+    def plan(self, targets: list[_Target], now: datetime) -> dict[int, CouncilPlan | FetchError]:
+        with self.read_sessions() as session:
+            found = list(
+                session.scalars(sa.select(Council).where(Council.id.in_([t.id for t in targets])))
+            )
+            return dict(make_plans(session, found, self.config.collector, self.tz, now))
+
+    @contextmanager
+    def _one_sqlite_connection_held(self) -> Iterator[None]:
+        """SQLite checkpoints the WAL whenever its last connection closes, and every
+        council's sessions open and close their own connection; an idle connection held
+        for the run turns hundreds of checkpoints into one."""
+        bind = self.sessions.kw.get("bind")
+        if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
+            yield
+            return
+        with bind.connect():
+            yield
+
     def run_all(self, slugs: Sequence[str] = ()) -> CollectionReport:
         return CollectionReport(list(self.run(slugs)))
 
-    def collect_one(self, target: _Target) -> CouncilOutcome:
-        return self.store(self.gather(target))
-
-    def gather(self, target: _Target) -> _Gathered:
-        """Plan and fetch one council; writes nothing and never raises."""
-        now = self.clock()
+    def gather(self, target: _Target, plan: CouncilPlan | FetchError, now: datetime) -> _Gathered:
+        """Fetch one council as planned; writes nothing and never raises."""
+        if isinstance(plan, FetchError):
+            return _Gathered(target, now, error=str(plan))
         try:
-            with self.read_sessions() as session:
-                council = session.get_one(Council, target.id)
-                plan = make_plan(session, council, self.config.collector, self.tz, now)
             return _Gathered(target, now, fetched=fetch_council(plan, self.fetcher, now))
         except FetchError as exc:
             return _Gathered(target, now, error=str(exc))

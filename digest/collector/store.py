@@ -67,6 +67,13 @@ def collect(
                 )
             )
         }
+    # Read before changing anything, so these queries do not flush half-made rows.
+    validator_rows = {
+        v.url: v
+        for v in session.scalars(
+            sa.select(FetchValidator).where(FetchValidator.council_id == council.id)
+        )
+    }
     if fetched.listing is not None:
         _upsert_committees(session, council, fetched.listing.committees, now)
     elif fetched.still_listed:
@@ -77,7 +84,7 @@ def collect(
             .execution_options(synchronize_session=False)
         )
     seen: list[tuple[Meeting, ChangeKind, dict[str, Any]]] = []
-    links: list[tuple[Document, AgendaItem | None]] = []
+    documents_due: list[tuple[Meeting, MeetingDetail, dict[str, AgendaItem]]] = []
     for source_id in sorted(wanted, key=_id_order):
         meeting = meetings.get(source_id)
         entry = listed.get(source_id)
@@ -93,7 +100,8 @@ def collect(
         touched = bool(changes) or meeting.list_signature != listed_before
         signature = detail.signature() if detail is not None else ""
         if detail is not None and signature != meeting.detail_signature:
-            links += _store_parts(meeting, detail)
+            items = _store_items_and_attendees(meeting, detail)
+            documents_due.append((meeting, detail, items))
             meeting.detail_signature = signature
             touched = True
         if detail is not None or source_id in fetched.not_modified_details:
@@ -112,8 +120,8 @@ def collect(
             else:
                 result.changed += 1
     session.flush()  # new meetings and items get their ids
-    for doc, item in links:
-        doc.agenda_item_id = item.id if item is not None else None
+    for meeting, detail, items in documents_due:
+        _store_documents(meeting, detail, items)
     for meeting, kind, detail_json in seen:
         session.add(
             MeetingChange(
@@ -124,7 +132,7 @@ def collect(
                 detail=detail_json,
             )
         )
-    _remember_validators(session, council, fetched, now)
+    _remember_validators(session, council, fetched, validator_rows, now)
     mark_held(session, council, now)
     return result
 
@@ -242,13 +250,10 @@ def _start(when: date, time_text: str, tz: ZoneInfo) -> tuple[datetime, bool]:
     return local.astimezone(UTC), parsed is not None
 
 
-def _store_parts(
-    meeting: Meeting, detail: MeetingDetail
-) -> list[tuple[Document, AgendaItem | None]]:
-    """Agenda items, documents and attendees: updated in place, added when new, and kept
-    when the source stops listing them (we never delete what was collected). Returns each
-    document with its agenda item, to link once the items have ids."""
-    links: list[tuple[Document, AgendaItem | None]] = []
+def _store_items_and_attendees(meeting: Meeting, detail: MeetingDetail) -> dict[str, AgendaItem]:
+    """Agenda items and attendees: updated in place, added when new, and kept when the
+    source stops listing them (we never delete what was collected). Returns the items by
+    source id, for the documents to point at once the items have ids."""
     items = {item.source_id: item for item in meeting.items}
     for position, parsed in enumerate(detail.items):
         item = items.get(parsed.source_id)
@@ -266,19 +271,6 @@ def _store_parts(
         item.minutes_text = parsed.minutes_text or (
             "" if parsed.is_restricted else item.minutes_text
         )
-    documents = {doc.url: doc for doc in meeting.documents}
-    for position, parsed_doc in enumerate(detail.documents):
-        doc = documents.get(parsed_doc.url[:700])
-        if doc is None:
-            doc = Document(url=parsed_doc.url[:700], title=parsed_doc.title[:500])
-            meeting.documents.append(doc)
-            documents[doc.url] = doc
-        links.append((doc, items.get(parsed_doc.item_source_id or "")))
-        doc.source_id = parsed_doc.source_id[:40]
-        doc.position = position
-        doc.title = parsed_doc.title[:500]
-        doc.published_on = parsed_doc.published_on or doc.published_on
-        doc.is_restricted = parsed_doc.is_restricted
     attendees = {a.name: a for a in meeting.attendees}
     for position, parsed_person in enumerate(detail.attendees):
         name = parsed_person.name[:200]
@@ -292,7 +284,25 @@ def _store_parts(
         person.role = parsed_person.role[:200]
         person.party = parsed_person.party[:120]
         person.attendance = parsed_person.attendance[:80]
-    return links
+    return items
+
+
+def _store_documents(meeting: Meeting, detail: MeetingDetail, items: dict[str, AgendaItem]) -> None:
+    """Documents, one per URL, linked to the first item that lists them."""
+    documents = {doc.url: doc for doc in meeting.documents}
+    for position, parsed in enumerate(detail.documents):
+        doc = documents.get(parsed.url[:700])
+        if doc is None:
+            doc = Document(url=parsed.url[:700], title=parsed.title[:500])
+            meeting.documents.append(doc)
+            documents[doc.url] = doc
+        owner = items.get(parsed.item_source_id or "")
+        doc.agenda_item_id = owner.id if owner is not None else None
+        doc.source_id = parsed.source_id[:40]
+        doc.position = position
+        doc.title = parsed.title[:500]
+        doc.published_on = parsed.published_on or doc.published_on
+        doc.is_restricted = parsed.is_restricted
 
 
 def _upsert_committees(
@@ -320,16 +330,14 @@ def _upsert_committees(
 
 
 def _remember_validators(
-    session: Session, council: Council, fetched: CouncilFetch, now: datetime
+    session: Session,
+    council: Council,
+    fetched: CouncilFetch,
+    rows: dict[str, FetchValidator],
+    now: datetime,
 ) -> None:
     """Keep ETag / Last-Modified for next time. GetMeetings URLs carry the dates, so the
     row for yesterday's URL is replaced rather than kept forever."""
-    rows = {
-        v.url: v
-        for v in session.scalars(
-            sa.select(FetchValidator).where(FetchValidator.council_id == council.id)
-        )
-    }
     for seen in fetched.validators:
         # GetMeetings rows are kept even without validators: their fingerprint tells the
         # next poll that nothing changed.

@@ -191,3 +191,27 @@ def test_an_unreachable_host_is_a_recorded_error(rt: Runtime) -> None:
         enablement.enable(session, wigan, rt.now(), base_url=f"http://127.0.0.1:{free_port()}")
     (outcome,) = collect(rt, "wigan").outcomes
     assert not outcome.ok and "127.0.0.1: connection refused" in (outcome.error or "")
+
+
+def test_councils_that_cannot_be_collected_as_configured_say_why(
+    rt: Runtime, fake_moderngov: FakeModernGov
+) -> None:
+    from digest import councils
+
+    fake_moderngov.add_site(HOST, FakeSite(meetings=manchester_like(rt.now().date())))
+    point_at_fake(rt, "wigan", fake_moderngov, HOST)
+    point_at_fake(rt, "adur", fake_moderngov, "democracy.adur-worthing.test")
+    with rt.sessions.begin() as session:
+        adur = councils.get_by_slug(session, "adur")
+        no_source = next(c for c in councils.search(session) if not c.base_url)
+        assert adur is not None
+        adur.committee_filter = "(Adur"  # broken by hand in the database
+        slug, name = no_source.slug, no_source.name
+
+    report = collect(rt, "wigan", "adur", slug)
+
+    outcomes = {o.slug: o for o in report.outcomes}
+    assert outcomes["wigan"].ok
+    assert "not a valid regular expression" in (outcomes["adur"].error or "")
+    assert outcomes[slug].error == f"{name} has no democracy website address (base URL)"
+    assert council(rt, "adur").consecutive_failures == 1
