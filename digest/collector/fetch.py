@@ -12,7 +12,6 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -65,10 +64,6 @@ class CouncilPlan:
     validators: dict[str, Validator]
     digests: dict[str, str]  # url -> fingerprint of the last answer we used
     recheck_after: timedelta
-
-    @property
-    def host(self) -> str:
-        return (urlsplit(self.base_url).hostname or self.base_url).lower()
 
 
 @dataclass(frozen=True)

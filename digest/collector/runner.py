@@ -5,8 +5,9 @@ hosts first, and collect its councils one after another, so two councils on one 
 install never talk to their server at once. The `HostGate` inside the fetcher enforces
 the interval between requests to a host (and covers redirects to other hosts too).
 
-Each council is planned in a read-only session, fetched with no session open, and stored
-in its own transaction. A council that fails gets its error recorded; the others carry on.
+All councils are planned up front in one read-only session; threads fetch with no
+session open; the caller's thread stores each council in its own transaction as soon as
+its data arrives. A council that fails gets its error recorded; the others carry on.
 """
 
 from __future__ import annotations
