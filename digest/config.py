@@ -104,6 +104,7 @@ class CollectorConfig:
     days_ahead: int = 60
     allow_private_hosts: bool = False
     max_response_bytes: int = 20_000_000
+    recheck_hours: float = 12.0
 
 
 @dataclass(frozen=True)

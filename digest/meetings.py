@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from digest.models import Council, Meeting
 
@@ -47,3 +47,22 @@ def recent_and_upcoming(
         .limit(limit)
     ).all()
     return MeetingLists(recent=list(recent), upcoming=list(upcoming))
+
+
+def with_parts(session: Session, found: list[Meeting]) -> list[Meeting]:
+    """The same meetings with agenda items, documents and attendees loaded."""
+    if not found:
+        return []
+    loaded = {
+        m.id: m
+        for m in session.scalars(
+            sa.select(Meeting)
+            .where(Meeting.id.in_([m.id for m in found]))
+            .options(
+                selectinload(Meeting.items),
+                selectinload(Meeting.documents),
+                selectinload(Meeting.attendees),
+            )
+        )
+    }
+    return [loaded[m.id] for m in found]

@@ -55,6 +55,12 @@ def job_table(rt: Runtime) -> list[JobSpec]:
             IntervalTrigger(seconds=HEARTBEAT_SECONDS, timezone=tz),
             "Tell /healthz the scheduler is alive",
         ),
+        JobSpec(
+            "collect",
+            tasks.collect,
+            cron_trigger(schedule.collect, tz),
+            "Collect meetings from every enabled council",
+        ),
     ]
 
 

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 
 from digest import heartbeats, subscriptions
+from digest.collector.runner import Collector
 from digest.runtime import Runtime
 from digest.summaries.build import BuildSettings, councils_to_build
 from digest.summaries.run import BuildReport, build_each
@@ -76,3 +77,13 @@ def weekly_digest(rt: Runtime) -> str:
         return report.summary()
 
     return recorded("weekly_digest", rt, work)
+
+
+def collect(rt: Runtime) -> str:
+    """Collect every enabled council. A council that fails has its error recorded on it;
+    the run itself still counts as done."""
+
+    def work() -> str:
+        return Collector.from_runtime(rt).run_all().summary()
+
+    return recorded("collect", rt, work)

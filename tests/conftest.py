@@ -22,6 +22,7 @@ from tests.support.browser import CHROMIUM_ARGS, chromium_path, skip_or_fail
 from tests.support.client import BrowserLikeClient
 from tests.support.clock import Clock
 from tests.support.live import LiveServer
+from tests.support.moderngov import FakeModernGov
 from tests.support.smtp import SmtpSink, free_port, start_sink
 
 ARTIFACTS = Path(
@@ -185,6 +186,14 @@ def live_server_factory() -> Iterator[Any]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def fake_moderngov() -> Iterator[FakeModernGov]:
+    """A fake ModernGov server on loopback (see tests/support/moderngov.py)."""
+    fake = FakeModernGov()
+    yield fake
+    fake.stop()
 
 
 @pytest.fixture

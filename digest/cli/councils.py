@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
+from sqlalchemy.orm import Session
 
 from digest import councils as directory
+from digest import enablement
 from digest.cli import CliState, pass_state
 from digest.cli.output import summary
-from digest.models import CouncilStatus
+from digest.collector.committees import InvalidCommitteeFilter, check_filter
+from digest.collector.fetcher import Fetcher
+from digest.collector.probe import probe as probe_council
+from digest.models import Council, CouncilStatus
 
 
 @click.group()
@@ -35,6 +42,78 @@ def list_councils(state: CliState, status: str | None) -> None:
                 f"{council.name}  {health}".rstrip()
             )
     summary(f"{len(found)} councils.")
+
+
+def _council(session: Session, slug: str) -> Council:
+    council = directory.get_by_slug(session, slug)
+    if council is None:
+        click.echo(f"digest: no such council: {slug}", err=True)
+        sys.exit(2)
+    return council
+
+
+@councils.command("enable")
+@click.argument("slug")
+@click.option(
+    "--base-url", default=None, help="The ModernGov site, e.g. https://democracy.wigan.gov.uk"
+)
+@click.option(
+    "--committee-filter",
+    default=None,
+    help="Regular expression on committee titles: only matching committees are collected "
+    "(for installs shared by two councils; '' clears it).",
+)
+@pass_state
+def enable_council(
+    state: CliState, slug: str, base_url: str | None, committee_filter: str | None
+) -> None:
+    """Enable a council: collect its meetings and send its digest."""
+    rt = state.runtime()
+    with rt.sessions.begin() as session:
+        council = _council(session, slug)
+        try:
+            if committee_filter is not None:
+                council.committee_filter = check_filter(committee_filter)
+            result = enablement.enable(session, council, rt.now(), base_url=base_url)
+        except (enablement.EnablementError, InvalidCommitteeFilter) as exc:
+            click.echo(f"digest: {exc}", err=True)
+            sys.exit(1)
+        name, source = council.name, council.base_url
+    done = "enabled" if result.changed else "already enabled"
+    summary(f"{name} {done}; source {source}. Test it with `digest councils probe {slug}`.")
+
+
+@councils.command("pause")
+@click.argument("slug")
+@pass_state
+def pause_council(state: CliState, slug: str) -> None:
+    """Pause an enabled council: no collection and no digests until enabled again."""
+    rt = state.runtime()
+    with rt.sessions.begin() as session:
+        council = _council(session, slug)
+        paused = enablement.pause(session, council, rt.now())
+        name, status = council.name, council.status.value
+    if not paused:
+        summary(f"{name} is not enabled (status: {status}); nothing to pause.", ok=False)
+        sys.exit(1)
+    summary(f"{name} paused.")
+
+
+@councils.command("probe")
+@click.argument("slug")
+@pass_state
+def probe(state: CliState, slug: str) -> None:
+    """Test whether the council's site answers GetMeetings with ModernGov XML."""
+    rt = state.runtime()
+    with rt.sessions.begin() as session:
+        council = _council(session, slug)
+        result = probe_council(
+            session, council, Fetcher(rt.config.collector), rt.now(), rt.config.tz
+        )
+        name, source = council.name, council.base_url or "(no base URL)"
+    summary(f"{name} at {source}: {result.message}.", ok=result.ok)
+    if not result.ok:
+        sys.exit(1)
 
 
 def register(group: click.Group) -> None:

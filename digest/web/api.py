@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, url_for
 from werkzeug.wrappers import Response
 
-from digest import councils, demand
-from digest.models import Council, CouncilStatus
+from digest import councils, demand, meetings
+from digest.models import Council, CouncilStatus, Meeting
 from digest.web.context import db, runtime
 from digest.web.public import ranked
 
@@ -25,6 +26,7 @@ def council_summary(council: Council) -> dict[str, Any]:
         "system": council.system.value,
         "url": url_for("public.council", slug=council.slug, _external=True),
         "api_url": url_for("api.council", slug=council.slug, _external=True),
+        "meetings_url": url_for("api.council_meetings", slug=council.slug, _external=True),
     }
 
 
@@ -66,3 +68,72 @@ def council(slug: str) -> Response:
             ),
         }
     return jsonify(data)
+
+
+@bp.get("/councils/<slug>/meetings")
+def council_meetings(slug: str) -> Response:
+    """Recent (newest first) and upcoming (soonest first) collected meetings."""
+    session = db()
+    found = councils.get_by_slug(session, slug)
+    if found is None:
+        abort(404)
+    rt = runtime()
+    lists = meetings.recent_and_upcoming(session, found, rt.now())
+    return jsonify(
+        {
+            "council": found.slug,
+            "last_success_at": _iso(found.last_success_at),
+            "stale": found.is_stale(rt.now()),
+            "recent": [meeting_json(m) for m in meetings.with_parts(session, lists.recent)],
+            "upcoming": [meeting_json(m) for m in meetings.with_parts(session, lists.upcoming)],
+        }
+    )
+
+
+def meeting_json(meeting: Meeting) -> dict[str, Any]:
+    tz = runtime().config.tz
+    local = meeting.start_at.astimezone(tz)
+    return {
+        "id": meeting.id,
+        "source_id": meeting.source_id,
+        "committee": meeting.committee,
+        "title": meeting.title,
+        "status": meeting.status.value,
+        "status_label": meeting.status_label,
+        "date": meeting.start_date.isoformat(),
+        "start": local.isoformat() if meeting.time_known else None,
+        "start_utc": meeting.start_at.isoformat(),
+        "time_known": meeting.time_known,
+        "venue": meeting.venue or None,
+        "source_url": meeting.source_url or None,
+        "agenda_published": meeting.agenda_published,
+        "minutes_published": meeting.minutes_published,
+        "agenda_items": [
+            {
+                "number": item.number,
+                "title": item.title,
+                "restricted": item.is_restricted,
+                "agenda_text": item.agenda_text,
+                "minutes_text": item.minutes_text,
+            }
+            for item in meeting.items
+        ],
+        "documents": [
+            {
+                "title": doc.title,
+                # Exempt papers: the title is public, the link leads to a login page.
+                "url": None if doc.is_restricted else doc.url,
+                "restricted": doc.is_restricted,
+                "published_on": doc.published_on.isoformat() if doc.published_on else None,
+            }
+            for doc in meeting.documents
+        ],
+        "attendees": [
+            {"name": a.name, "role": a.role, "party": a.party, "attendance": a.attendance}
+            for a in meeting.attendees
+        ],
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

@@ -1,0 +1,278 @@
+"""Fetching council URLs safely and politely.
+
+* Every connection goes to an address checked by `addresses.pick_address`, and to that
+  very address (the adapter pins it), so a DNS answer that changes between check and
+  connect (rebinding) gains nothing. TLS still verifies the certificate for the name.
+* Redirects are followed by hand, each hop checked and queued behind its host's gate.
+* Bodies are read as a stream and refused past `max_response_bytes` (after
+  decompression) or past the overall time limit.
+* Stored ETag / Last-Modified make the request conditional; 304 means "unchanged".
+
+Every failure is a `FetchError` whose message a council officer could act on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+
+from digest.collector.addresses import (
+    AddressPolicy,
+    AddressRefused,
+    Resolver,
+    pick_address,
+    policy,
+    system_resolver,
+)
+from digest.collector.politeness import HostGate
+from digest.config import CollectorConfig
+
+if TYPE_CHECKING:
+    from requests.adapters import _HostParams, _PoolKwargs
+
+MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CHUNK = 16 * 1024
+
+
+class FetchError(Exception):
+    """A request that did not give us a usable answer; the message says why, plainly."""
+
+
+@dataclass(frozen=True)
+class Validator:
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        headers = {}
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        if self.last_modified:
+            headers["If-Modified-Since"] = self.last_modified
+        return headers
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str  # as asked for
+    final_url: str  # after redirects
+    status: int
+    body: bytes
+    content_type: str
+    validator: Validator
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+
+class PinnedAddressAdapter(HTTPAdapter):
+    """Connects to the address the policy approved rather than letting urllib3 resolve
+    the name again; the Host header and TLS name stay the original host name."""
+
+    def __init__(self, *, resolver: Resolver, allowed: AddressPolicy) -> None:
+        super().__init__(max_retries=0)
+        self._resolver = resolver
+        self._allowed = allowed
+
+    def build_connection_pool_key_attributes(
+        self,
+        request: requests.PreparedRequest,
+        verify: bool | str,
+        cert: str | tuple[str, str] | None = None,
+    ) -> tuple[_HostParams, _PoolKwargs]:
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert
+        )
+        hostname = host_params["host"]
+        port = cast(int | None, host_params["port"])
+        scheme: str = host_params["scheme"]
+        ip = pick_address(
+            hostname,
+            port or (443 if scheme == "https" else 80),
+            resolver=self._resolver,
+            allowed=self._allowed,
+        )
+        # A copy: the caller's header mapping may be shared between requests.
+        request.headers = CaseInsensitiveDict(request.headers or {})
+        host_header = f"[{hostname}]" if ":" in hostname else hostname
+        request.headers["Host"] = host_header if port is None else f"{host_header}:{port}"
+        if scheme == "https":
+            tls = cast(dict[str, Any], pool_kwargs)  # urllib3 takes these; the stubs do not
+            tls["assert_hostname"] = hostname
+            tls["server_hostname"] = hostname
+        host_params["host"] = f"[{ip}]" if ip.version == 6 else str(ip)
+        return host_params, pool_kwargs
+
+    def get_connection(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
+        # The old entry point would skip the pinning above.
+        raise NotImplementedError("use get_connection_with_tls_context")
+
+
+class Fetcher:
+    """GETs URLs for the collector. Safe to share between threads (one requests
+    session per thread); all requests share one `HostGate`."""
+
+    def __init__(
+        self,
+        config: CollectorConfig,
+        *,
+        gate: HostGate | None = None,
+        resolver: Resolver = system_resolver,
+        ca_bundle: str | None = None,
+        address_allowed: AddressPolicy | None = None,
+    ) -> None:
+        self.config = config
+        self.ca_bundle = ca_bundle  # trust this CA bundle instead of the default one
+        self.gate = gate or HostGate(config.per_host_interval)
+        self.resolver = resolver
+        self.address_allowed = address_allowed or policy(config.allow_private_hosts)
+        self._local = threading.local()
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            # Proxies from the environment would connect on our behalf, past the pinning.
+            session.trust_env = False
+            if self.ca_bundle:
+                session.verify = self.ca_bundle
+            adapter = PinnedAddressAdapter(resolver=self.resolver, allowed=self.address_allowed)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.headers.update(
+                {
+                    "User-Agent": self.config.user_agent,
+                    "Accept": "text/xml, application/xml;q=0.9, */*;q=0.1",
+                }
+            )
+            self._local.session = session
+        return session
+
+    def get(self, url: str, *, validator: Validator | None = None) -> Fetched:
+        """GET `url`, following up to five redirects. Raises FetchError."""
+        current = url
+        for _hop in range(MAX_REDIRECTS + 1):
+            scheme = urlsplit(current).scheme.lower()
+            host = urlsplit(current).hostname
+            if scheme not in ("http", "https") or not host:
+                raise FetchError(f"{current} is not an http(s) address")
+            with self.gate.slot(host):
+                status, headers, body = self._one(current, validator)
+            if status in _REDIRECTS and headers.get("Location"):
+                current = urljoin(current, headers["Location"].strip())
+                continue
+            if status == 304 and validator is not None:
+                return Fetched(url, current, 304, b"", "", validator)
+            if status >= 400 or status < 200 or status in _REDIRECTS:
+                raise FetchError(_status_message(status, headers.get("Reason", "")))
+            return Fetched(
+                url,
+                current,
+                status,
+                body,
+                headers.get("Content-Type", ""),
+                Validator(headers.get("ETag") or None, headers.get("Last-Modified") or None),
+            )
+        raise FetchError(f"more than {MAX_REDIRECTS} redirects; gave up at {current}")
+
+    def _one(
+        self, url: str, validator: Validator | None
+    ) -> tuple[int, CaseInsensitiveDict[str], bytes]:
+        timeout = self.config.timeout
+        deadline = time.monotonic() + timeout * 2
+        limit = self.config.max_response_bytes
+        try:
+            response = self._session().get(
+                url,
+                headers=validator.headers() if validator else None,
+                timeout=(timeout, timeout),
+                allow_redirects=False,
+                stream=True,
+            )
+        except AddressRefused as exc:
+            raise FetchError(f"{urlsplit(url).hostname}: {exc}") from exc
+        except requests.RequestException as exc:
+            raise FetchError(_network_message(exc, url, timeout)) from exc
+        except OSError as exc:  # name resolution inside the adapter
+            raise FetchError(_network_message(exc, url, timeout)) from exc
+        with response:
+            headers = CaseInsensitiveDict(dict(response.headers))
+            headers["Reason"] = response.reason or ""
+            declared = headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise FetchError(_too_big(limit))
+            chunks: list[bytes] = []
+            size = 0
+            try:
+                for chunk in response.iter_content(_CHUNK):
+                    size += len(chunk)
+                    if size > limit:
+                        raise FetchError(_too_big(limit))
+                    if time.monotonic() > deadline:
+                        raise FetchError(
+                            f"the answer took longer than {timeout * 2:g} seconds to arrive; "
+                            "gave up"
+                        )
+                    chunks.append(chunk)
+            except requests.RequestException as exc:
+                raise FetchError(_network_message(exc, url, timeout)) from exc
+            return response.status_code, headers, b"".join(chunks)
+
+
+def _too_big(limit: int) -> str:
+    return f"the answer is larger than {limit:,} bytes ([collector] max_response_bytes); refused"
+
+
+def _status_message(status: int, reason: str) -> str:
+    reason = reason.title() if reason.isupper() else reason
+    label = f"HTTP {status}{' ' + reason if reason else ''}"
+    if status in (401, 403):
+        return f"{label}: the site refused us (a firewall or login in front of the web service?)"
+    if status == 404:
+        return f"{label}: no web service at this address (is the base URL right?)"
+    if status == 429:
+        return f"{label}: the site asks us to slow down"
+    if status >= 500:
+        return f"{label}: the site had a server error or is down"
+    if status in _REDIRECTS:
+        return f"{label}: a redirect without a Location"
+    return f"{label}: unexpected answer"
+
+
+def _network_message(exc: BaseException, url: str, timeout: float) -> str:
+    host = urlsplit(url).hostname or url
+    if isinstance(exc, requests.Timeout):
+        return f"{host} did not answer within {timeout:g} seconds"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return f"{host}: TLS (https) certificate or handshake problem: {_root(exc)}"
+    text = _root(exc)
+    if any(s in text for s in ("not known", "name resolution", "getaddrinfo", "nodename")):
+        return f"{host} does not resolve (no DNS entry)"
+    if "refused" in text.lower():
+        return f"{host}: connection refused"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.ConnectionError):
+        return f"{host}: the connection failed or was cut off ({text})"
+    return f"{host}: {text}"
+
+
+def _root(exc: BaseException) -> str:
+    seen = exc
+    while seen.__cause__ is not None or seen.__context__ is not None:
+        nxt = seen.__cause__ or seen.__context__
+        assert nxt is not None
+        seen = nxt
+    return str(seen) or type(seen).__name__

@@ -1,0 +1,289 @@
+"""The ModernGov web service: URLs, and what its answers mean.
+
+    <base>/mgWebService.asmx/GetMeetings?lCommitteeId=0&sFromDate=dd/mm/yyyy&sToDate=dd/mm/yyyy
+    <base>/mgWebService.asmx/GetMeeting?lMeetingId=N
+
+Both GetMeetings shapes are read: meetings grouped in <committee> blocks (the common one)
+and a flat <meetings> list carrying committeeid/committeetitle per meeting. An answer with
+only the counts and no blocks is an empty list. See research/moderngov.md §1.3-1.4, §7.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import date
+from urllib.parse import quote, urljoin, urlsplit
+from xml.etree.ElementTree import Element
+
+from digest.collector.fetcher import Fetched
+from digest.collector.safexml import (
+    BadResponse,
+    day,
+    ddmmyyyy,
+    flag,
+    parse_document,
+    raw_markup,
+    text,
+    verbatim,
+)
+from digest.htmltext import clean_inline, html_to_text
+
+MEETINGS_ROOTS = frozenset({"getmeetings", "getmeetingsbydate"})
+MEETING_ROOTS = frozenset({"meeting"})
+
+
+def service_url(base_url: str, operation: str) -> str:
+    # A trailing slash would give //mgWebService.asmx, which some WAFs reject.
+    return f"{base_url.rstrip('/')}/mgWebService.asmx/{operation}"
+
+
+def meetings_url(base_url: str, start: date, end: date) -> str:
+    return (
+        service_url(base_url, "GetMeetings")
+        + f"?lCommitteeId=0&sFromDate={quote(ddmmyyyy(start), safe='')}"
+        + f"&sToDate={quote(ddmmyyyy(end), safe='')}"
+    )
+
+
+def meeting_url(base_url: str, meeting_id: str) -> str:
+    return service_url(base_url, "GetMeeting") + f"?lMeetingId={quote(meeting_id, safe='')}"
+
+
+def public_meeting_url(base_url: str, committee_id: str, meeting_id: str) -> str:
+    """The council's own page for a meeting."""
+    return (
+        f"{base_url.rstrip('/')}/ieListDocuments.aspx?"
+        f"CId={quote(committee_id, safe='')}&MId={quote(meeting_id, safe='')}"
+    )
+
+
+@dataclass(frozen=True)
+class ListedMeeting:
+    """One meeting as GetMeetings lists it."""
+
+    source_id: str
+    committee_id: str
+    committee_title: str
+    date: date
+    time_text: str
+    status_text: str
+    is_webcast: bool
+
+    @property
+    def is_cancelled(self) -> bool:
+        return is_cancelled(self.status_text)
+
+    def signature(self) -> str:
+        """Changes whenever anything GetMeetings says about the meeting changes."""
+        data = asdict(self)
+        data["date"] = self.date.isoformat()
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ListedCommittee:
+    source_id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class MeetingList:
+    meetings: tuple[ListedMeeting, ...]
+    committees: tuple[ListedCommittee, ...]
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    source_id: str
+    title: str
+    url: str
+    published_on: date | None
+    is_restricted: bool
+    item_source_id: str | None
+
+
+@dataclass(frozen=True)
+class ParsedItem:
+    source_id: str
+    number: str
+    title: str
+    agenda_text: str
+    minutes_text: str
+    is_restricted: bool
+    is_decision: bool
+
+
+@dataclass(frozen=True)
+class ParsedAttendee:
+    member_source_id: str
+    name: str
+    role: str
+    party: str
+    attendance: str
+
+
+@dataclass(frozen=True)
+class MeetingDetail:
+    """One meeting as GetMeeting describes it."""
+
+    source_id: str
+    date: date | None
+    time_text: str
+    status_text: str
+    venue: str
+    end_time_text: str
+    is_webcast: bool
+    agenda_published: bool
+    minutes_published: bool
+    items: tuple[ParsedItem, ...]
+    documents: tuple[ParsedDocument, ...]
+    attendees: tuple[ParsedAttendee, ...]
+
+    def signature(self) -> str:
+        return hashlib.sha256(repr(self).encode()).hexdigest()
+
+
+def is_cancelled(status_text: str) -> bool:
+    """'Cancelled' and 'Cancelled; …'. Compound labels such as 'Confirmed; Budget Council'
+    carry the status before the semicolon and a label after it."""
+    return status_part(status_text).lower().startswith("cancel")
+
+
+def status_part(status_text: str) -> str:
+    return status_text.split(";", 1)[0].strip()
+
+
+def status_label(status_text: str) -> str:
+    """The label after the status ('Budget Council' in 'Confirmed; Budget Council')."""
+    parts = status_text.split(";", 1)
+    return parts[1].strip() if len(parts) == 2 else ""
+
+
+def parse_meetings(fetched: Fetched) -> MeetingList:
+    root = parse_document(fetched, MEETINGS_ROOTS, "GetMeetings")
+    meetings: dict[str, ListedMeeting] = {}
+    committees: dict[str, ListedCommittee] = {}
+    for block in root.findall("committee"):
+        committee = ListedCommittee(text(block, "committeeid"), text(block, "committeetitle"))
+        if committee.source_id:
+            committees.setdefault(committee.source_id, committee)
+        for element in block.iter("meeting"):
+            _add_listed(meetings, element, committee)
+    for element in [*root.findall("meetings/meeting"), *root.findall("meeting")]:
+        committee = ListedCommittee(text(element, "committeeid"), text(element, "committeetitle"))
+        if committee.source_id and committee.title:
+            committees.setdefault(committee.source_id, committee)
+        elif committee.source_id in committees:
+            committee = committees[committee.source_id]
+        _add_listed(meetings, element, committee)
+    return MeetingList(tuple(meetings.values()), tuple(committees.values()))
+
+
+def _add_listed(
+    found: dict[str, ListedMeeting], element: Element, committee: ListedCommittee
+) -> None:
+    source_id = text(element, "meetingid")
+    when = day(text(element, "meetingdate"))
+    if not source_id or when is None:
+        return  # without an id or a date there is nothing we can key or place
+    found.setdefault(
+        source_id,
+        ListedMeeting(
+            source_id=source_id,
+            committee_id=committee.source_id,
+            committee_title=committee.title,
+            date=when,
+            time_text=text(element, "meetingtime"),
+            status_text=text(element, "meetingstatus"),
+            is_webcast=flag(element, "iswebcast"),
+        ),
+    )
+
+
+def parse_meeting(fetched: Fetched, base_url: str) -> MeetingDetail:
+    root = parse_document(fetched, MEETING_ROOTS, "GetMeeting")
+    source_id = text(root, "meetingid")
+    if not source_id:
+        raise BadResponse("GetMeeting: the answer has no <meetingid>")
+    items: list[ParsedItem] = []
+    documents: dict[str, ParsedDocument] = {}
+    seen_items: set[str] = set()
+    for position, element in enumerate(root.findall("agendaitems/agendaitem")):
+        item_id = text(element, "agendaitemid") or f"position-{position}"
+        if item_id in seen_items:
+            continue
+        seen_items.add(item_id)
+        restricted = (
+            flag(element, "isrestricted") or text(element, "isdisplayallowed").lower() == "false"
+        )
+        items.append(
+            ParsedItem(
+                source_id=item_id,
+                number=text(element, "fulldisplaynumberformat")
+                or text(element, "agendaitemnumber"),
+                title=text(element, "agendaitemtitle") or "(untitled item)",
+                # Exempt items: the title is public, the papers are not.
+                agenda_text="" if restricted else html_to_text(raw_markup(element, "agendatext")),
+                minutes_text=""
+                if restricted
+                else html_to_text(raw_markup(element, "minutesnonemptyhtmlbody")),
+                is_restricted=restricted,
+                is_decision=flag(element, "isdecision"),
+            )
+        )
+        for doc in element.findall("linkeddocuments/linkeddoc"):
+            parsed = _document(doc, base_url, item_id)
+            if parsed is not None:
+                # The same file is often linked from several items: keep the first.
+                documents.setdefault(parsed.url, parsed)
+    attendees: dict[str, ParsedAttendee] = {}
+    for element in root.findall("attendees/attendee"):
+        name = clean_inline(element.get("name")) or text(element, "name")
+        if name:
+            attendees.setdefault(
+                name,
+                ParsedAttendee(
+                    member_source_id=clean_inline(element.get("memberid")),
+                    name=name,
+                    role=clean_inline(element.get("roledescription")),
+                    party=clean_inline(element.get("politicalparty")),
+                    attendance=clean_inline(element.get("attendance")),
+                ),
+            )
+    room = text(root, "meetingroom/roomtitle")
+    venue = text(root, "meetinglocation")
+    if room and room not in venue:
+        venue = f"{room}, {venue}" if venue else room
+    return MeetingDetail(
+        source_id=source_id,
+        date=day(text(root, "meetingdate")),
+        time_text=text(root, "meetingtime"),
+        status_text=text(root, "meetingstatus"),
+        venue=venue,
+        end_time_text=text(root, "meetingplannedfinishtime"),
+        is_webcast=flag(root, "iswebcast"),
+        agenda_published=flag(root, "agendapublished") or any(not i.is_restricted for i in items),
+        minutes_published=flag(root, "minutepublished"),
+        items=tuple(items),
+        documents=tuple(documents.values()),
+        attendees=tuple(attendees.values()),
+    )
+
+
+def _document(element: Element, base_url: str, item_id: str) -> ParsedDocument | None:
+    raw = verbatim(element, "url")
+    if not raw:
+        return None
+    url = urljoin(base_url.rstrip("/") + "/", raw)
+    if urlsplit(url).scheme not in ("http", "https"):
+        return None
+    return ParsedDocument(
+        source_id=text(element, "attachmentid"),
+        title=text(element, "title") or "Document",
+        url=url,
+        published_on=day(text(element, "publicationdate")),
+        is_restricted=flag(element, "isrestricted"),
+        item_source_id=item_id,
+    )

@@ -1,0 +1,390 @@
+"""Storing what was fetched for a council: upsert by (council, source id), record every
+change seen, never delete. Also the council's collection health.
+
+Functions here never commit; the caller owns the transaction (one per council).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from digest.collector import moderngov
+from digest.collector.fetch import CouncilFetch
+from digest.collector.moderngov import ListedMeeting, MeetingDetail
+from digest.collector.safexml import clock_time
+from digest.models import (
+    AgendaItem,
+    Attendee,
+    ChangeKind,
+    Committee,
+    Council,
+    Document,
+    FetchValidator,
+    Meeting,
+    MeetingChange,
+    MeetingStatus,
+)
+
+
+@dataclass
+class StoreResult:
+    new: int = 0
+    changed: int = 0
+    changes: dict[ChangeKind, int] = field(default_factory=dict)
+
+    def count(self, kind: ChangeKind) -> None:
+        self.changes[kind] = self.changes.get(kind, 0) + 1
+
+
+Change = tuple[ChangeKind, dict[str, Any]]
+
+
+def collect(
+    session: Session, council: Council, fetched: CouncilFetch, now: datetime
+) -> StoreResult:
+    """Apply one council's fetched data. Returns what changed."""
+    plan = fetched.plan
+    result = StoreResult()
+    listed = {m.source_id: m for m in fetched.listing.meetings} if fetched.listing else {}
+    wanted = set(listed) | set(fetched.details) | fetched.not_modified_details
+    meetings: dict[str, Meeting] = {}
+    if wanted:
+        meetings = {
+            m.source_id: m
+            for m in session.scalars(
+                sa.select(Meeting)
+                .where(Meeting.council_id == council.id, Meeting.source_id.in_(wanted))
+                .options(
+                    selectinload(Meeting.items),
+                    selectinload(Meeting.documents),
+                    selectinload(Meeting.attendees),
+                )
+            )
+        }
+    # Read before changing anything, so these queries do not flush half-made rows.
+    validator_rows = {
+        v.url: v
+        for v in session.scalars(
+            sa.select(FetchValidator).where(FetchValidator.council_id == council.id)
+        )
+    }
+    if fetched.listing is not None:
+        _upsert_committees(session, council, fetched.listing.committees, now)
+    elif fetched.still_listed:
+        session.execute(
+            sa.update(Meeting)
+            .where(Meeting.council_id == council.id, Meeting.source_id.in_(fetched.still_listed))
+            .values(last_seen_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    seen: list[tuple[Meeting, ChangeKind, dict[str, Any]]] = []
+    documents_due: list[tuple[Meeting, MeetingDetail, dict[str, AgendaItem]]] = []
+    for source_id in sorted(wanted, key=_id_order):
+        meeting = meetings.get(source_id)
+        entry = listed.get(source_id)
+        detail = fetched.details.get(source_id)
+        is_new = meeting is None
+        if meeting is None:
+            if entry is None:
+                continue  # a detail for a meeting we never listed: nothing to hang it on
+            meeting = _new_meeting(session, council, entry, now)
+        changes: list[Change] = [(ChangeKind.NEW, {})] if is_new else []
+        listed_before = meeting.list_signature
+        changes += _update(meeting, entry, detail, is_new, plan.base_url, plan.tz, now)
+        touched = bool(changes) or meeting.list_signature != listed_before
+        signature = detail.signature() if detail is not None else ""
+        if detail is not None and signature != meeting.detail_signature:
+            items = _store_items_and_attendees(meeting, detail)
+            documents_due.append((meeting, detail, items))
+            meeting.detail_signature = signature
+            touched = True
+        if detail is not None or source_id in fetched.not_modified_details:
+            meeting.detail_fetched_at = now
+        if entry is not None:
+            meeting.last_seen_at = now
+        for kind, extra in changes:
+            result.count(kind)
+            detail_json = {"start_at": meeting.start_at.isoformat(), "status": meeting.status.value}
+            seen.append((meeting, kind, {**detail_json, **extra}))
+        if touched:
+            meeting.updated_at = now
+        if changes:
+            if is_new:
+                result.new += 1
+            else:
+                result.changed += 1
+    session.flush()  # new meetings and items get their ids
+    for meeting, detail, items in documents_due:
+        _store_documents(meeting, detail, items)
+    for meeting, kind, detail_json in seen:
+        session.add(
+            MeetingChange(
+                council_id=council.id,
+                meeting_id=meeting.id,
+                kind=kind,
+                seen_at=now,
+                detail=detail_json,
+            )
+        )
+    _remember_validators(session, council, fetched, validator_rows, now)
+    mark_held(session, council, now)
+    return result
+
+
+def _id_order(source_id: str) -> tuple[int, str]:
+    return (int(source_id), "") if source_id.isdigit() else (0, source_id)
+
+
+def _new_meeting(
+    session: Session, council: Council, entry: ListedMeeting, now: datetime
+) -> Meeting:
+    meeting = Meeting(
+        council_id=council.id,
+        source_id=entry.source_id,
+        committee_source_id=entry.committee_id,
+        committee=entry.committee_title or "Meeting",
+        title=entry.committee_title or "Meeting",
+        start_date=entry.date,
+        start_at=datetime.combine(entry.date, time(0), tzinfo=UTC),
+        status=MeetingStatus.SCHEDULED,
+        first_seen_at=now,
+        last_seen_at=now,
+        updated_at=now,
+        items=[],
+        documents=[],
+        attendees=[],
+    )
+    session.add(meeting)
+    return meeting
+
+
+def _update(
+    meeting: Meeting,
+    entry: ListedMeeting | None,
+    detail: MeetingDetail | None,
+    is_new: bool,
+    base_url: str,
+    tz: ZoneInfo,
+    now: datetime,
+) -> list[Change]:
+    """Bring a meeting up to date with its list entry and detail; the changes seen."""
+    if entry is None and detail is None:
+        return []
+    changes: list[Change] = []
+    when: date = meeting.start_date
+    time_text = ""
+    status_text = meeting.status_label
+    if entry is not None:
+        meeting.committee_source_id = entry.committee_id or meeting.committee_source_id
+        meeting.committee = (entry.committee_title or meeting.committee)[:300]
+        meeting.is_webcast = entry.is_webcast
+        meeting.list_signature = entry.signature()
+        when, time_text, status_text = entry.date, entry.time_text, entry.status_text
+    if detail is not None:
+        when = detail.date or when
+        time_text = detail.time_text or time_text
+        status_text = detail.status_text or status_text
+        meeting.venue = detail.venue[:400]
+        meeting.end_time_text = detail.end_time_text[:40]
+        meeting.is_webcast = detail.is_webcast
+
+    start_at, time_known = _start(when, time_text, tz)
+    if not is_new and not time_known and when == meeting.start_date:
+        # No time given this time round: keep the one we had.
+        start_at, time_known = meeting.start_at, meeting.time_known
+    moved = not is_new and (
+        when != meeting.start_date
+        or (time_known and meeting.time_known and start_at != meeting.start_at)
+    )
+    if moved:
+        changes.append(
+            (
+                ChangeKind.RESCHEDULED,
+                {"from": meeting.start_at.isoformat(), "to": start_at.isoformat()},
+            )
+        )
+    meeting.start_date, meeting.start_at, meeting.time_known = when, start_at, time_known
+    meeting.status_label = status_text[:200]
+    label = moderngov.status_label(status_text)
+    committee = meeting.committee or "Meeting"
+    meeting.title = (f"{committee} ({label})" if label else committee)[:400]
+    meeting.source_url = moderngov.public_meeting_url(
+        base_url, meeting.committee_source_id, meeting.source_id
+    )[:500]
+
+    was = meeting.status
+    if moderngov.is_cancelled(status_text):
+        meeting.status = MeetingStatus.CANCELLED
+        if is_new or was != MeetingStatus.CANCELLED:
+            changes.append((ChangeKind.CANCELLED, {}))
+    else:
+        if not is_new and was == MeetingStatus.CANCELLED:
+            changes.append((ChangeKind.REINSTATED, {}))
+        if start_at <= now:
+            meeting.status = MeetingStatus.HELD
+        elif moved or was == MeetingStatus.RESCHEDULED:
+            meeting.status = MeetingStatus.RESCHEDULED
+        else:
+            meeting.status = MeetingStatus.SCHEDULED
+
+    if detail is not None:
+        if detail.agenda_published and not meeting.agenda_published:
+            changes.append((ChangeKind.AGENDA_PUBLISHED, {}))
+        if detail.minutes_published and not meeting.minutes_published:
+            changes.append((ChangeKind.MINUTES_PUBLISHED, {}))
+        meeting.agenda_published = meeting.agenda_published or detail.agenda_published
+        meeting.minutes_published = meeting.minutes_published or detail.minutes_published
+    return changes
+
+
+def _start(when: date, time_text: str, tz: ZoneInfo) -> tuple[datetime, bool]:
+    """The UTC instant of a council's local date and time; midnight when no time is known."""
+    parsed = clock_time(time_text) if time_text else None
+    local = datetime.combine(when, parsed or time(0), tzinfo=tz)
+    return local.astimezone(UTC), parsed is not None
+
+
+def _store_items_and_attendees(meeting: Meeting, detail: MeetingDetail) -> dict[str, AgendaItem]:
+    """Agenda items and attendees: updated in place, added when new, and kept when the
+    source stops listing them (we never delete what was collected). Returns the items by
+    source id, for the documents to point at once the items have ids."""
+    items = {item.source_id: item for item in meeting.items}
+    for position, parsed in enumerate(detail.items):
+        item = items.get(parsed.source_id)
+        if item is None:
+            item = AgendaItem(source_id=parsed.source_id, title=parsed.title)
+            meeting.items.append(item)
+            items[parsed.source_id] = item
+        item.position = position
+        item.number = parsed.number[:40]
+        item.title = parsed.title
+        item.is_restricted = parsed.is_restricted
+        item.is_decision = parsed.is_decision
+        # Keep earlier text rather than blank it when a later answer omits it.
+        item.agenda_text = parsed.agenda_text or ("" if parsed.is_restricted else item.agenda_text)
+        item.minutes_text = parsed.minutes_text or (
+            "" if parsed.is_restricted else item.minutes_text
+        )
+    attendees = {a.name: a for a in meeting.attendees}
+    for position, parsed_person in enumerate(detail.attendees):
+        name = parsed_person.name[:200]
+        person = attendees.get(name)
+        if person is None:
+            person = Attendee(name=name)
+            meeting.attendees.append(person)
+            attendees[name] = person
+        person.position = position
+        person.member_source_id = parsed_person.member_source_id[:40]
+        person.role = parsed_person.role[:200]
+        person.party = parsed_person.party[:120]
+        person.attendance = parsed_person.attendance[:80]
+    return items
+
+
+def _store_documents(meeting: Meeting, detail: MeetingDetail, items: dict[str, AgendaItem]) -> None:
+    """Documents, one per URL, linked to the first item that lists them."""
+    documents = {doc.url: doc for doc in meeting.documents}
+    for position, parsed in enumerate(detail.documents):
+        doc = documents.get(parsed.url[:700])
+        if doc is None:
+            doc = Document(url=parsed.url[:700], title=parsed.title[:500])
+            meeting.documents.append(doc)
+            documents[doc.url] = doc
+        owner = items.get(parsed.item_source_id or "")
+        doc.agenda_item_id = owner.id if owner is not None else None
+        doc.source_id = parsed.source_id[:40]
+        doc.position = position
+        doc.title = parsed.title[:500]
+        doc.published_on = parsed.published_on or doc.published_on
+        doc.is_restricted = parsed.is_restricted
+
+
+def _upsert_committees(
+    session: Session, council: Council, listed: tuple[moderngov.ListedCommittee, ...], now: datetime
+) -> None:
+    existing = {
+        c.source_id: c
+        for c in session.scalars(sa.select(Committee).where(Committee.council_id == council.id))
+    }
+    for entry in listed:
+        committee = existing.get(entry.source_id)
+        if committee is None:
+            committee = Committee(
+                council_id=council.id,
+                source_id=entry.source_id[:40],
+                title=entry.title[:300] or "Committee",
+                first_seen_at=now,
+                last_seen_at=now,
+            )
+            session.add(committee)
+            existing[entry.source_id] = committee
+        else:
+            committee.title = entry.title[:300] or committee.title
+            committee.last_seen_at = now
+
+
+def _remember_validators(
+    session: Session,
+    council: Council,
+    fetched: CouncilFetch,
+    rows: dict[str, FetchValidator],
+    now: datetime,
+) -> None:
+    """Keep ETag / Last-Modified for next time. GetMeetings URLs carry the dates, so the
+    row for yesterday's URL is replaced rather than kept forever."""
+    for seen in fetched.validators:
+        # GetMeetings rows are kept even without validators: their fingerprint tells the
+        # next poll that nothing changed.
+        is_listing = "/GetMeetings?" in seen.url
+        keep = is_listing or bool(seen.validator.etag or seen.validator.last_modified)
+        if is_listing:
+            for url in [u for u in rows if "/GetMeetings?" in u and u != seen.url]:
+                session.delete(rows.pop(url))
+        if not keep:
+            if seen.url in rows:
+                session.delete(rows.pop(seen.url))
+            continue
+        if seen.url not in rows:
+            rows[seen.url] = FetchValidator(council_id=council.id, url=seen.url, checked_at=now)
+            session.add(rows[seen.url])
+        row = rows[seen.url]
+        etag, modified = seen.validator.etag, seen.validator.last_modified
+        row.etag = etag[:300] if etag else None
+        row.last_modified = modified[:100] if modified else None
+        row.content_sha256 = seen.sha256
+        row.checked_at = now
+
+
+def mark_held(session: Session, council: Council, now: datetime) -> int:
+    """Meetings whose time has come are 'held' (unless cancelled)."""
+    result = session.execute(
+        sa.update(Meeting)
+        .where(
+            Meeting.council_id == council.id,
+            Meeting.status.in_([MeetingStatus.SCHEDULED, MeetingStatus.RESCHEDULED]),
+            Meeting.start_at <= now,
+        )
+        .values(status=MeetingStatus.HELD, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def record_success(council: Council, now: datetime) -> None:
+    council.last_attempt_at = now
+    council.last_success_at = now
+    council.last_error = None
+    council.consecutive_failures = 0
+
+
+def record_failure(council: Council, message: str, now: datetime) -> None:
+    council.last_attempt_at = now
+    council.last_error = message
+    council.last_error_at = now
+    council.consecutive_failures = (council.consecutive_failures or 0) + 1
