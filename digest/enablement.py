@@ -12,7 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from digest import professional_requests
+from digest import professional_requests, subscriptions
 from digest.mail import outbox
 from digest.mail.compose import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
 from digest.mail.outbox import MessagePurpose
@@ -119,6 +119,7 @@ def notify_subscribers(session: Session, mail: MailQueue, council: Council, now:
         **mail.common_context(),
         council=council,
         council_url=mail.links.council(council.slug),
+        next_digest=subscriptions.next_digest_label(mail.config, now),
         manage_url=MANAGE_PLACEHOLDER,
         unsubscribe_url=UNSUBSCRIBE_PLACEHOLDER,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -31,6 +32,7 @@ class Runtime:
     mail: MailQueue
     composer: Composer
     clock: Callable[[], datetime] = field(default=utcnow)
+    _background: ThreadPoolExecutor | None = field(default=None, repr=False)
 
     @classmethod
     def from_config(cls, config: Config, *, engine: Engine | None = None) -> Runtime:
@@ -65,5 +67,18 @@ class Runtime:
             clock=self.clock,
         )
 
+    def in_background(self, work: Callable[[], object]) -> Future[object]:
+        """Run slow work (collecting a council) after the web response has gone, one
+        job at a time. The scheduler's jobs catch up on anything lost if the process dies."""
+        if self._background is None:
+            self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest-bg")
+        return self._background.submit(work)
+
+    def wait_for_background(self) -> None:
+        if self._background is not None:
+            self._background.shutdown(wait=True)
+            self._background = None
+
     def dispose(self) -> None:
+        self.wait_for_background()
         self.engine.dispose()

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from digest import consent, demand, suppressions
 from digest.addresses import ip_hash, normalise_email
-from digest.config import cron_trigger
+from digest.config import Config, cron_trigger
 from digest.mail import outbox
 from digest.mail.outbox import MessagePurpose
 from digest.mail.queue import MailQueue
@@ -327,13 +327,18 @@ def welcome_context(
         "next_digest": None,
     }
     if council.status == CouncilStatus.ENABLED:
-        trigger = cron_trigger(config.schedule.weekly_digest, config.tz)
-        when = trigger.get_next_fire_time(None, now.astimezone(config.tz))
-        context["next_digest"] = when.strftime("%A %-d %B") if when else None
+        context["next_digest"] = next_digest_label(config, now)
     else:
         row = demand.for_council(session, council, config.demand.professional_weight)
         context["position"] = row.position if row else None
     return context
+
+
+def next_digest_label(config: Config, now: datetime) -> str | None:
+    """When the next weekly digest goes out, e.g. "Monday 23 November"."""
+    trigger = cron_trigger(config.schedule.weekly_digest, config.tz)
+    when = trigger.get_next_fire_time(None, now.astimezone(config.tz))
+    return when.strftime("%A %-d %B") if when else None
 
 
 def unsubscribe(

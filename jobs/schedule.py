@@ -17,6 +17,7 @@ from digest.runtime import Runtime
 from jobs import tasks
 
 HEARTBEAT_SECONDS = 30
+NEW_COUNCIL_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,18 @@ def job_table(rt: Runtime) -> list[JobSpec]:
             tasks.collect,
             cron_trigger(schedule.collect, tz),
             "Collect meetings from every enabled council",
+        ),
+        JobSpec(
+            "collect_new",
+            tasks.collect_new,
+            IntervalTrigger(seconds=NEW_COUNCIL_SECONDS, timezone=tz),
+            "Collect councils enabled since the last run that have no data yet",
+        ),
+        JobSpec(
+            "demand",
+            tasks.demand_daily,
+            cron_trigger(schedule.demand, tz),
+            "Auto-enable councils demand has made ready",
         ),
     ]
 

@@ -7,8 +7,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from digest import heartbeats, subscriptions
+import sqlalchemy as sa
+
+from digest import autoenable, heartbeats, subscriptions
+from digest.collector.fetcher import Fetcher
+from digest.collector.probe import probe_site
 from digest.collector.runner import Collector
+from digest.models import Council, CouncilStatus
 from digest.runtime import Runtime
 from digest.summaries.build import BuildSettings, councils_to_build
 from digest.summaries.run import BuildReport, build_each
@@ -87,3 +92,50 @@ def collect(rt: Runtime) -> str:
         return Collector.from_runtime(rt).run_all().summary()
 
     return recorded("collect", rt, work)
+
+
+def collect_councils(rt: Runtime, slugs: list[str]) -> str:
+    """Collect the named councils now (after enabling, or an admin's "collect now")."""
+
+    def work() -> str:
+        return Collector.from_runtime(rt).run_all(slugs).summary()
+
+    return recorded("collect", rt, work)
+
+
+def collect_new(rt: Runtime) -> str:
+    """Collect enabled councils that have never been tried, so a newly enabled council
+    gets data within minutes even if the process that enabled it stopped."""
+    with rt.read_sessions() as session:
+        slugs = list(
+            session.scalars(
+                sa.select(Council.slug).where(
+                    Council.status == CouncilStatus.ENABLED, Council.last_attempt_at.is_(None)
+                )
+            )
+        )
+    if not slugs:
+        return "nothing new"
+    return collect_councils(rt, slugs)
+
+
+def demand_daily(rt: Runtime) -> str:
+    """Auto-enable the councils demand has made ready, then collect them."""
+    enabled: list[str] = []
+
+    def work() -> str:
+        fetcher = Fetcher(rt.config.collector)
+        today = rt.now().astimezone(rt.config.tz).date()
+        report = autoenable.run(
+            rt.sessions,
+            rt.mail,
+            now=rt.now(),
+            probe_site=lambda url: probe_site(fetcher, url, today),
+        )
+        enabled.extend(report.enabled)
+        return report.summary()
+
+    summary = recorded("demand", rt, work)
+    if enabled:
+        collect_councils(rt, enabled)
+    return summary

@@ -7,14 +7,15 @@ import sys
 import click
 from sqlalchemy.orm import Session
 
+from digest import admins, enablement
 from digest import councils as directory
-from digest import enablement
 from digest.cli import CliState, pass_state
 from digest.cli.output import summary
 from digest.collector.committees import InvalidCommitteeFilter, check_filter
 from digest.collector.fetcher import Fetcher
 from digest.collector.probe import probe as probe_council
 from digest.models import Council, CouncilStatus
+from jobs import tasks
 
 
 @click.group()
@@ -63,24 +64,46 @@ def _council(session: Session, slug: str) -> Council:
     help="Regular expression on committee titles: only matching committees are collected "
     "(for installs shared by two councils; '' clears it).",
 )
+@click.option(
+    "--collect/--no-collect",
+    default=True,
+    help="Collect the council's meetings straight away (default) or leave it to the scheduler.",
+)
 @pass_state
 def enable_council(
-    state: CliState, slug: str, base_url: str | None, committee_filter: str | None
+    state: CliState, slug: str, base_url: str | None, committee_filter: str | None, collect: bool
 ) -> None:
-    """Enable a council: collect its meetings and send its digest."""
+    """Enable a council: tell everyone waiting, approve open requests, collect its meetings."""
     rt = state.runtime()
     with rt.sessions.begin() as session:
         council = _council(session, slug)
         try:
             if committee_filter is not None:
                 council.committee_filter = check_filter(committee_filter)
-            result = enablement.enable(session, council, rt.now(), base_url=base_url)
+            result = enablement.go_live(session, rt.mail, council, rt.now(), base_url=base_url)
         except (enablement.EnablementError, InvalidCommitteeFilter) as exc:
             click.echo(f"digest: {exc}", err=True)
             sys.exit(1)
+        if result.changed:
+            admins.record(
+                session,
+                actor="cli",
+                action="council.enable",
+                target=slug,
+                now=rt.now(),
+                detail=f"{result.notified} subscribers told, "
+                f"{result.requests_approved} requests approved",
+            )
         name, source = council.name, council.base_url
-    done = "enabled" if result.changed else "already enabled"
-    summary(f"{name} {done}; source {source}. Test it with `digest councils probe {slug}`.")
+    if not result.changed:
+        summary(f"{name} already enabled; source {source}.")
+        return
+    summary(
+        f"{name} enabled; source {source}; {result.notified} waiting subscribers will be "
+        f"told, {result.requests_approved} professional requests approved."
+    )
+    if collect:
+        summary(f"First collection: {tasks.collect_councils(rt, [slug])}")
 
 
 @councils.command("pause")

@@ -52,7 +52,12 @@ def probe(
 
     The session stays open during one request (at most the collector's timeout)."""
     result = probe_site(fetcher, council.base_url, now.astimezone(tz).date())
+    record(council, result, now)
+    return result
+
+
+def record(council: Council, result: ProbeResult, now: datetime) -> None:
+    """Keep a probe's outcome on the council (auto-enable needs a recent success)."""
     council.last_probe_at = now
     council.last_probe_ok = result.ok
     council.last_probe_message = result.message
-    return result

@@ -381,6 +381,7 @@ def record_success(council: Council, now: datetime) -> None:
     council.last_success_at = now
     council.last_error = None
     council.consecutive_failures = 0
+    council.collections_ok = (council.collections_ok or 0) + 1
 
 
 def record_failure(council: Council, message: str, now: datetime) -> None:
@@ -388,3 +389,4 @@ def record_failure(council: Council, message: str, now: datetime) -> None:
     council.last_error = message
     council.last_error_at = now
     council.consecutive_failures = (council.consecutive_failures or 0) + 1
+    council.collections_failed = (council.collections_failed or 0) + 1

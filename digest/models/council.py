@@ -43,6 +43,9 @@ class Council(Base):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     last_error_at: Mapped[datetime | None]
     consecutive_failures: Mapped[int] = mapped_column(default=0)
+    # Running totals for /metrics (counters must only go up).
+    collections_ok: Mapped[int] = mapped_column(default=0, server_default="0")
+    collections_failed: Mapped[int] = mapped_column(default=0, server_default="0")
     # Last connection test (probe); auto-enable requires one that succeeded.
     last_probe_at: Mapped[datetime | None]
     last_probe_ok: Mapped[bool | None]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session
 
@@ -91,12 +91,19 @@ class DatabaseCollector(Collector):
             "1 when no successful collection for 48 hours",
             labels=["council"],
         )
+        collections = CounterMetricFamily(
+            "digest_collections",
+            "Collection runs per council by outcome",
+            labels=["council", "outcome"],
+        )
         for council in enabled:
+            collections.add_metric([council.slug, "ok"], council.collections_ok)
+            collections.add_metric([council.slug, "failed"], council.collections_failed)
             if council.last_success_at:
                 last_ok.add_metric([council.slug], council.last_success_at.timestamp())
             failures.add_metric([council.slug], council.consecutive_failures)
             stale.add_metric([council.slug], int(council.is_stale(now)))
-        yield from (last_ok, failures, stale)
+        yield from (collections, last_ok, failures, stale)
         queue = GaugeMetricFamily(
             "digest_outbox_messages", "Outbox messages by state", labels=["state"]
         )

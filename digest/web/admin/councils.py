@@ -8,10 +8,14 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from digest import councils, enablement
+from digest.collector.fetcher import Fetcher
+from digest.collector.probe import probe_site
+from digest.collector.probe import record as record_probe
 from digest.models import Council, CouncilStatus
 from digest.web.admin import bp
 from digest.web.admin.auth import audit, signed_in
 from digest.web.context import db, runtime
+from jobs import tasks
 
 
 def _council(slug: str) -> Council:
@@ -60,6 +64,8 @@ def enable(slug: str) -> BaseResponse:
         else "already enabled",
     )
     db().commit()
+    if result.changed:
+        collect_in_background(council.slug)
     flash(
         f"{council.name} is enabled." if result.changed else f"{council.name} was already enabled."
     )
@@ -94,4 +100,39 @@ def set_base_url(slug: str) -> BaseResponse:
     audit("council.base_url", council.slug, f"{old or '(none)'} -> {value}")
     db().commit()
     flash("Source address saved.")
+    return redirect(url_for("admin.council_detail", slug=slug), code=303)
+
+
+def collect_in_background(slug: str) -> None:
+    """Collect a council after the response has gone: a council's first collection can
+    take minutes with a polite per-host interval."""
+    rt = runtime()
+    rt.in_background(lambda: tasks.collect_councils(rt, [slug]))
+
+
+@bp.post("/councils/<slug>/probe")
+def probe(slug: str) -> BaseResponse:
+    council = _council(slug)
+    rt = runtime()
+    # One request to the council's site, outside any transaction.
+    result = probe_site(
+        Fetcher(rt.config.collector), council.base_url, rt.now().astimezone(rt.config.tz).date()
+    )
+    record_probe(council, result, rt.now())
+    audit("council.probe", council.slug, result.message)
+    db().commit()
+    flash(f"Probe {'succeeded' if result.ok else 'failed'}: {result.message}.")
+    return redirect(url_for("admin.council_detail", slug=slug), code=303)
+
+
+@bp.post("/councils/<slug>/collect")
+def collect_now(slug: str) -> BaseResponse:
+    council = _council(slug)
+    if council.status != CouncilStatus.ENABLED:
+        flash(f"{council.name} is not enabled, so it is not collected.")
+        return redirect(url_for("admin.council_detail", slug=slug), code=303)
+    audit("council.collect", council.slug)
+    db().commit()
+    collect_in_background(council.slug)
+    flash(f"Collecting {council.name} now; refresh this page in a minute to see the result.")
     return redirect(url_for("admin.council_detail", slug=slug), code=303)

@@ -19,6 +19,7 @@ from digest.models import (
 )
 from digest.web.admin import bp
 from digest.web.admin.auth import audit, signed_in
+from digest.web.admin.councils import collect_in_background
 from digest.web.context import db, runtime
 
 
@@ -42,6 +43,7 @@ def decide(request_id: int) -> BaseResponse:
     rt = runtime()
     note = request.form.get("note", "")[:2000]
     council = session.get_one(Council, found.council_id)
+    newly_enabled = False
     if request.form.get("decision") == "approve":
         # Approving means switching the council on; that approves every open request
         # for it and tells each requester.
@@ -51,6 +53,7 @@ def decide(request_id: int) -> BaseResponse:
             session.rollback()
             flash(f"Not approved: {exc}. Set its source address first.")
             return redirect(url_for("admin.requests_list"), code=303)
+        newly_enabled = result.changed
         audit("request.approve", f"request {found.id} ({council.slug})", note)
         flash(
             f"Approved: {council.name} is enabled and {result.requests_approved} requester(s) told."
@@ -66,6 +69,8 @@ def decide(request_id: int) -> BaseResponse:
     else:
         abort(400)
     session.commit()
+    if newly_enabled:
+        collect_in_background(council.slug)
     return redirect(url_for("admin.requests_list"), code=303)
 
 
