@@ -16,12 +16,22 @@ class DeliveryError(Exception):
     """Sending failed; `temporary` says whether trying again later may work."""
 
     def __init__(
-        self, message: str, *, temporary: bool, code: int | None = None, enhanced: str = ""
+        self,
+        message: str,
+        *,
+        temporary: bool,
+        code: int | None = None,
+        enhanced: str = "",
+        about_recipient: bool = False,
     ) -> None:
         super().__init__(message)
         self.temporary = temporary
         self.code = code
         self.enhanced = enhanced
+        # True when the server refused this recipient or this message (RCPT or DATA),
+        # so the reply says something about the address; False for connection problems
+        # and sender refusals, which are about us or the relay.
+        self.about_recipient = about_recipient
 
 
 class MailBackend(Protocol):
@@ -50,13 +60,17 @@ class MaildirBackend:
         self._box.close()
 
 
-def classify_smtp_code(code: int, text: str) -> DeliveryError:
+def classify_smtp_code(code: int, text: str, *, about_recipient: bool = True) -> DeliveryError:
     """RFC 5321: 4xx is temporary, 5xx permanent; 552 is treated as 452 (RFC 5321
     section 4.5.3.1.10), because servers use it for transient quota problems."""
     enhanced = _enhanced_status(text)
     temporary = 400 <= code < 500 or code == 552
     return DeliveryError(
-        f"{code} {text}".strip(), temporary=temporary, code=code, enhanced=enhanced
+        f"{code} {text}".strip(),
+        temporary=temporary,
+        code=code,
+        enhanced=enhanced,
+        about_recipient=about_recipient,
     )
 
 
@@ -69,27 +83,36 @@ def _enhanced_status(text: str) -> str:
 
 
 class SmtpBackend:
-    """One connection reused for up to `messages_per_connection` messages."""
+    """One connection reused for up to `messages_per_connection` messages, opened again
+    after the server closes it (smtplib itself closes the socket on a 421 reply)."""
 
     def __init__(self, config: MailConfig) -> None:
         self.config = config
         self._conn: smtplib.SMTP | None = None
         self._sent_on_conn = 0
+        self.connections_opened = 0
+
+    def _tls_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.config.smtp_ca_file or None)
 
     def _connect(self) -> smtplib.SMTP:
         cfg = self.config
-        context = ssl.create_default_context()
         conn: smtplib.SMTP
         if cfg.smtp_security == "tls":
             conn = smtplib.SMTP_SSL(
-                cfg.smtp_host, cfg.smtp_port, timeout=cfg.smtp_timeout, context=context
+                cfg.smtp_host, cfg.smtp_port, timeout=cfg.smtp_timeout, context=self._tls_context()
             )
         else:
             conn = smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=cfg.smtp_timeout)
+        try:
             if cfg.smtp_security == "starttls":
-                conn.starttls(context=context)
-        if cfg.smtp_username:
-            conn.login(cfg.smtp_username, cfg.smtp_password)
+                conn.starttls(context=self._tls_context())
+            if cfg.smtp_username:
+                conn.login(cfg.smtp_username, cfg.smtp_password)
+        except BaseException:
+            conn.close()
+            raise
+        self.connections_opened += 1
         return conn
 
     def send(self, sender: str, recipient: str, message: bytes) -> None:
@@ -102,14 +125,33 @@ class SmtpBackend:
             self._conn.sendmail(sender, [recipient], message)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
+            if code == 421:
+                self._drop()
             raise classify_smtp_code(code, _text(text)) from exc
-        except smtplib.SMTPResponseException as exc:
+        except smtplib.SMTPSenderRefused as exc:
+            # A refused envelope sender is our configuration or reputation, not the
+            # recipient: retried, and never counted against the address.
+            if exc.smtp_code == 421:
+                self._drop()
+            raise _about_us(exc) from exc
+        except smtplib.SMTPDataError as exc:
             if exc.smtp_code == 421:
                 self._drop()
             raise classify_smtp_code(exc.smtp_code, _text(exc.smtp_error)) from exc
-        except (smtplib.SMTPException, OSError) as exc:
+        except smtplib.SMTPAuthenticationError as exc:
             self._drop()
-            raise DeliveryError(f"connection problem: {exc}", temporary=True) from exc
+            # Wrong credentials are our configuration, never the recipient's fault: retry
+            # (an operator fixing the password lets the queue drain).
+            raise DeliveryError(f"relay refused our login: {exc}", temporary=True) from exc
+        except smtplib.SMTPResponseException as exc:
+            # Refused greeting, EHLO, STARTTLS: the relay's state, retried later.
+            self._drop()
+            raise _about_us(exc) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            # Timeouts, refused or dropped connections, TLS failures: nothing was accepted
+            # (or we cannot know), so the message goes back to the queue.
+            self._drop()
+            raise DeliveryError(f"connection problem: {exc!r}", temporary=True) from exc
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
@@ -124,6 +166,16 @@ class SmtpBackend:
                 conn.quit()
             except (smtplib.SMTPException, OSError):
                 conn.close()
+
+
+def _about_us(exc: smtplib.SMTPResponseException) -> DeliveryError:
+    text = _text(exc.smtp_error)
+    return DeliveryError(
+        f"relay refused us: {exc.smtp_code} {text}".strip(),
+        temporary=True,
+        code=exc.smtp_code,
+        enhanced=_enhanced_status(text),
+    )
 
 
 def _text(value: bytes | str) -> str:

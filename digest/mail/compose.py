@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -18,6 +19,8 @@ from sqlalchemy.orm import Session
 
 from digest.config import Config
 from digest.links import Links, site_domain
+from digest.mail import verp
+from digest.mail.dkim import DkimSigner
 from digest.mail.headers import header_text
 from digest.mail.outbox import LIST_PURPOSES, MessagePurpose
 from digest.models import Council, Digest, OutboxMessage
@@ -28,14 +31,26 @@ UNSUBSCRIBE_PLACEHOLDER = "https://link.invalid/unsubscribe-placeholder"
 MANAGE_PLACEHOLDER = "https://link.invalid/manage-placeholder"
 
 
+# Gmail's feedback loop groups complaints by this; 5-15 characters, stable forever.
+FEEDBACK_SENDER_ID = "councildigest"
+
+
 @dataclass(frozen=True)
 class Composed:
     sender: str  # SMTP envelope sender
     recipient: str
     message: EmailMessage
+    signer: DkimSigner | None = None
+
+    @cached_property
+    def _wire(self) -> bytes:
+        raw = self.message.as_bytes(policy=policy.SMTP)
+        # Signed last, over these exact bytes; nothing may re-serialise them afterwards.
+        return self.signer.sign(raw) if self.signer else raw
 
     def as_bytes(self) -> bytes:
-        return self.message.as_bytes(policy=policy.SMTP)
+        """The exact bytes to send: CRLF line endings, DKIM-signed when configured."""
+        return self._wire
 
 
 class Composer:
@@ -43,6 +58,7 @@ class Composer:
         self.config = config
         self.links = links
         self.domain = site_domain(config.site.base_url, config.mail.from_address)
+        self.signer = DkimSigner.from_config(config.mail)
 
     def list_id(self, council: Council) -> str:
         return f"{header_text(council.name, 120)} <{council.slug}.{self.domain}>"
@@ -72,13 +88,27 @@ class Composer:
             msg["Precedence"] = "bulk"
             if row.purpose == MessagePurpose.WEEKLY_DIGEST:
                 msg["List-Archive"] = f"<{self.links.url(f'/councils/{council.slug}/digests')}>"
+            # Names groups of mail (kind, council, week), never a person.
+            campaign = digest.week if digest is not None else "all"
+            msg["Feedback-ID"] = (
+                f"{campaign}:{row.purpose.replace('_', '-')}:{council.slug}:{FEEDBACK_SENDER_ID}"
+            )
         msg.set_content(text, subtype="plain", charset="utf-8")
         if html:
             msg.add_alternative(html, subtype="html", charset="utf-8")
-        return Composed(sender=self.envelope_sender(row), recipient=row.recipient, message=msg)
+        return Composed(
+            sender=self.envelope_sender(row),
+            recipient=row.recipient,
+            message=msg,
+            signer=self.signer,
+        )
 
     def envelope_sender(self, row: OutboxMessage) -> str:
-        return self.config.mail.from_address
+        """VERP when a bounce domain is set: the bounce names this very row."""
+        cfg = self.config.mail
+        if cfg.bounce_domain and row.id is not None:
+            return verp.address(self.config.site.secret_key, row.id, cfg.bounce_domain)
+        return cfg.from_address
 
     def _personalise(self, digest: Digest, row: OutboxMessage) -> tuple[str, str]:
         unsubscribe = self.links.unsubscribe(row.subscription_id) if row.subscription_id else ""

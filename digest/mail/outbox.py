@@ -187,6 +187,57 @@ def claim(
     return ids
 
 
+def renew(
+    session: Session, message_id: int, *, worker: str, now: datetime, lease: timedelta
+) -> bool:
+    """Extend `worker`'s lease on a message just before sending it; False if the lease
+    already ran out (another worker may have taken the message over), in which case the
+    caller must not send.
+
+    Renewing per message means a message is never sent after its lease could have let
+    someone else claim it, however long the rest of the batch took.
+    """
+    result = session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.worker == worker,
+            OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.lease_until > now,
+        )
+        .values(lease_until=now + lease)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def active_workers(session: Session) -> int:
+    """How many workers hold claimed messages right now (the caller's claim included).
+    Workers divide the configured sending rates by this."""
+    return int(
+        session.scalar(
+            sa.select(sa.func.count(sa.distinct(OutboxMessage.worker))).where(
+                OutboxMessage.status == OutboxStatus.SENDING
+            )
+        )
+        or 0
+    )
+
+
+def defer(session: Session, message_id: int, until: datetime, reason: str) -> None:
+    """Put a claimed message back until `until` without counting an attempt: it was held
+    back by our own rate limits or a domain pause, not refused."""
+    _finish(
+        session,
+        message_id,
+        status=OutboxStatus.PENDING,
+        lease_until=None,
+        next_attempt_at=until,
+        attempts=OutboxMessage.attempts - 1,
+        last_error=reason[:2000],
+    )
+
+
 def release(session: Session, *, worker: str, now: datetime) -> int:
     """Hand a stopping worker's unsent claims back to the queue, as if never claimed."""
     result = session.execute(
@@ -252,8 +303,10 @@ def mark_retry(
     )
 
 
-def backoff(attempts: int, *, base: float = 60.0, cap: float = 6 * 3600.0) -> timedelta:
-    """Exponential backoff with +/-20% jitter, so a throttled batch does not return as one."""
+def backoff(attempts: int, *, base: float = 300.0, cap: float = 6 * 3600.0) -> timedelta:
+    """Exponential backoff with +/-20% jitter, so a throttled batch does not return as one:
+    about 5, 10, 20, 40, 80, 160 minutes, then 6 hours (RFC 5321 asks for no hammering;
+    a weekly digest is stale after a day or two, so the default 8 attempts span ~10 h)."""
     seconds = min(cap, base * (2 ** max(0, attempts - 1)))
     return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
 
