@@ -49,5 +49,9 @@ def _register() -> None:
     for module in (setup, run, councils):
         module.register(main)
 
+    from digest.cli import bounces
+
+    bounces.register(main)
+
 
 _register()

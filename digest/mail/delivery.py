@@ -35,7 +35,6 @@ from digest.mail.throttle import Throttle, domain_group
 from digest.models import (
     BounceKind,
     OutboxMessage,
-    OutboxStatus,
     Subscription,
     SubscriptionStatus,
 )
