@@ -46,9 +46,13 @@ _UNIQUE = ("purpose", "reference", "recipient")
 
 def make_message_id(purpose: str, reference: str, recipient: str, domain: str) -> str:
     """The same Message-ID every time this message is (re)sent, so a duplicate after a
-    crash is recognisable; unique across messages because the triple is."""
-    digest = hashlib.sha256(f"{purpose}\0{reference}\0{recipient}".encode()).hexdigest()[:32]
-    return f"<{purpose.replace('_', '-')}.{digest}@{domain}>"
+    crash is recognisable; unique across messages because the triple is (104 bits).
+
+    Short enough that `Message-ID: <…>` fits one 78-character line for domains of up to
+    37 characters: some software mishandles a folded Message-ID.
+    """
+    digest = hashlib.sha256(f"{purpose}\0{reference}\0{recipient}".encode()).hexdigest()[:26]
+    return f"<{digest}@{domain}>"
 
 
 def enqueue(
