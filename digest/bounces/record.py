@@ -61,11 +61,14 @@ def record(
     else:
         same = same.where(
             BounceEvent.status_code == status[:20],
-            BounceEvent.occurred_at == when,
             BounceEvent.outbox_message_id.is_(None)
             if outbox_message_id is None
             else BounceEvent.outbox_message_id == outbox_message_id,
         )
+        if occurred_at is not None:
+            # Without a date (some bounces carry none) the same status for the same
+            # address and message counts once.
+            same = same.where(BounceEvent.occurred_at == when)
     if session.scalar(same.limit(1)) is not None:
         return Outcome(kind, recorded=False, suppressed=False)
     session.add(

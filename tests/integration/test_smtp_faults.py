@@ -145,7 +145,9 @@ def test_421_mid_session_reconnects_and_pauses_only_that_domain_group(
 def test_550_5_1_1_fails_suppresses_and_blocks_queued_mail(
     smtp_rt: Runtime, smtp_sink: SmtpSink
 ) -> None:
-    smtp_sink.rcpt_reply = lambda a: "550 5.1.1 <gone@example.net>: no such user" if "gone" in a else None
+    smtp_sink.rcpt_reply = lambda a: (
+        "550 5.1.1 <gone@example.net>: no such user" if "gone" in a else None
+    )
     enqueue(smtp_rt, "gone@example.net")
     enqueue(smtp_rt, "gone@example.net", reference="second")
     report = deliver(smtp_rt)
@@ -208,9 +210,7 @@ def test_slow_data_beyond_the_timeout_is_retried_with_the_same_message_id(
     assert {str(c.message["Message-ID"]) for c in copies} == {row.message_id}
 
 
-def test_dropped_connection_is_retried(
-    smtp_rt: Runtime, smtp_sink: SmtpSink, clock: Clock
-) -> None:
+def test_dropped_connection_is_retried(smtp_rt: Runtime, smtp_sink: SmtpSink, clock: Clock) -> None:
     dropped: list[str] = []
 
     def drop(address: str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -67,9 +68,10 @@ def queue(engine: Engine, n: int) -> None:
         for i in range(n)
     ]
     with make_sessionmaker(engine).begin() as session:
-        assert outbox.enqueue_many(
-            session, rows, now=DEFAULT_NOW, domain="councildigest.example.org"
-        ) == n
+        assert (
+            outbox.enqueue_many(session, rows, now=DEFAULT_NOW, domain="councildigest.example.org")
+            == n
+        )
 
 
 def statuses(engine: Engine) -> Counter[OutboxStatus]:
@@ -78,9 +80,7 @@ def statuses(engine: Engine) -> Counter[OutboxStatus]:
             {
                 OutboxStatus(s): n
                 for s, n in conn.execute(
-                    sa.select(OutboxMessage.status, sa.func.count()).group_by(
-                        OutboxMessage.status
-                    )
+                    sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
                 )
             }
         )
@@ -156,7 +156,7 @@ def test_four_workers_two_killed_deliver_everything_once(
     assert len(by_message) == total
     taken_over = 0
     for history in by_message.values():
-        for earlier, later in zip(history, history[1:], strict=False):
+        for earlier, later in pairwise(history):
             assert earlier.worker in killed_ids, (earlier, later)
             assert later.at >= earlier.lease_until, (earlier, later)
             taken_over += 1
@@ -175,5 +175,3 @@ def test_skip_locked_claims_are_disjoint(pg_engine: Engine) -> None:
         a = outbox.claim(first, now=DEFAULT_NOW, worker="a", limit=30, lease=timedelta(minutes=5))
         b = outbox.claim(second, now=DEFAULT_NOW, worker="b", limit=30, lease=timedelta(minutes=5))
     assert len(a) == 30 and len(b) == 20 and not set(a) & set(b)
-
-

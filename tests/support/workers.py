@@ -41,8 +41,10 @@ def write_config(path: Path, engine: Engine, *, smtp_port: int, **mail: Any) -> 
         "[database]",
         f'url = "{engine.url.render_as_string(hide_password=False)}"',
         "[mail]",
-        *(f"domain_rates = {toml(v)}" if k == "domain_rates" else f"{k} = {toml(v)}"
-          for k, v in values.items()),
+        *(
+            f"domain_rates = {toml(v)}" if k == "domain_rates" else f"{k} = {toml(v)}"
+            for k, v in values.items()
+        ),
     ]
     path.write_text("\n".join(lines) + "\n")
     return path
