@@ -168,6 +168,11 @@ def test_digest_headers_and_structure(delivered: Delivered, smtp_rt: Runtime) ->
     assert len(urls) == 1 and urls[0].startswith(f"https://{DOMAIN}/unsubscribe/")
     assert "@" not in urls[0] and "resident" not in urls[0]
     assert msg.get_all("List-Unsubscribe-Post") == ["List-Unsubscribe=One-Click"]
+    # Written as is: a long URL must not become RFC 2047 encoded words.
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert f"\r\nList-Unsubscribe: {unsubscribe}\r\n".encode() in head
+    assert f"\r\nMessage-ID: {row.message_id}\r\n".encode() in head
+    assert b"=?" not in head
     assert str(msg["Auto-Submitted"]) == "auto-generated"
     assert str(msg["Precedence"]) == "bulk"
     assert re.fullmatch(r"2026-W48:weekly-digest:wigan:councildigest", str(msg["Feedback-ID"]))
