@@ -18,6 +18,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from functools import cached_property
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from digest.config import Config
@@ -96,8 +97,18 @@ class Composer:
         return f"{header_text(council.name, 120)} <{council.slug}.{self.domain}>"
 
     def compose(self, session: Session, row: OutboxMessage, now: datetime) -> Composed:
-        council = session.get(Council, row.council_id) if row.council_id else None
-        digest = session.get(Digest, row.digest_id) if row.digest_id else None
+        council: Council | None = None
+        digest: Digest | None = None
+        if row.digest_id:
+            found = session.execute(
+                sa.select(Digest, Council)
+                .join(Council, Council.id == Digest.council_id)
+                .where(Digest.id == row.digest_id)
+            ).one_or_none()
+            if found is not None:
+                digest, council = found[0], found[1]
+        elif row.council_id:
+            council = session.get(Council, row.council_id)
         if (
             digest is not None
             and council is not None

@@ -22,9 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from digest import suppressions
+from digest.addresses import email_hash
 from digest.bounces import classify, record
 from digest.config import Config
 from digest.mail import outbox, pauses
@@ -37,6 +38,7 @@ from digest.models import (
     OutboxMessage,
     Subscription,
     SubscriptionStatus,
+    Suppression,
 )
 
 log = logging.getLogger("digest.delivery")
@@ -83,15 +85,19 @@ def default_worker_id() -> str:
 
 def why_not_send(session: Session, row: OutboxMessage, secret_key: str) -> str | None:
     """A reason this message must not go out now, or None. Checked at send time because
-    people unsubscribe, bounce and erase after a message was queued."""
-    if suppressions.is_suppressed(session, secret_key, row.recipient):
+    people unsubscribe, bounce and erase after a message was queued (one query)."""
+    suppressed = sa.exists().where(Suppression.email_hash == email_hash(secret_key, row.recipient))
+    is_list_mail = row.purpose in LIST_PURPOSES
+    status = (
+        sa.select(Subscription.status)
+        .where(Subscription.id == (row.subscription_id or 0))
+        .scalar_subquery()
+    )
+    found = session.execute(sa.select(suppressed, status)).one()
+    if found[0]:
         return "address is suppressed"
-    if row.purpose in LIST_PURPOSES:
-        subscription = (
-            session.get(Subscription, row.subscription_id) if row.subscription_id else None
-        )
-        if subscription is None or subscription.status != SubscriptionStatus.ACTIVE:
-            return "subscription is no longer active"
+    if is_list_mail and found[1] != SubscriptionStatus.ACTIVE:
+        return "subscription is no longer active"
     return None
 
 
@@ -194,9 +200,9 @@ class Deliverer:
         mail = self.config.mail
         with self.sessions.begin() as session:
             now = self.clock()
-            if not outbox.renew(session, message_id, worker=self.worker, now=now, lease=self.lease):
+            row = outbox.renew(session, message_id, worker=self.worker, now=now, lease=self.lease)
+            if row is None:
                 return None  # our lease ran out; the message is someone else's now
-            row = session.get_one(OutboxMessage, message_id)
             reason = why_not_send(session, row, self.config.site.secret_key)
             if reason:
                 outbox.mark_suppressed(session, message_id, now, reason)

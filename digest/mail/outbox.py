@@ -193,15 +193,15 @@ def claim(
 
 def renew(
     session: Session, message_id: int, *, worker: str, now: datetime, lease: timedelta
-) -> bool:
-    """Extend `worker`'s lease on a message just before sending it; False if the lease
-    already ran out (another worker may have taken the message over), in which case the
-    caller must not send.
+) -> OutboxMessage | None:
+    """Extend `worker`'s lease on a message just before sending it, and return the row;
+    None if the lease already ran out (another worker may have taken the message over),
+    in which case the caller must not send.
 
     Renewing per message means a message is never sent after its lease could have let
     someone else claim it, however long the rest of the batch took.
     """
-    result = session.execute(
+    stmt = (
         sa.update(OutboxMessage)
         .where(
             OutboxMessage.id == message_id,
@@ -210,9 +210,10 @@ def renew(
             OutboxMessage.lease_until > now,
         )
         .values(lease_until=now + lease)
+        .returning(OutboxMessage)
         .execution_options(synchronize_session=False)
     )
-    return bool(getattr(result, "rowcount", 0))
+    return session.scalars(stmt).one_or_none()
 
 
 def active_workers(session: Session) -> int:
