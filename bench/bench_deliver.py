@@ -11,7 +11,6 @@ from __future__ import annotations
 import mailbox
 import os
 import signal
-import smtplib
 import socket
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 REQUIRED_RATIO = 0.8
-SECRET = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+SECRET = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105 (throwaway)
 PG_ADMIN_URL = os.environ.get(
     "DIGEST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -136,8 +135,14 @@ def _reset(url: str) -> None:
 
 def _digest_cli(config: Path, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-c", "from digest.cli import main; main()", "--config", str(config)]
-        + list(args),
+        [
+            sys.executable,
+            "-c",
+            "from digest.cli import main; main()",
+            "--config",
+            str(config),
+            *args,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env={k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")},
@@ -179,9 +184,9 @@ def _sqlite_ratio(n: int, work: Path) -> dict[str, Any]:
     # the bare loop (Return-Path and Delivered-To carry the envelope).
     maildir_config = work / "maildir.toml"
     maildir_config.write_text(
-        _config(work / "tmp.toml", url, 1, work / "var").read_text().replace(
-            'backend = "smtp"', f'backend = "maildir"\nmaildir_path = "{work / "messages"}"'
-        )
+        _config(work / "tmp.toml", url, 1, work / "var")
+        .read_text()
+        .replace('backend = "smtp"', f'backend = "maildir"\nmaildir_path = "{work / "messages"}"')
     )
     process = _digest_cli(maildir_config, "send")
     output, _ = process.communicate(timeout=1800)
@@ -263,7 +268,8 @@ def _postgres_workers(n: int, work: Path) -> dict[str, Any]:
                     sent = conn.exec_driver_sql(
                         "SELECT count(*) FROM outbox_messages WHERE status = 'sent'"
                     ).scalar()
-                assert sent == n and sink.count - before == n, (sent, sink.count - before)
+                assert sent == n, sent
+                assert sink.count - before == n, sink.count - before
                 # Includes starting the worker processes (~1 s each, in parallel).
                 results[f"workers_{count}_msgs_per_s"] = round(n / elapsed, 1)
         finally:

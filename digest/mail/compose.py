@@ -17,6 +17,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from functools import cached_property
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -92,6 +93,7 @@ class Composer:
         self.domain = site_domain(config.site.base_url, config.mail.from_address)
         self.signer = DkimSigner.from_config(config.mail)
         self._templates: dict[tuple[int, datetime, str, str], _Template] = {}
+        self._digests: dict[int, tuple[tuple[Any, ...], Digest, Council]] = {}
 
     def list_id(self, council: Council) -> str:
         return f"{header_text(council.name, 120)} <{council.slug}.{self.domain}>"
@@ -100,13 +102,9 @@ class Composer:
         council: Council | None = None
         digest: Digest | None = None
         if row.digest_id:
-            found = session.execute(
-                sa.select(Digest, Council)
-                .join(Council, Council.id == Digest.council_id)
-                .where(Digest.id == row.digest_id)
-            ).one_or_none()
+            found = self._digest(session, row.digest_id)
             if found is not None:
-                digest, council = found[0], found[1]
+                digest, council = found
         elif row.council_id:
             council = session.get(Council, row.council_id)
         if (
@@ -144,6 +142,26 @@ class Composer:
             message=msg,
             signer=self.signer,
         )
+
+    def _digest(self, session: Session, digest_id: int) -> tuple[Digest, Council] | None:
+        """The digest and its council, loaded once per worker and reused while the digest
+        and the council's name are unchanged (checked with a small query each time)."""
+        version = session.execute(
+            sa.select(Digest.built_at, Council.name, Council.slug)
+            .join(Council, Council.id == Digest.council_id)
+            .where(Digest.id == digest_id)
+        ).one_or_none()
+        if version is None:
+            return None
+        cached = self._digests.get(digest_id)
+        if cached is not None and cached[0] == tuple(version):
+            return cached[1], cached[2]
+        digest = session.get_one(Digest, digest_id)
+        council = session.get_one(Council, digest.council_id)
+        if len(self._digests) > 256:
+            self._digests.clear()
+        self._digests[digest_id] = (tuple(version), digest, council)
+        return digest, council
 
     def _build(
         self,
@@ -205,7 +223,7 @@ class Composer:
                 self._templates.clear()
             template = self._templates[key] = self._make_template(digest, council)
         unsubscribe = self.links.unsubscribe(row.subscription_id or 0)
-        text, html = self._personalise(digest, row)
+        text, html = self._personalise(digest, row, unsubscribe)
         raw = (
             template.head.replace(template.to, row.recipient.encode(), 1)
             .replace(template.message_id, row.message_id.encode(), 1)
@@ -261,8 +279,11 @@ class Composer:
             return verp.address(self.config.site.secret_key, row.id, cfg.bounce_domain)
         return cfg.from_address
 
-    def _personalise(self, digest: Digest, row: OutboxMessage) -> tuple[str, str]:
-        unsubscribe = self.links.unsubscribe(row.subscription_id) if row.subscription_id else ""
+    def _personalise(
+        self, digest: Digest, row: OutboxMessage, unsubscribe: str | None = None
+    ) -> tuple[str, str]:
+        if unsubscribe is None:
+            unsubscribe = self.links.unsubscribe(row.subscription_id) if row.subscription_id else ""
         manage = self.links.manage(row.subscriber_id) if row.subscriber_id else ""
         replace = {UNSUBSCRIBE_PLACEHOLDER: unsubscribe, MANAGE_PLACEHOLDER: manage}
         text, html = digest.body_text, digest.body_html

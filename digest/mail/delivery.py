@@ -17,8 +17,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -109,7 +111,6 @@ class _Ready:
     attempts: int
     group: str
     composed: Composed
-    wait: float
 
     @property
     def recipient(self) -> str:
@@ -117,6 +118,15 @@ class _Ready:
 
 
 class Deliverer:
+    """Claims batches and sends them one message at a time.
+
+    Within a batch, the next message is prepared (lease, send-time checks, composition)
+    on a helper thread while the current one is on the wire, so the database and the
+    email package's work overlap the SMTP round trips. The checks for a message are thus
+    made while the message before it is being sent, a few milliseconds before its own
+    send; rates and domain pauses are applied on the sending thread, right before it.
+    """
+
     def __init__(
         self,
         sessions: sessionmaker[Session],
@@ -140,6 +150,19 @@ class Deliverer:
         self.throttle = Throttle(mail.rate_per_second, dict(mail.domain_rates), monotonic)
         self.lease = timedelta(seconds=mail.lease_seconds)
         self._pauses: dict[str, datetime] = {}
+        self._leases: dict[int, datetime] = {}
+        self._rows: dict[int, OutboxMessage] = {}
+        self._preparer: ThreadPoolExecutor | None = None
+        # Messages the server accepted, recorded as sent in the next transaction the
+        # helper thread opens (or at the end of the batch): one commit per message
+        # instead of two. Only the few milliseconds until then widen the window in
+        # which a crash means a second copy (with the same Message-ID).
+        self._accepted: list[int] = []
+        self._accepted_lock = threading.Lock()
+        self._recording: list[int] = []  # taken by the helper thread's open transaction
+        # Addresses suppressed by a refusal during this batch, for messages to them
+        # that were already prepared.
+        self._refused: set[str] = set()
         # Checked between messages: a worker asked to stop finishes the message in hand
         # and hands the rest of its batch back.
         self.should_stop: Callable[[], bool] = lambda: False
@@ -156,13 +179,46 @@ class Deliverer:
                 # sending now. Pauses are shared through the table.
                 self.throttle.set_share(outbox.active_workers(session))
                 self._pauses = pauses.active(session, now)
-        for message_id in ids:
-            if self.should_stop():
-                break
-            self._deliver(message_id, report)
+                self._rows = {
+                    row.id: row
+                    for row in session.scalars(
+                        sa.select(OutboxMessage).where(OutboxMessage.id.in_(ids))
+                    )
+                }
+                self._leases = dict.fromkeys(ids, now + self.lease)
+        if ids:
+            try:
+                self._send_batch(ids, report)
+            finally:
+                self._record_accepted()
+                self._refused = set()
         if self.should_stop():
             self.release_unsent()
+        self._rows, self._leases = {}, {}
         return report
+
+    def _send_batch(self, ids: list[int], report: DeliveryReport) -> None:
+        if self._preparer is None:
+            self._preparer = ThreadPoolExecutor(1, thread_name_prefix="digest-prepare")
+        preparer = self._preparer
+        upcoming: Future[_Ready | str | None] | None = None
+        if not self.should_stop():
+            upcoming = preparer.submit(self._prepare, ids[0])
+        for position in range(len(ids)):
+            if upcoming is None:
+                break
+            outcome = upcoming.result()
+            upcoming = None
+            if position + 1 < len(ids) and not self.should_stop():
+                upcoming = preparer.submit(self._prepare, ids[position + 1])
+            if isinstance(outcome, _Ready):
+                self._send(outcome, report)
+            elif outcome is not None:
+                setattr(report, outcome, getattr(report, outcome) + 1)
+            if self.should_stop() and upcoming is not None:
+                # Finish the preparation in hand; the message itself is handed back.
+                upcoming.result()
+                upcoming = None
 
     def run_until_empty(self, limit: int | None = None) -> DeliveryReport:
         total = DeliveryReport()
@@ -178,36 +234,43 @@ class Deliverer:
         with self.sessions.begin() as session:
             return outbox.release(session, worker=self.worker, now=self.clock())
 
-    def _deliver(self, message_id: int, report: DeliveryReport) -> None:
-        ready = self._prepare(message_id, report)
-        if ready is None:
-            return
-        # Serialised and signed outside the transaction: it is the slowest step.
-        raw = ready.composed.as_bytes()
-        if ready.wait > 0:
-            self.sleep(ready.wait)
+    def _prepare(self, message_id: int) -> _Ready | str | None:
+        """Lease, send-time checks and composition, in one short transaction. Returns the
+        message to send, or the report counter to add one to, or None when the message
+        is no longer ours."""
         try:
-            self.backend.send(ready.composed.sender, ready.recipient, raw)
-        except DeliveryError as exc:
-            self._record_failure(ready, exc, report)
-            return
-        with self.sessions.begin() as session:
-            outbox.mark_sent(session, message_id, self.clock())
-        report.sent += 1
+            return self._prepare_in_transaction(message_id)
+        except BaseException:
+            # The transaction that was to record earlier sends rolled back: keep them.
+            with self._accepted_lock:
+                self._accepted[:0] = self._recording
+            raise
+        finally:
+            self._recording = []
 
-    def _prepare(self, message_id: int, report: DeliveryReport) -> _Ready | None:
-        """Everything before the send, in one short transaction."""
+    def _prepare_in_transaction(self, message_id: int) -> _Ready | str | None:
         mail = self.config.mail
+        row = self._rows[message_id]
         with self.sessions.begin() as session:
             now = self.clock()
-            row = outbox.renew(session, message_id, worker=self.worker, now=now, lease=self.lease)
-            if row is None:
-                return None  # our lease ran out; the message is someone else's now
+            with self._accepted_lock:
+                self._recording, self._accepted = self._accepted, []
+            if self._recording:
+                outbox.mark_all_sent(session, self._recording, now)
+            # Renew while a quarter of the lease is used: a message is then never sent
+            # with less than three quarters of the lease (3 x smtp_timeout) left, so no
+            # other worker can take it over mid-send.
+            if self._leases[message_id] - now < self.lease * 0.75:
+                if (
+                    outbox.renew(session, message_id, worker=self.worker, now=now, lease=self.lease)
+                    is None
+                ):
+                    return None  # our lease ran out; the message is someone else's now
+                self._leases[message_id] = now + self.lease
             reason = why_not_send(session, row, self.config.site.secret_key)
             if reason:
                 outbox.mark_suppressed(session, message_id, now, reason)
-                report.suppressed += 1
-                return None
+                return "suppressed"
             if row.attempts > mail.max_attempts:
                 outbox.mark_failed(
                     session,
@@ -215,28 +278,55 @@ class Deliverer:
                     now,
                     f"gave up after {row.attempts - 1} attempts: {row.last_error}",
                 )
-                report.failed += 1
-                return None
-            group = domain_group(row.recipient)
-            paused_until = self._pauses.get(group)
-            if paused_until is not None and paused_until > now:
-                outbox.defer(session, message_id, paused_until, f"domain group {group} paused")
-                report.deferred += 1
-                return None
-            wait = self.throttle.reserve(group, MAX_RATE_WAIT)
-            if wait > MAX_RATE_WAIT:
-                outbox.defer(
-                    session, message_id, now + timedelta(seconds=wait), f"rate limit for {group}"
-                )
-                report.deferred += 1
-                return None
-            return _Ready(
-                message_id=message_id,
-                attempts=row.attempts,
-                group=group,
-                composed=self.composer.compose(session, row, now),
-                wait=wait,
-            )
+                return "failed"
+            composed = self.composer.compose(session, row, now)
+        # Serialised and signed outside the transaction: it is the slowest step.
+        composed.as_bytes()
+        return _Ready(
+            message_id=message_id,
+            attempts=row.attempts,
+            group=domain_group(row.recipient),
+            composed=composed,
+        )
+
+    def _send(self, ready: _Ready, report: DeliveryReport) -> None:
+        now = self.clock()
+        if ready.recipient in self._refused:
+            with self.sessions.begin() as session:
+                outbox.mark_suppressed(session, ready.message_id, now, "address is suppressed")
+            report.suppressed += 1
+            return
+        paused_until = self._pauses.get(ready.group)
+        if paused_until is not None and paused_until > now:
+            self._defer(ready, paused_until, f"domain group {ready.group} paused")
+            report.deferred += 1
+            return
+        wait = self.throttle.reserve(ready.group, MAX_RATE_WAIT)
+        if wait > MAX_RATE_WAIT:
+            self._defer(ready, now + timedelta(seconds=wait), f"rate limit for {ready.group}")
+            report.deferred += 1
+            return
+        if wait > 0:
+            self.sleep(wait)
+        try:
+            self.backend.send(ready.composed.sender, ready.recipient, ready.composed.as_bytes())
+        except DeliveryError as exc:
+            self._record_failure(ready, exc, report)
+            return
+        with self._accepted_lock:
+            self._accepted.append(ready.message_id)
+        report.sent += 1
+
+    def _record_accepted(self) -> None:
+        with self._accepted_lock:
+            accepted, self._accepted = self._accepted, []
+        if accepted:
+            with self.sessions.begin() as session:
+                outbox.mark_all_sent(session, accepted, self.clock())
+
+    def _defer(self, ready: _Ready, until: datetime, reason: str) -> None:
+        with self.sessions.begin() as session:
+            outbox.defer(session, ready.message_id, until, reason)
 
     def _record_failure(self, ready: _Ready, exc: DeliveryError, report: DeliveryReport) -> None:
         mail = self.config.mail
@@ -261,6 +351,8 @@ class Deliverer:
                 return
             kind = BounceKind.SOFT if exc.temporary else classify.classify(status, exc.code)
             detail = str(exc) if not exc.temporary else f"gave up after {ready.attempts}: {exc}"
+            if kind == BounceKind.HARD:
+                self._refused.add(ready.recipient)
             record.record(
                 session,
                 self.config.site.secret_key,

@@ -269,13 +269,15 @@ def _finish(session: Session, message_id: int, **values: Any) -> None:
 
 
 def mark_sent(session: Session, message_id: int, now: datetime) -> None:
-    _finish(
-        session,
-        message_id,
-        status=OutboxStatus.SENT,
-        sent_at=now,
-        lease_until=None,
-        last_error=None,
+    mark_all_sent(session, [message_id], now)
+
+
+def mark_all_sent(session: Session, message_ids: Sequence[int], now: datetime) -> None:
+    table = cast(sa.Table, OutboxMessage.__table__)
+    session.execute(
+        table.update()
+        .where(table.c.id.in_(message_ids))
+        .values(status=OutboxStatus.SENT.value, sent_at=now, lease_until=None, last_error=None)
     )
 
 
