@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import mailbox
+import re
 import smtplib
 import ssl
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from digest.config import MailConfig
 
@@ -39,6 +41,16 @@ class MailBackend(Protocol):
         """Deliver or raise DeliveryError."""
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class SplitSending(Protocol):
+    """A backend that can send a message and collect the server's verdict separately,
+    so the caller can prepare the next message in between."""
+
+    def begin(self, sender: str, recipient: str, message: bytes) -> None: ...
+
+    def finish(self) -> None: ...
 
 
 class MaildirBackend:
@@ -82,6 +94,9 @@ def _enhanced_status(text: str) -> str:
     return ""
 
 
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
 class SmtpBackend:
     """One connection reused for up to `messages_per_connection` messages, opened again
     after the server closes it (smtplib itself closes the socket on a 421 reply)."""
@@ -116,27 +131,73 @@ class SmtpBackend:
         return conn
 
     def send(self, sender: str, recipient: str, message: bytes) -> None:
-        try:
+        self.begin(sender, recipient, message)
+        self.finish()
+
+    def begin(self, sender: str, recipient: str, message: bytes) -> None:
+        """Send one message up to and including the end of DATA, without waiting for
+        the server's verdict; `finish` reads it. In between the caller may prepare the
+        next message while the server processes this one. One recipient per transaction
+        (INJ-4): addresses go as separate arguments, never into hand-built commands."""
+        with self._translate_errors():
             if self._conn is None or self._sent_on_conn >= self.config.messages_per_connection:
                 self.close()
                 self._conn = self._connect()
                 self._sent_on_conn = 0
             self._sent_on_conn += 1
-            self._conn.sendmail(sender, [recipient], message)
+            conn = self._conn
+            conn.ehlo_or_helo_if_needed()
+            code, reply = conn.mail(sender)
+            if code != 250:
+                self._refused(code)
+                raise smtplib.SMTPSenderRefused(code, reply, sender)
+            code, reply = conn.rcpt(recipient)
+            if code not in (250, 251):
+                self._refused(code)
+                raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
+            code, reply = conn.docmd("data")
+            if code != 354:
+                self._refused(code)
+                raise smtplib.SMTPDataError(code, reply)
+            # As smtplib.SMTP.data: dot-stuffing, and the message ends with CRLF . CRLF.
+            body = _LEADING_DOT.sub(b"..", message)
+            if not body.endswith(b"\r\n"):
+                body += b"\r\n"
+            conn.send(body + b".\r\n")
+
+    def finish(self) -> None:
+        """The server's reply to the message sent by `begin`."""
+        with self._translate_errors():
+            if self._conn is None:
+                raise smtplib.SMTPServerDisconnected("connection lost before the reply")
+            code, reply = self._conn.getreply()
+            if code != 250:
+                self._refused(code)
+                raise smtplib.SMTPDataError(code, reply)
+
+    def _refused(self, code: int) -> None:
+        # smtplib closes the connection itself on 421 (the server is going away); any
+        # other refusal leaves it usable after RSET.
+        if code == 421 or self._conn is None:
+            self._drop()
+            return
+        try:
+            self._conn.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop()
+
+    @contextlib.contextmanager
+    def _translate_errors(self) -> Iterator[None]:
+        try:
+            yield
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
-            if code == 421:
-                self._drop()
             raise classify_smtp_code(code, _text(text)) from exc
         except smtplib.SMTPSenderRefused as exc:
             # A refused envelope sender is our configuration or reputation, not the
             # recipient: retried, and never counted against the address.
-            if exc.smtp_code == 421:
-                self._drop()
             raise _about_us(exc) from exc
         except smtplib.SMTPDataError as exc:
-            if exc.smtp_code == 421:
-                self._drop()
             raise classify_smtp_code(exc.smtp_code, _text(exc.smtp_error)) from exc
         except smtplib.SMTPAuthenticationError as exc:
             self._drop()

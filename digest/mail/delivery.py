@@ -17,12 +17,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,7 +30,7 @@ from digest.addresses import email_hash
 from digest.bounces import classify, record
 from digest.config import Config
 from digest.mail import outbox, pauses
-from digest.mail.backends import DeliveryError, MailBackend
+from digest.mail.backends import DeliveryError, MailBackend, SplitSending
 from digest.mail.compose import Composed, Composer
 from digest.mail.outbox import LIST_PURPOSES
 from digest.mail.throttle import Throttle, domain_group
@@ -120,11 +119,11 @@ class _Ready:
 class Deliverer:
     """Claims batches and sends them one message at a time.
 
-    Within a batch, the next message is prepared (lease, send-time checks, composition)
-    on a helper thread while the current one is on the wire, so the database and the
-    email package's work overlap the SMTP round trips. The checks for a message are thus
-    made while the message before it is being sent, a few milliseconds before its own
-    send; rates and domain pauses are applied on the sending thread, right before it.
+    With an SMTP relay, the next message is prepared (send-time checks, composition,
+    recording the previous results) while the relay processes the current one, between
+    the end of DATA and its reply. The checks for a message are therefore made while the
+    message before it is being accepted, a few milliseconds before its own send; rates
+    and domain pauses are applied right before each send.
     """
 
     def __init__(
@@ -152,14 +151,12 @@ class Deliverer:
         self._pauses: dict[str, datetime] = {}
         self._leases: dict[int, datetime] = {}
         self._rows: dict[int, OutboxMessage] = {}
-        self._preparer: ThreadPoolExecutor | None = None
-        # Messages the server accepted, recorded as sent in the next transaction the
-        # helper thread opens (or at the end of the batch): one commit per message
+        # Messages the server accepted, recorded as sent in the next transaction (that
+        # of the next message, or at the end of the batch): one commit per message
         # instead of two. Only the few milliseconds until then widen the window in
         # which a crash means a second copy (with the same Message-ID).
         self._accepted: list[int] = []
-        self._accepted_lock = threading.Lock()
-        self._recording: list[int] = []  # taken by the helper thread's open transaction
+        self._recording: list[int] = []
         # Addresses suppressed by a refusal during this batch, for messages to them
         # that were already prepared.
         self._refused: set[str] = set()
@@ -198,27 +195,26 @@ class Deliverer:
         return report
 
     def _send_batch(self, ids: list[int], report: DeliveryReport) -> None:
-        if self._preparer is None:
-            self._preparer = ThreadPoolExecutor(1, thread_name_prefix="digest-prepare")
-        preparer = self._preparer
-        upcoming: Future[_Ready | str | None] | None = None
-        if not self.should_stop():
-            upcoming = preparer.submit(self._prepare, ids[0])
+        split = isinstance(self.backend, SplitSending)
+        if self.should_stop():
+            return
+        upcoming = self._prepare(ids[0])
         for position in range(len(ids)):
-            if upcoming is None:
+            if position and self.should_stop():
+                break  # the prepared message goes back with the rest
+            current = upcoming
+            in_flight = isinstance(current, _Ready) and self._start(current, report, split)
+            more = position + 1 < len(ids) and not self.should_stop()
+            if more:
+                # While the relay digests the message just sent.
+                upcoming = self._prepare(ids[position + 1])
+            if isinstance(current, _Ready):
+                if in_flight:
+                    self._finish(current, report, split)
+            elif current is not None:
+                setattr(report, current, getattr(report, current) + 1)
+            if not more:
                 break
-            outcome = upcoming.result()
-            upcoming = None
-            if position + 1 < len(ids) and not self.should_stop():
-                upcoming = preparer.submit(self._prepare, ids[position + 1])
-            if isinstance(outcome, _Ready):
-                self._send(outcome, report)
-            elif outcome is not None:
-                setattr(report, outcome, getattr(report, outcome) + 1)
-            if self.should_stop() and upcoming is not None:
-                # Finish the preparation in hand; the message itself is handed back.
-                upcoming.result()
-                upcoming = None
 
     def run_until_empty(self, limit: int | None = None) -> DeliveryReport:
         total = DeliveryReport()
@@ -242,8 +238,7 @@ class Deliverer:
             return self._prepare_in_transaction(message_id)
         except BaseException:
             # The transaction that was to record earlier sends rolled back: keep them.
-            with self._accepted_lock:
-                self._accepted[:0] = self._recording
+            self._accepted[:0] = self._recording
             raise
         finally:
             self._recording = []
@@ -253,8 +248,7 @@ class Deliverer:
         row = self._rows[message_id]
         with self.sessions.begin() as session:
             now = self.clock()
-            with self._accepted_lock:
-                self._recording, self._accepted = self._accepted, []
+            self._recording, self._accepted = self._accepted, []
             if self._recording:
                 outbox.mark_all_sent(session, self._recording, now)
             # Renew while a quarter of the lease is used: a message is then never sent
@@ -289,37 +283,52 @@ class Deliverer:
             composed=composed,
         )
 
-    def _send(self, ready: _Ready, report: DeliveryReport) -> None:
+    def _start(self, ready: _Ready, report: DeliveryReport, split: bool) -> bool:
+        """Apply rates and pauses, then send (split: up to the end of DATA). True when
+        the message is on its way and `_finish` must collect the reply."""
         now = self.clock()
         if ready.recipient in self._refused:
             with self.sessions.begin() as session:
                 outbox.mark_suppressed(session, ready.message_id, now, "address is suppressed")
             report.suppressed += 1
-            return
+            return False
         paused_until = self._pauses.get(ready.group)
         if paused_until is not None and paused_until > now:
             self._defer(ready, paused_until, f"domain group {ready.group} paused")
             report.deferred += 1
-            return
+            return False
         wait = self.throttle.reserve(ready.group, MAX_RATE_WAIT)
         if wait > MAX_RATE_WAIT:
             self._defer(ready, now + timedelta(seconds=wait), f"rate limit for {ready.group}")
             report.deferred += 1
-            return
+            return False
         if wait > 0:
             self.sleep(wait)
+        composed = ready.composed
         try:
-            self.backend.send(ready.composed.sender, ready.recipient, ready.composed.as_bytes())
+            if split:
+                cast(SplitSending, self.backend).begin(
+                    composed.sender, ready.recipient, composed.as_bytes()
+                )
+            else:
+                self.backend.send(composed.sender, ready.recipient, composed.as_bytes())
         except DeliveryError as exc:
             self._record_failure(ready, exc, report)
-            return
-        with self._accepted_lock:
-            self._accepted.append(ready.message_id)
+            return False
+        return True
+
+    def _finish(self, ready: _Ready, report: DeliveryReport, split: bool) -> None:
+        if split:
+            try:
+                cast(SplitSending, self.backend).finish()
+            except DeliveryError as exc:
+                self._record_failure(ready, exc, report)
+                return
+        self._accepted.append(ready.message_id)
         report.sent += 1
 
     def _record_accepted(self) -> None:
-        with self._accepted_lock:
-            accepted, self._accepted = self._accepted, []
+        accepted, self._accepted = self._accepted, []
         if accepted:
             with self.sessions.begin() as session:
                 outbox.mark_all_sent(session, accepted, self.clock())
