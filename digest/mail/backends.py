@@ -6,6 +6,7 @@ import contextlib
 import mailbox
 import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -127,6 +128,11 @@ class SmtpBackend:
         except BaseException:
             conn.close()
             raise
+        if conn.sock is not None:
+            # Room for a whole message in the send buffer, so `begin` returns while the
+            # relay is still reading it and the caller can prepare the next one.
+            with contextlib.suppress(OSError):
+                conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
         self.connections_opened += 1
         return conn
 
