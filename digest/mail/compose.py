@@ -145,7 +145,9 @@ class Composer:
 
     def _digest(self, session: Session, digest_id: int) -> tuple[Digest, Council] | None:
         """The digest and its council, loaded once per worker and reused while the digest
-        and the council's name are unchanged (checked with a small query each time)."""
+        and the council's name are unchanged (checked with a small query each time, so a
+        rebuilt digest is picked up at once)."""
+        cached = self._digests.get(digest_id)
         version = session.execute(
             sa.select(Digest.built_at, Council.name, Council.slug)
             .join(Council, Council.id == Digest.council_id)
@@ -153,7 +155,6 @@ class Composer:
         ).one_or_none()
         if version is None:
             return None
-        cached = self._digests.get(digest_id)
         if cached is not None and cached[0] == tuple(version):
             return cached[1], cached[2]
         digest = session.get_one(Digest, digest_id)

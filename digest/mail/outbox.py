@@ -274,9 +274,10 @@ def mark_sent(session: Session, message_id: int, now: datetime) -> None:
 
 def mark_all_sent(session: Session, message_ids: Sequence[int], now: datetime) -> None:
     table = cast(sa.Table, OutboxMessage.__table__)
+    match = table.c.id == message_ids[0] if len(message_ids) == 1 else table.c.id.in_(message_ids)
     session.execute(
         table.update()
-        .where(table.c.id.in_(message_ids))
+        .where(match)
         .values(status=OutboxStatus.SENT.value, sent_at=now, lease_until=None, last_error=None)
     )
 

@@ -5,6 +5,7 @@ unsubscribes."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -108,3 +109,28 @@ def test_digest_in_a_claimed_batch_is_dropped_when_its_reader_unsubscribes(
     report = rt.deliverer(backend_with_hook).run_once()
     assert (report.sent, report.suppressed) == (2, 1)
     assert backend_with_hook.sent == ["early@example.net", "second@example.net"]
+
+
+def test_a_rebuilt_digest_is_sent_in_its_new_form(rt: Runtime, tmp_path: Path) -> None:
+    """Digests are composed from a per-worker template; rebuilding one (new built_at)
+    must reach the readers not yet sent to."""
+    reader = active_subscription(rt, "reader@example.net", "wigan")
+    other = active_subscription(rt, "other@example.net", "wigan")
+    queue_digest(rt, reader, "reader@example.net")
+    with rt.sessions.begin() as session:
+        (row,) = digest_rows(rt)
+        digest = session.get_one(Digest, row.digest_id)
+        first = rt.composer.compose(session, row, rt.now()).as_bytes()
+        digest.body_text = digest.body_text.replace("Cabinet", "Full Council")
+        digest.subject = "Wigan: corrected digest"
+        digest.built_at = rt.now() + timedelta(minutes=5)
+        enqueue_digest(
+            session, digest, session.get_one(Subscription, other), "other@example.net", rt.now()
+        )
+    with rt.sessions.begin() as session:
+        rows = {r.recipient: r for r in digest_rows(rt)}
+        again = rt.composer.compose(session, rows["reader@example.net"], rt.now()).as_bytes()
+        second = rt.composer.compose(session, rows["other@example.net"], rt.now()).as_bytes()
+    assert b"Full Council" not in first and b"Full Council" in again
+    assert b"Subject: Wigan: corrected digest" in second
+    assert b"To: other@example.net" in second and b"To: reader@example.net" in again
