@@ -76,6 +76,14 @@ _TEMPLATE_DATE = datetime(2001, 1, 1, tzinfo=UTC)
 _SAFE_VALUE = re.compile(r"[\x21-\x7e]+")
 
 
+# What decides whether a cached digest and its template are still current.
+_DIGEST_VERSION = (
+    sa.select(Digest.built_at, Council.name, Council.slug)
+    .join(Council, Council.id == Digest.council_id)
+    .where(Digest.id == sa.bindparam("digest_id"))
+)
+
+
 @dataclass(frozen=True)
 class _Template:
     head: bytes  # the serialised message with placeholders
@@ -148,11 +156,9 @@ class Composer:
         and the council's name are unchanged (checked with a small query each time, so a
         rebuilt digest is picked up at once)."""
         cached = self._digests.get(digest_id)
-        version = session.execute(
-            sa.select(Digest.built_at, Council.name, Council.slug)
-            .join(Council, Council.id == Digest.council_id)
-            .where(Digest.id == digest_id)
-        ).one_or_none()
+        version = (
+            session.connection().execute(_DIGEST_VERSION, {"digest_id": digest_id}).one_or_none()
+        )
         if version is None:
             return None
         if cached is not None and cached[0] == tuple(version):

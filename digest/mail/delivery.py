@@ -84,20 +84,33 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+# Built once: this runs for every message, and building the statement costs more than
+# running it.
+_SEND_TIME_CHECK = sa.select(
+    sa.exists().where(Suppression.email_hash == sa.bindparam("email_hash")),
+    sa.select(Subscription.status)
+    .where(Subscription.id == sa.bindparam("subscription_id"))
+    .scalar_subquery(),
+)
+
+
 def why_not_send(session: Session, row: OutboxMessage, secret_key: str) -> str | None:
     """A reason this message must not go out now, or None. Checked at send time because
     people unsubscribe, bounce and erase after a message was queued (one query)."""
-    suppressed = sa.exists().where(Suppression.email_hash == email_hash(secret_key, row.recipient))
-    is_list_mail = row.purpose in LIST_PURPOSES
-    status = (
-        sa.select(Subscription.status)
-        .where(Subscription.id == (row.subscription_id or 0))
-        .scalar_subquery()
+    suppressed, status = (
+        session.connection()
+        .execute(
+            _SEND_TIME_CHECK,
+            {
+                "email_hash": email_hash(secret_key, row.recipient),
+                "subscription_id": row.subscription_id or 0,
+            },
+        )
+        .one()
     )
-    found = session.execute(sa.select(suppressed, status)).one()
-    if found[0]:
+    if suppressed:
         return "address is suppressed"
-    if is_list_mail and found[1] != SubscriptionStatus.ACTIVE:
+    if row.purpose in LIST_PURPOSES and status != SubscriptionStatus.ACTIVE:
         return "subscription is no longer active"
     return None
 

@@ -272,13 +272,22 @@ def mark_sent(session: Session, message_id: int, now: datetime) -> None:
     mark_all_sent(session, [message_id], now)
 
 
+_TABLE = cast(sa.Table, OutboxMessage.__table__)
+_SENT = {"status": OutboxStatus.SENT.value, "lease_until": None, "last_error": None}
+# Built once: recording a send runs for every message.
+_MARK_ONE_SENT = (
+    _TABLE.update()
+    .where(_TABLE.c.id == sa.bindparam("row_id"))
+    .values(**_SENT, sent_at=sa.bindparam("sent_now", type_=_TABLE.c.sent_at.type))
+)
+
+
 def mark_all_sent(session: Session, message_ids: Sequence[int], now: datetime) -> None:
-    table = cast(sa.Table, OutboxMessage.__table__)
-    match = table.c.id == message_ids[0] if len(message_ids) == 1 else table.c.id.in_(message_ids)
-    session.execute(
-        table.update()
-        .where(match)
-        .values(status=OutboxStatus.SENT.value, sent_at=now, lease_until=None, last_error=None)
+    if len(message_ids) == 1:
+        session.connection().execute(_MARK_ONE_SENT, {"row_id": message_ids[0], "sent_now": now})
+        return
+    session.connection().execute(
+        _TABLE.update().where(_TABLE.c.id.in_(message_ids)).values(**_SENT, sent_at=now)
     )
 
 
