@@ -7,9 +7,11 @@ between the server's 250 and recording it; the copy carries the same Message-ID.
  * A claim is a lease. A worker that dies leaves its messages `sending`; once the lease
    runs out any worker claims them again (PostgreSQL: FOR UPDATE SKIP LOCKED, so live
    workers never claim the same row).
- * The lease is renewed, conditionally, right before each send: a worker whose lease
-   has already run out does not send, so two live workers never send one message.
- * The result is recorded in its own short transaction straight after the reply.
+ * Before each send the worker makes sure at least three quarters of its lease remain
+   (renewing it in the database when needed; a worker whose lease already ran out does
+   not send), so two live workers never send one message.
+ * The server's acceptance is recorded in the next short transaction, a few
+   milliseconds later (that of the next message, or the end of the batch).
 """
 
 from __future__ import annotations
