@@ -78,12 +78,14 @@ class MailConfig:
     smtp_password: str = ""
     smtp_security: str = field(default="none", metadata=_choices("none", "starttls", "tls"))
     smtp_timeout: float = 30.0
+    smtp_ca_file: str = ""
     messages_per_connection: int = 100
     rate_per_second: float = 20.0
     domain_rates: dict[str, float] = field(
         default_factory=lambda: {"gmail": 10.0, "microsoft": 10.0, "yahoo": 5.0}
     )
     max_attempts: int = 8
+    domain_pause_seconds: int = 900
     lease_seconds: int = 300
     batch_size: int = 50
     confirmations_per_day: int = 3
@@ -332,6 +334,10 @@ def _validate(config: Config) -> None:
         raise ConfigError("[mail] messages_per_connection must be at least 1")
     if config.mail.max_attempts < 1:
         raise ConfigError("[mail] max_attempts must be at least 1")
+    if config.mail.lease_seconds < 4 * config.mail.smtp_timeout:
+        # A lease shorter than one slow SMTP exchange would let a second worker take over
+        # a message the first is still sending.
+        raise ConfigError("[mail] lease_seconds must be at least 4 x smtp_timeout")
     if config.collector.concurrency < 1:
         raise ConfigError("[collector] concurrency must be at least 1")
 

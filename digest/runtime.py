@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import SingletonThreadPool
 
 from digest.clock import utcnow
 from digest.config import Config, ensure_secret_key
@@ -33,6 +34,7 @@ class Runtime:
     composer: Composer
     clock: Callable[[], datetime] = field(default=utcnow)
     _background: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _delivery_engine: Engine | None = field(default=None, repr=False)
 
     @classmethod
     def from_config(cls, config: Config, *, engine: Engine | None = None) -> Runtime:
@@ -57,9 +59,26 @@ class Runtime:
     def mail_backend(self) -> MailBackend:
         return make_backend(self.config.mail)
 
+    def delivery_sessions(self) -> sessionmaker[Session]:
+        """Sessions for the delivery loop, which runs two short transactions per message.
+
+        On SQLite they keep one connection per thread open. The default (a fresh
+        connection per transaction) makes every commit close the last connection, and
+        SQLite then checkpoints and deletes the WAL each time: slower than sending the
+        message itself.
+        """
+        if self.engine.dialect.name != "sqlite":
+            return self.sessions
+        if self._delivery_engine is None:
+            self._delivery_engine = make_engine(
+                self.engine.url.render_as_string(hide_password=False),
+                poolclass=SingletonThreadPool,
+            )
+        return make_sessionmaker(self._delivery_engine)
+
     def deliverer(self, backend: MailBackend | None = None, worker: str | None = None) -> Deliverer:
         return Deliverer(
-            self.sessions,
+            self.delivery_sessions(),
             self.config,
             self.composer,
             backend or self.mail_backend(),
@@ -82,3 +101,5 @@ class Runtime:
     def dispose(self) -> None:
         self.wait_for_background()
         self.engine.dispose()
+        if self._delivery_engine is not None:
+            self._delivery_engine.dispose()

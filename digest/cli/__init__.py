@@ -51,5 +51,9 @@ def _register() -> None:
     for module in (setup, run, councils, collect, digests, demand, admin):
         module.register(main)
 
+    from digest.cli import bounces
+
+    bounces.register(main)
+
 
 _register()

@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from types import FrameType
 
 import click
@@ -129,6 +130,8 @@ def worker(state: CliState, idle_seconds: float | None) -> None:
         while not stop.is_set():
             report = deliverer.run_once()
             total.add(report)
+            if report.handled:
+                log.info("batch: %s", report.summary())
             with rt.sessions.begin() as session:
                 heartbeats.beat(session, f"worker:{deliverer.worker}", rt.now())
             if report.handled == 0:
@@ -162,6 +165,7 @@ def send(state: CliState, limit: int | None) -> None:
     backend = rt.mail_backend()
     deliverer = rt.deliverer(backend)
     total = DeliveryReport()
+    started = time.monotonic()
     try:
         bar = progress(iter(int, 1), length=todo, label="Sending")
         while limit is None or total.handled < limit:
@@ -175,8 +179,11 @@ def send(state: CliState, limit: int | None) -> None:
         backend.close()
     with rt.read_sessions() as session:
         depth = outbox.depth_by_status(session)
+    elapsed = time.monotonic() - started
+    rate = f" ({total.sent / elapsed:.0f}/s)" if total.sent and elapsed > 0 else ""
     summary(
-        f"{total.summary()}; {depth[OutboxStatus.PENDING]} still pending.", ok=total.failed == 0
+        f"{total.summary()} in {elapsed:.1f} s{rate}; {depth[OutboxStatus.PENDING]} still pending.",
+        ok=total.failed == 0,
     )
     for error in total.errors[:20]:
         click.echo(f"  {error}", err=True)

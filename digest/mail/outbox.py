@@ -46,9 +46,13 @@ _UNIQUE = ("purpose", "reference", "recipient")
 
 def make_message_id(purpose: str, reference: str, recipient: str, domain: str) -> str:
     """The same Message-ID every time this message is (re)sent, so a duplicate after a
-    crash is recognisable; unique across messages because the triple is."""
-    digest = hashlib.sha256(f"{purpose}\0{reference}\0{recipient}".encode()).hexdigest()[:32]
-    return f"<{purpose.replace('_', '-')}.{digest}@{domain}>"
+    crash is recognisable; unique across messages because the triple is (104 bits).
+
+    Short enough that `Message-ID: <…>` fits one 78-character line for domains of up to
+    37 characters: some software mishandles a folded Message-ID.
+    """
+    digest = hashlib.sha256(f"{purpose}\0{reference}\0{recipient}".encode()).hexdigest()[:26]
+    return f"<{digest}@{domain}>"
 
 
 def enqueue(
@@ -190,6 +194,58 @@ def claim(
     return ids
 
 
+def renew(
+    session: Session, message_id: int, *, worker: str, now: datetime, lease: timedelta
+) -> OutboxMessage | None:
+    """Extend `worker`'s lease on a message just before sending it, and return the row;
+    None if the lease already ran out (another worker may have taken the message over),
+    in which case the caller must not send.
+
+    Renewing per message means a message is never sent after its lease could have let
+    someone else claim it, however long the rest of the batch took.
+    """
+    stmt = (
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.worker == worker,
+            OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.lease_until > now,
+        )
+        .values(lease_until=now + lease)
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False)
+    )
+    return session.scalars(stmt).one_or_none()
+
+
+def active_workers(session: Session) -> int:
+    """How many workers hold claimed messages right now (the caller's claim included).
+    Workers divide the configured sending rates by this."""
+    return int(
+        session.scalar(
+            sa.select(sa.func.count(sa.distinct(OutboxMessage.worker))).where(
+                OutboxMessage.status == OutboxStatus.SENDING
+            )
+        )
+        or 0
+    )
+
+
+def defer(session: Session, message_id: int, until: datetime, reason: str) -> None:
+    """Put a claimed message back until `until` without counting an attempt: it was held
+    back by our own rate limits or a domain pause, not refused."""
+    _finish(
+        session,
+        message_id,
+        status=OutboxStatus.PENDING,
+        lease_until=None,
+        next_attempt_at=until,
+        attempts=OutboxMessage.attempts - 1,
+        last_error=reason[:2000],
+    )
+
+
 def release(session: Session, *, worker: str, now: datetime) -> int:
     """Hand a stopping worker's unsent claims back to the queue, as if never claimed."""
     result = session.execute(
@@ -216,13 +272,25 @@ def _finish(session: Session, message_id: int, **values: Any) -> None:
 
 
 def mark_sent(session: Session, message_id: int, now: datetime) -> None:
-    _finish(
-        session,
-        message_id,
-        status=OutboxStatus.SENT,
-        sent_at=now,
-        lease_until=None,
-        last_error=None,
+    mark_all_sent(session, [message_id], now)
+
+
+_TABLE = cast(sa.Table, OutboxMessage.__table__)
+_SENT = {"status": OutboxStatus.SENT.value, "lease_until": None, "last_error": None}
+# Built once: recording a send runs for every message.
+_MARK_ONE_SENT = (
+    _TABLE.update()
+    .where(_TABLE.c.id == sa.bindparam("row_id"))
+    .values(**_SENT, sent_at=sa.bindparam("sent_now", type_=_TABLE.c.sent_at.type))
+)
+
+
+def mark_all_sent(session: Session, message_ids: Sequence[int], now: datetime) -> None:
+    if len(message_ids) == 1:
+        session.connection().execute(_MARK_ONE_SENT, {"row_id": message_ids[0], "sent_now": now})
+        return
+    session.connection().execute(
+        _TABLE.update().where(_TABLE.c.id.in_(message_ids)).values(**_SENT, sent_at=now)
     )
 
 
@@ -255,8 +323,10 @@ def mark_retry(
     )
 
 
-def backoff(attempts: int, *, base: float = 60.0, cap: float = 6 * 3600.0) -> timedelta:
-    """Exponential backoff with +/-20% jitter, so a throttled batch does not return as one."""
+def backoff(attempts: int, *, base: float = 300.0, cap: float = 6 * 3600.0) -> timedelta:
+    """Exponential backoff with +/-20% jitter, so a throttled batch does not return as one:
+    about 5, 10, 20, 40, 80, 160 minutes, then 6 hours (RFC 5321 asks for no hammering;
+    a weekly digest is stale after a day or two, so the default 8 attempts span ~10 h)."""
     seconds = min(cap, base * (2 ** max(0, attempts - 1)))
     return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
 

@@ -11,11 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from digest import councils, heartbeats
-from digest.mail.outbox import MessagePurpose
 from digest.mail.render import render_email
-from digest.models import Council, Digest, Subscription
+from digest.models import Council, Digest
 from digest.runtime import Runtime
-from digest.subscriptions import welcome_context
 from digest.tokens import Purpose
 from jobs import tasks
 from jobs.schedule import build_scheduler, job_table
@@ -55,47 +53,47 @@ def test_the_job_builds_this_weeks_digests_and_records_its_run(rt: Runtime, cloc
 
 
 def test_council_live_email(smtp_rt: Runtime, smtp_sink: SmtpSink, clock: Clock) -> None:
+    """Enabling a council tells its waiting subscribers once, each with their own links."""
+    from digest import councils, enablement
+
     rt = smtp_rt
     subscription_id = active_subscription(rt, "waiting@example.net", "wigan")
+    other_id = active_subscription(rt, "also-waiting@example.net", "wigan")
     with rt.sessions.begin() as session:
-        council = enable(session, "wigan", clock.now)
-        subscription = session.get(Subscription, subscription_id)
-        assert subscription is not None
-        context = welcome_context(session, rt.mail, council, subscription, clock.now)
-        rt.mail.queue(
-            session,
-            template="council_live",
-            purpose=MessagePurpose.COUNCIL_LIVE,
-            reference=f"live:{council.id}",
-            recipient="waiting@example.net",
-            now=clock.now,
-            context=context,
-            subscriber_id=subscription.subscriber_id,
-            subscription_id=subscription_id,
-            council_id=council.id,
-        )
+        council = councils.get_by_slug(session, "wigan")
+        assert council is not None
+        assert enablement.go_live(session, rt.mail, council, clock.now).notified == 2
+    with rt.sessions.begin() as session:
+        council = councils.get_by_slug(session, "wigan")
+        assert council is not None
+        assert not enablement.go_live(session, rt.mail, council, clock.now).changed
     backend = rt.mail_backend()
     rt.deliverer(backend).run_until_empty()
     backend.close()
-    [live] = [
-        r.message
-        for r in smtp_sink.to("waiting@example.net")
-        if str(r.message["Message-ID"]).strip().startswith("<council-live.")
-    ]
-    assert str(live["Subject"]).strip() == (
-        "Wigan is live: your weekly council digest starts Monday 23 November"
-    )
-    unsubscribe = live["List-Unsubscribe"].strip("<>")
-    token = unsubscribe.removeprefix(f"{rt.config.site.base_url}/unsubscribe/")
-    assert rt.tokens.read(Purpose.UNSUBSCRIBE, token) == subscription_id
-    for part in (body(live), body(live, "html")):
-        assert "Wigan Metropolitan Borough Council is live on Council Digest" in part
-        tokens = unsubscribe_tokens(part)
-        assert tokens and {rt.tokens.read(Purpose.UNSUBSCRIBE, t) for t in tokens} == {
-            subscription_id
-        }
-        assert rt.links.council("wigan") in part
-        assert "Your first digest arrives on" in part
+    for address, expected_id in (
+        ("waiting@example.net", subscription_id),
+        ("also-waiting@example.net", other_id),
+    ):
+        [live] = [
+            r.message
+            for r in smtp_sink.to(address)
+            if str(r.message["Subject"]).strip().startswith("Wigan is live")
+        ]
+        assert str(live["Subject"]).strip() == (
+            "Wigan is live: your weekly council digest starts Monday 23 November"
+        )
+        unsubscribe = live["List-Unsubscribe"].strip("<>")
+        token = unsubscribe.removeprefix(f"{rt.config.site.base_url}/unsubscribe/")
+        assert rt.tokens.read(Purpose.UNSUBSCRIBE, token) == expected_id
+        for part in (body(live), body(live, "html")):
+            assert "Wigan Metropolitan Borough Council is live on Council Digest" in part
+            assert "placeholder" not in part
+            tokens = unsubscribe_tokens(part)
+            assert tokens and {rt.tokens.read(Purpose.UNSUBSCRIBE, t) for t in tokens} == {
+                expected_id
+            }
+            assert rt.links.council("wigan") in part
+            assert "Your first digest arrives on" in part
 
 
 def test_council_live_template_is_self_contained(rt: Runtime) -> None:

@@ -83,7 +83,7 @@ def test_council_names_cannot_inject_mail_headers(
         assert (
             names
             - expected
-            - {"list-id", "list-unsubscribe", "list-unsubscribe-post", "precedence"}
+            - {"list-id", "list-unsubscribe", "list-unsubscribe-post", "precedence", "feedback-id"}
             == set()
         )
         assert parsed.get_all("Bcc") is None and parsed.get_all("X-Injected") is None

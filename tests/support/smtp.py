@@ -3,6 +3,7 @@ told to fail in scripted ways."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -48,10 +49,20 @@ class SmtpSink:
     lock: threading.Lock = field(default_factory=threading.Lock)
     host: str = "127.0.0.1"
     port: int = 0
+    # Seconds to sit on a message before answering DATA (a slow server).
+    data_delay: Callable[[list[str]], float] | None = None
+    # Recipients for which the server drops the connection at RCPT without a reply.
+    drop_at_rcpt: Callable[[str], bool] | None = None
+    rcpt_attempts: list[str] = field(default_factory=list)
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
+        with self.lock:
+            self.rcpt_attempts.append(address)
+        if self.drop_at_rcpt is not None and self.drop_at_rcpt(address):
+            server.transport.close()
+            return "421 4.4.2 connection dropped"
         if self.rcpt_reply is not None:
             reply = self.rcpt_reply(address)
             if reply:
@@ -60,6 +71,8 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.data_delay is not None:
+            await asyncio.sleep(self.data_delay(list(envelope.rcpt_tos)))
         if self.data_reply is not None:
             reply = self.data_reply(envelope.original_content, list(envelope.rcpt_tos))
             if reply:
@@ -89,8 +102,10 @@ class SmtpSink:
         raise AssertionError(f"expected {count} messages, got {len(self.messages)}")
 
 
-def start_sink(sink: SmtpSink) -> Controller:
+def start_sink(sink: SmtpSink, **options: Any) -> Controller:
+    """Start `sink` on a free loopback port; `options` go to aiosmtpd's Controller
+    (tls_context, require_starttls, authenticator, ssl_context, ...)."""
     sink.port = free_port()
-    controller = Controller(sink, hostname=sink.host, port=sink.port)
+    controller = Controller(sink, hostname=sink.host, port=sink.port, **options)
     controller.start()
     return controller
