@@ -25,8 +25,8 @@ from digest.models import (
     RequestStatus,
     SubscriptionKind,
 )
-from digest.subscriptions import LinkExpired, LinkInvalid, LinkUsed, Origin
-from digest.tokens import Purpose, TokenError, TokenExpired, Tokens
+from digest.subscriptions import LinkInvalid, LinkUsed, Origin, read_nonce_link
+from digest.tokens import Purpose, Tokens
 
 LIMITS = {"name": 200, "organisation": 200, "reason": 2000}
 
@@ -130,18 +130,11 @@ def submit(
 
 
 def read_confirm_link(session: Session, tokens: Tokens, token: str) -> EnablementRequest:
-    try:
-        payload = tokens.read(Purpose.CONFIRM_REQUEST, token)
-    except TokenExpired as exc:
-        raise LinkExpired(str(exc)) from exc
-    except TokenError as exc:
-        raise LinkInvalid(str(exc)) from exc
-    if not (isinstance(payload, list) and len(payload) == 2 and isinstance(payload[0], int)):
-        raise LinkInvalid("unexpected payload")
-    request = session.get(EnablementRequest, payload[0])
+    request_id, nonce = read_nonce_link(tokens, Purpose.CONFIRM_REQUEST, token)
+    request = session.get(EnablementRequest, request_id)
     if request is None:
         raise LinkInvalid("no such request")
-    if request.confirm_nonce is None or request.confirm_nonce != payload[1]:
+    if request.confirm_nonce is None or request.confirm_nonce != nonce:
         raise RequestLinkUsed(request)
     return request
 

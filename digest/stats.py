@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from digest import councils, heartbeats
+from digest.mail import stats as mail_stats
 from digest.models import (
     Council,
     CouncilStatus,
@@ -52,9 +53,7 @@ class Overview:
     subscribers_active: int
     last_digest_run: JobRun | None
     last_collect_run: JobRun | None
-    sent_this_week: int
-    failed_this_week: int
-    queue: dict[OutboxStatus, int]
+    delivery: mail_stats.DeliveryCounts  # sent, failed and bounces counted since Monday
     scheduler_beat: datetime | None
 
 
@@ -67,44 +66,12 @@ def subscriptions_by_status(session: Session) -> dict[SubscriptionStatus, int]:
     return counts
 
 
-def queue_depth(session: Session) -> dict[OutboxStatus, int]:
-    counts = dict.fromkeys(OutboxStatus, 0)
-    for status, n in session.execute(
-        sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
-    ):
-        counts[status] = n
-    return counts
-
-
 def stale_councils(session: Session, now: datetime) -> list[Council]:
     enabled = session.scalars(sa.select(Council).where(Council.status == CouncilStatus.ENABLED))
     return [c for c in enabled if c.is_stale(now)]
 
 
-def sent_and_failed_since(session: Session, since: datetime) -> tuple[int, int]:
-    sent = (
-        session.scalar(
-            sa.select(sa.func.count())
-            .select_from(OutboxMessage)
-            .where(OutboxMessage.status == OutboxStatus.SENT, OutboxMessage.sent_at >= since)
-        )
-        or 0
-    )
-    failed = (
-        session.scalar(
-            sa.select(sa.func.count())
-            .select_from(OutboxMessage)
-            .where(
-                OutboxMessage.status == OutboxStatus.FAILED, OutboxMessage.last_attempt_at >= since
-            )
-        )
-        or 0
-    )
-    return sent, failed
-
-
 def overview(session: Session, now: datetime, tz: ZoneInfo) -> Overview:
-    sent, failed = sent_and_failed_since(session, week_start(now, tz))
     return Overview(
         councils=councils.counts_by_status(session),
         stale=len(stale_councils(session, now)),
@@ -117,52 +84,9 @@ def overview(session: Session, now: datetime, tz: ZoneInfo) -> Overview:
         or 0,
         last_digest_run=heartbeats.last_run(session, "weekly_digest"),
         last_collect_run=heartbeats.last_run(session, "collect"),
-        sent_this_week=sent,
-        failed_this_week=failed,
-        queue=queue_depth(session),
+        delivery=mail_stats.counts(session, now=now, since=week_start(now, tz)),
         scheduler_beat=heartbeats.last_beat(session, "scheduler"),
     )
-
-
-@dataclass(frozen=True)
-class WeekFigures:
-    week_start: datetime
-    sent: int
-    failed: int
-
-
-def by_week(session: Session, now: datetime, tz: ZoneInfo, weeks: int = 8) -> list[WeekFigures]:
-    start = week_start(now, tz)
-    out = []
-    for back in range(weeks):
-        begin = start - timedelta(weeks=back)
-        end = begin + timedelta(weeks=1)
-        sent = (
-            session.scalar(
-                sa.select(sa.func.count())
-                .select_from(OutboxMessage)
-                .where(
-                    OutboxMessage.status == OutboxStatus.SENT,
-                    OutboxMessage.sent_at >= begin,
-                    OutboxMessage.sent_at < end,
-                )
-            )
-            or 0
-        )
-        failed = (
-            session.scalar(
-                sa.select(sa.func.count())
-                .select_from(OutboxMessage)
-                .where(
-                    OutboxMessage.status == OutboxStatus.FAILED,
-                    OutboxMessage.last_attempt_at >= begin,
-                    OutboxMessage.last_attempt_at < end,
-                )
-            )
-            or 0
-        )
-        out.append(WeekFigures(begin, sent, failed))
-    return out
 
 
 def recent_failures(session: Session, limit: int = 50) -> list[OutboxMessage]:

@@ -255,20 +255,32 @@ def _record(
     )
 
 
-def read_confirm_link(session: Session, tokens: Tokens, token: str) -> Subscription:
-    """The pending subscription a confirmation link is for; LinkProblem if it cannot be used."""
+def read_nonce_link(tokens: Tokens, purpose: Purpose, token: str) -> tuple[int, str]:
+    """(row id, nonce) from a single-use confirmation link; LinkProblem if it is forged,
+    damaged or expired. Whether the nonce is still current is the caller's check."""
     try:
-        payload = tokens.read(Purpose.CONFIRM, token)
+        payload = tokens.read(purpose, token)
     except TokenExpired as exc:
         raise LinkExpired(str(exc)) from exc
     except TokenError as exc:
         raise LinkInvalid(str(exc)) from exc
-    if not (isinstance(payload, list) and len(payload) == 2 and isinstance(payload[0], int)):
+    if not (
+        isinstance(payload, list)
+        and len(payload) == 2
+        and isinstance(payload[0], int)
+        and isinstance(payload[1], str)
+    ):
         raise LinkInvalid("unexpected payload")
-    subscription = session.get(Subscription, payload[0])
+    return payload[0], payload[1]
+
+
+def read_confirm_link(session: Session, tokens: Tokens, token: str) -> Subscription:
+    """The pending subscription a confirmation link is for; LinkProblem if it cannot be used."""
+    subscription_id, nonce = read_nonce_link(tokens, Purpose.CONFIRM, token)
+    subscription = session.get(Subscription, subscription_id)
     if subscription is None:
         raise LinkInvalid("no such subscription")
-    if subscription.confirm_nonce is None or subscription.confirm_nonce != payload[1]:
+    if subscription.confirm_nonce is None or subscription.confirm_nonce != nonce:
         raise LinkUsed(subscription)
     return subscription
 
@@ -477,16 +489,20 @@ def export(session: Session, subscriber_id: int) -> dict[str, Any]:
 ERASED_TABLES = (BounceEvent, OutboxMessage, ConsentEvent, Subscription)
 
 
+def _delete_subscriber(session: Session, subscriber_id: int) -> None:
+    for model in ERASED_TABLES:
+        session.execute(sa.delete(model).where(model.subscriber_id == subscriber_id))
+    session.execute(sa.delete(Subscriber).where(Subscriber.id == subscriber_id))
+
+
 def erase(session: Session, *, subscriber_id: int, now: datetime, secret_key: str) -> None:
     """Delete everything about a subscriber, keeping only a keyed hash of the address so
     it is never mailed again unless its owner subscribes and confirms anew."""
     subscriber = session.get_one(Subscriber, subscriber_id)
     email = subscriber.email
-    for model in ERASED_TABLES:
-        session.execute(sa.delete(model).where(model.subscriber_id == subscriber_id))
+    _delete_subscriber(session, subscriber_id)
     session.execute(sa.delete(OutboxMessage).where(OutboxMessage.recipient == email))
     session.execute(sa.delete(EnablementRequest).where(EnablementRequest.email == email))
-    session.execute(sa.delete(Subscriber).where(Subscriber.id == subscriber_id))
     session.expunge(subscriber)
     suppressions.suppress(session, secret_key, email, SuppressionReason.ERASED, now)
 
@@ -511,9 +527,7 @@ def purge_unconfirmed(session: Session, now: datetime) -> int:
         )
     )
     for subscriber_id in orphans:
-        for model in ERASED_TABLES:
-            session.execute(sa.delete(model).where(model.subscriber_id == subscriber_id))
-        session.execute(sa.delete(Subscriber).where(Subscriber.id == subscriber_id))
+        _delete_subscriber(session, subscriber_id)
     session.execute(
         sa.delete(EnablementRequest).where(
             EnablementRequest.confirmed_at.is_(None), EnablementRequest.created_at < cutoff

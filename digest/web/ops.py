@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify
@@ -12,6 +13,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session
 
 from digest import heartbeats, stats
+from digest.mail import stats as mail_stats
 from digest.models import Council, CouncilStatus, EnablementRequest, RequestStatus
 from digest.runtime import Runtime
 from digest.web.context import db, runtime
@@ -104,21 +106,7 @@ class DatabaseCollector(Collector):
             failures.add_metric([council.slug], council.consecutive_failures)
             stale.add_metric([council.slug], int(council.is_stale(now)))
         yield from (collections, last_ok, failures, stale)
-        queue = GaugeMetricFamily(
-            "digest_outbox_messages", "Outbox messages by state", labels=["state"]
-        )
-        for state, n in stats.by_value(stats.queue_depth(session)).items():
-            queue.add_metric([state], n)
-        yield queue
-        sent, failed = stats.sent_and_failed_since(
-            session, stats.week_start(now, self.rt.config.tz)
-        )
-        yield GaugeMetricFamily(
-            "digest_messages_sent_this_week", "Emails sent this ISO week", value=sent
-        )
-        yield GaugeMetricFamily(
-            "digest_messages_failed_this_week", "Emails given up on this ISO week", value=failed
-        )
+        yield from self._delivery(session, now)
         subscriptions = GaugeMetricFamily(
             "digest_subscriptions", "Subscriptions by status", labels=["status"]
         )
@@ -148,6 +136,45 @@ class DatabaseCollector(Collector):
                 "Seconds since the scheduler last beat",
                 value=(now - beat).total_seconds(),
             )
+
+    def _delivery(self, session: Session, now: datetime) -> Iterator[Metric]:
+        delivery = mail_stats.counts(
+            session, now=now, since=stats.week_start(now, self.rt.config.tz)
+        )
+        queue = GaugeMetricFamily(
+            "digest_outbox_messages", "Outbox messages by state", labels=["state"]
+        )
+        for state, n in stats.by_value(delivery.queue).items():
+            queue.add_metric([state], n)
+        yield queue
+        yield GaugeMetricFamily(
+            "digest_outbox_due", "Messages due to be sent now", value=delivery.due
+        )
+        if delivery.oldest_due_at is not None:
+            yield GaugeMetricFamily(
+                "digest_outbox_oldest_due_age_seconds",
+                "How long the oldest due message has waited",
+                value=max(0.0, (now - delivery.oldest_due_at).total_seconds()),
+            )
+        yield GaugeMetricFamily(
+            "digest_messages_sent_this_week", "Emails sent this ISO week", value=delivery.sent
+        )
+        yield GaugeMetricFamily(
+            "digest_messages_failed_this_week",
+            "Emails given up on this ISO week",
+            value=delivery.failed,
+        )
+        bounces = GaugeMetricFamily(
+            "digest_bounces_this_week", "Bounces and complaints this ISO week", labels=["kind"]
+        )
+        for kind, n in stats.by_value(delivery.bounces).items():
+            bounces.add_metric([kind], n)
+        yield bounces
+        yield GaugeMetricFamily(
+            "digest_domain_groups_paused",
+            "Recipient domain groups that asked us to slow down",
+            value=len(delivery.paused_groups),
+        )
 
 
 @bp.get("/metrics")

@@ -22,7 +22,7 @@ def dashboard() -> str:
         beat_age=beat_age,
         councils=stats.by_value(overview.councils),
         subscriptions=stats.by_value(overview.subscriptions),
-        queue=stats.by_value(overview.queue),
+        queue=stats.by_value(overview.delivery.queue),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import render_template
 
 from digest import stats
+from digest.mail import stats as mail_stats
 from digest.web.admin import bp
 from digest.web.context import db, runtime
 
@@ -15,8 +16,10 @@ def delivery() -> str:
     session = db()
     return render_template(
         "admin/delivery.html",
-        queue=stats.queue_depth(session),
-        weeks=stats.by_week(session, rt.now(), rt.config.tz),
+        counts=mail_stats.counts(
+            session, now=rt.now(), since=stats.week_start(rt.now(), rt.config.tz)
+        ),
+        weeks=mail_stats.weekly(session, now=rt.now()),
         failures=stats.recent_failures(session),
         suppression_counts=stats.suppressions_by_reason(session),
         suppressions=stats.recent_suppressions(session),
