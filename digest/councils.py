@@ -100,8 +100,11 @@ def import_bundled(session: Session, now: datetime) -> ImportResult:
     return ImportResult(created=created, updated=updated, unchanged=unchanged)
 
 
+_BY_SLUG = sa.select(Council).where(Council.slug == sa.bindparam("slug"))
+
+
 def get_by_slug(session: Session, slug: str) -> Council | None:
-    return session.scalar(sa.select(Council).where(Council.slug == slug))
+    return session.scalar(_BY_SLUG, {"slug": slug})
 
 
 def search(session: Session, query: str = "", status: CouncilStatus | None = None) -> list[Council]:

@@ -8,19 +8,21 @@ Functions here never commit.
 
 from __future__ import annotations
 
+import enum
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from digest import consent, demand, suppressions
-from digest.addresses import ip_hash, normalise_email
+from digest.addresses import email_hash, ip_hash, normalise_email
 from digest.config import Config, cron_trigger
-from digest.mail import outbox
+from digest.db import UTCDateTime, is_postgres
 from digest.mail.outbox import MessagePurpose
 from digest.mail.queue import MailQueue
 from digest.models import (
@@ -35,6 +37,7 @@ from digest.models import (
     Subscription,
     SubscriptionKind,
     SubscriptionStatus,
+    Suppression,
     SuppressionReason,
 )
 from digest.tokens import Purpose, TokenError, TokenExpired, Tokens
@@ -68,6 +71,148 @@ class Origin:
     ip: str | None
 
 
+class SubscribeAction(enum.Enum):
+    NOTHING = "nothing"  # suppressed after a bounce or complaint, or capped for the day
+    CONFIRM = "confirm"  # new, pending or unsubscribed: (re)start and send a confirmation
+    ALREADY = "already"  # active: tell the address it is already subscribed
+
+
+@dataclass(frozen=True)
+class SubscribePlan:
+    address: str
+    council_id: int
+    council_slug: str
+    kind: SubscriptionKind
+    action: SubscribeAction
+
+
+def plan_subscribe(
+    session: Session,
+    config: Config,
+    *,
+    council: Council,
+    email: str,
+    now: datetime,
+    kind: SubscriptionKind = SubscriptionKind.RESIDENT,
+) -> SubscribePlan:
+    """Decide what a subscribe request does, by reading only: on SQLite this runs without
+    the write lock, so a busy form does not hold other writers up.
+
+    Raises InvalidEmail for text that is not an address.
+    """
+    address = normalise_email(email)
+
+    def plan(action: SubscribeAction) -> SubscribePlan:
+        return SubscribePlan(address, council.id, council.slug, kind, action)
+
+    # One query for the three facts the decision needs.
+    # Through the session's connection: plain Core execution skips the ORM's machinery,
+    # which costs more than these small statements on the busiest form.
+    suppressed, sent_today, status = (
+        session.connection()
+        .execute(
+            _PLAN_FACTS,
+            {
+                "email_hash": email_hash(config.site.secret_key, address),
+                "email": address,
+                "council_id": council.id,
+                "purposes": [
+                    MessagePurpose.CONFIRM_SUBSCRIPTION.value,
+                    MessagePurpose.ALREADY_SUBSCRIBED.value,
+                ],
+                "since": now - timedelta(days=1),
+            },
+        )
+        .one()
+    )
+    if suppressed is not None and SuppressionReason(suppressed) not in (
+        suppressions.CLEARED_BY_CONFIRMATION
+    ):
+        return plan(SubscribeAction.NOTHING)
+    if (sent_today or 0) >= config.mail.confirmations_per_day:
+        # Someone is using our form to flood this inbox; stay silent until tomorrow.
+        return plan(SubscribeAction.NOTHING)
+    return plan(
+        SubscribeAction.ALREADY
+        if status == SubscriptionStatus.ACTIVE.value
+        else SubscribeAction.CONFIRM
+    )
+
+
+_PLAN_FACTS = sa.select(
+    sa.select(Suppression.reason)
+    .where(Suppression.email_hash == sa.bindparam("email_hash"))
+    .scalar_subquery(),
+    sa.select(sa.func.count())
+    .select_from(OutboxMessage)
+    .where(
+        OutboxMessage.recipient == sa.bindparam("email"),
+        OutboxMessage.purpose.in_(sa.bindparam("purposes", expanding=True)),
+        OutboxMessage.created_at >= sa.bindparam("since", type_=UTCDateTime()),
+    )
+    .scalar_subquery(),
+    sa.select(sa.cast(Subscription.status, sa.String))
+    .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
+    .where(
+        Subscriber.email == sa.bindparam("email"),
+        Subscription.council_id == sa.bindparam("council_id"),
+    )
+    .scalar_subquery(),
+)
+
+
+def apply_subscribe(
+    session: Session, mail: MailQueue, plan: SubscribePlan, *, now: datetime, origin: Origin
+) -> None:
+    """Write what the plan decided, in a few statements that settle races themselves: if
+    the subscription became active since the plan was made, the address is told it is
+    already subscribed instead of being asked to confirm again."""
+    if plan.action is SubscribeAction.NOTHING:
+        return
+    subscriber_id = _ensure_subscriber(session, plan.address, now)
+    reference_stamp = f"{now.timestamp():.6f}"
+    subscription_id: int | None = None
+    purpose = MessagePurpose.ALREADY_SUBSCRIBED
+    if plan.action is SubscribeAction.CONFIRM:
+        subscription_id = session.connection().scalar(
+            _pending_upsert(_dialect(session)),
+            {
+                "subscriber_id": subscriber_id,
+                "council_id": plan.council_id,
+                "kind": plan.kind.value,
+                "nonce": _nonce(),
+                "now": now,
+            },
+        )
+        if subscription_id is not None:
+            purpose = MessagePurpose.CONFIRM_SUBSCRIPTION
+            _record_ids(
+                session,
+                mail.config,
+                subscriber_id,
+                subscription_id,
+                plan.council_slug,
+                ConsentEventKind.REQUESTED,
+                now,
+                origin,
+            )
+    if subscription_id is None:
+        subscription_id = session.connection().scalar(
+            _SUBSCRIPTION_ID, {"subscriber_id": subscriber_id, "council_id": plan.council_id}
+        )
+        assert subscription_id is not None
+    mail.queue_for_send_time(
+        session,
+        purpose=purpose,
+        reference=f"subscription:{subscription_id}:{reference_stamp}",
+        recipient=plan.address,
+        now=now,
+        subscriber_id=subscriber_id,
+        subscription_id=subscription_id,
+        council_id=plan.council_id,
+    )
+
+
 def subscribe(
     session: Session,
     mail: MailQueue,
@@ -78,82 +223,78 @@ def subscribe(
     origin: Origin,
     kind: SubscriptionKind = SubscriptionKind.RESIDENT,
 ) -> None:
-    """Start (or restart) a subscription and queue the right email for the address.
+    """Start (or restart) a subscription and queue the right email for the address, in
+    one session. (The web form runs the two halves in two transactions.)
 
     Raises InvalidEmail for text that is not an address; otherwise behaves the same from
     the outside whatever the address's state.
     """
-    address = normalise_email(email)
-    secret = mail.config.site.secret_key
-    suppression = suppressions.find(session, secret, address)
-    if suppression is not None and suppression.reason not in suppressions.CLEARED_BY_CONFIRMATION:
-        return
-    sent_today = outbox.recent_for(
-        session,
-        address,
-        (MessagePurpose.CONFIRM_SUBSCRIPTION, MessagePurpose.ALREADY_SUBSCRIBED),
-        now - timedelta(days=1),
+    plan = plan_subscribe(session, mail.config, council=council, email=email, now=now, kind=kind)
+    apply_subscribe(session, mail, plan, now=now, origin=origin)
+
+
+def _dialect(session: Session) -> str:
+    return "postgresql" if is_postgres(session) else "sqlite"
+
+
+@functools.cache
+def _pending_upsert(dialect: str) -> Any:
+    """Insert a pending subscription, or put an existing one that is not active back to
+    pending (keeping a pending one's nonce so earlier links still work); returns its id,
+    or nothing when the subscription is active. Built once per dialect: constructing an
+    upsert costs more than running it."""
+    table = cast(sa.Table, Subscription.__table__)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(table).values(
+        subscriber_id=sa.bindparam("subscriber_id"),
+        council_id=sa.bindparam("council_id"),
+        kind=sa.bindparam("kind"),
+        status=SubscriptionStatus.PENDING.value,
+        confirm_nonce=sa.bindparam("nonce"),
+        created_at=sa.bindparam("now", type_=UTCDateTime()),
+        requested_at=sa.bindparam("now", type_=UTCDateTime()),
     )
-    if sent_today >= mail.config.mail.confirmations_per_day:
-        # Someone is using our form to flood this inbox; stay silent until tomorrow.
-        return
-    subscriber = _get_or_create_subscriber(session, address, now)
-    subscription = session.scalar(
-        sa.select(Subscription).where(
-            Subscription.subscriber_id == subscriber.id, Subscription.council_id == council.id
-        )
-    )
-    stamp = f"{now.timestamp():.6f}"
-    if subscription is not None and subscription.status == SubscriptionStatus.ACTIVE:
-        mail.queue(
-            session,
-            template="already_subscribed",
-            purpose=MessagePurpose.ALREADY_SUBSCRIBED,
-            reference=f"subscription:{subscription.id}:{stamp}",
-            recipient=address,
-            now=now,
-            context={"council": council, "manage_url": mail.links.manage(subscriber.id)},
-            subscriber_id=subscriber.id,
-            subscription_id=subscription.id,
-            council_id=council.id,
-        )
-        return
-    if subscription is None:
-        subscription = Subscription(
-            subscriber_id=subscriber.id,
-            council_id=council.id,
-            kind=kind,
-            status=SubscriptionStatus.PENDING,
-            confirm_nonce=_nonce(),
-            created_at=now,
-            requested_at=now,
-        )
-        session.add(subscription)
-        session.flush()
-    else:
-        if subscription.status == SubscriptionStatus.UNSUBSCRIBED or not subscription.confirm_nonce:
-            subscription.confirm_nonce = _nonce()
-        subscription.status = SubscriptionStatus.PENDING
-        subscription.requested_at = now
-        subscription.kind = kind
-    assert subscription.confirm_nonce is not None
-    _record(session, mail, subscription, council, ConsentEventKind.REQUESTED, now, origin)
-    mail.queue(
-        session,
-        template="confirm_subscription",
-        purpose=MessagePurpose.CONFIRM_SUBSCRIPTION,
-        reference=f"subscription:{subscription.id}:{stamp}",
-        recipient=address,
-        now=now,
-        context={
-            "council": council,
-            "confirm_url": mail.links.confirm(subscription.id, subscription.confirm_nonce),
-            "expires_hours": 72,
+    return stmt.on_conflict_do_update(
+        index_elements=["subscriber_id", "council_id"],
+        set_={
+            "status": SubscriptionStatus.PENDING.value,
+            "kind": stmt.excluded.kind,
+            "requested_at": stmt.excluded.requested_at,
+            "confirm_nonce": sa.func.coalesce(table.c.confirm_nonce, stmt.excluded.confirm_nonce),
         },
-        subscriber_id=subscriber.id,
-        subscription_id=subscription.id,
-        council_id=council.id,
+        where=table.c.status != SubscriptionStatus.ACTIVE.value,
+    ).returning(table.c.id)
+
+
+@functools.cache
+def _subscriber_insert(dialect: str) -> Any:
+    table = cast(sa.Table, Subscriber.__table__)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(table)
+        .values(email=sa.bindparam("email"), created_at=sa.bindparam("now", type_=UTCDateTime()))
+        .on_conflict_do_nothing(index_elements=["email"])
+        .returning(table.c.id)
     )
+
+
+_SUBSCRIBER_ID = sa.select(Subscriber.id).where(Subscriber.email == sa.bindparam("email"))
+_SUBSCRIPTION_ID = sa.select(Subscription.id).where(
+    Subscription.subscriber_id == sa.bindparam("subscriber_id"),
+    Subscription.council_id == sa.bindparam("council_id"),
+)
+
+
+def _ensure_subscriber(session: Session, address: str, now: datetime) -> int:
+    """The subscriber id for an address, creating the row if needed (race-free)."""
+    created = session.connection().scalar(
+        _subscriber_insert(_dialect(session)), {"email": address, "now": now}
+    )
+    if created is not None:
+        return int(created)
+    found = session.connection().scalar(_SUBSCRIBER_ID, {"email": address})
+    assert found is not None
+    return int(found)
 
 
 def add_confirmed(
@@ -176,7 +317,7 @@ def add_confirmed(
     suppression = suppressions.find(session, secret, address)
     if suppression is not None and suppression.reason not in suppressions.CLEARED_BY_CONFIRMATION:
         return None
-    subscriber = _get_or_create_subscriber(session, address, now)
+    subscriber = session.get_one(Subscriber, _ensure_subscriber(session, address, now))
     subscription = session.scalar(
         sa.select(Subscription).where(
             Subscription.subscriber_id == subscriber.id, Subscription.council_id == council.id
@@ -211,22 +352,6 @@ def add_confirmed(
     return subscription
 
 
-def _get_or_create_subscriber(session: Session, address: str, now: datetime) -> Subscriber:
-    existing = session.scalar(sa.select(Subscriber).where(Subscriber.email == address))
-    if existing is not None:
-        return existing
-    subscriber = Subscriber(email=address, created_at=now)
-    try:
-        with session.begin_nested():
-            session.add(subscriber)
-    except IntegrityError:
-        # The same address subscribed in a parallel request a moment ago.
-        found = session.scalar(sa.select(Subscriber).where(Subscriber.email == address))
-        assert found is not None
-        return found
-    return subscriber
-
-
 def _nonce() -> str:
     return secrets.token_urlsafe(16)
 
@@ -240,19 +365,46 @@ def _record(
     now: datetime,
     origin: Origin,
 ) -> None:
-    session.add(
-        ConsentEvent(
-            subscriber_id=subscription.subscriber_id,
-            subscription_id=subscription.id,
-            council_slug=council.slug,
-            event=event,
-            occurred_at=now,
-            source=origin.source[:300],
-            wording_version=consent.WORDING_VERSION,
-            wording_sha256=consent.WORDING_SHA256,
-            ip_hash=ip_hash(mail.config.site.secret_key, origin.ip) if origin.ip else "",
-        )
+    _record_ids(
+        session,
+        mail.config,
+        subscription.subscriber_id,
+        subscription.id,
+        council.slug,
+        event,
+        now,
+        origin,
     )
+
+
+def _record_ids(
+    session: Session,
+    config: Config,
+    subscriber_id: int,
+    subscription_id: int,
+    council_slug: str,
+    event: ConsentEventKind,
+    now: datetime,
+    origin: Origin,
+) -> None:
+    """Append to the consent record: what was agreed, when, where, in which words."""
+    session.connection().execute(
+        _CONSENT_INSERT,
+        {
+            "subscriber_id": subscriber_id,
+            "subscription_id": subscription_id,
+            "council_slug": council_slug,
+            "event": event,
+            "occurred_at": now,
+            "source": origin.source[:300],
+            "wording_version": consent.WORDING_VERSION,
+            "wording_sha256": consent.WORDING_SHA256,
+            "ip_hash": ip_hash(config.site.secret_key, origin.ip) if origin.ip else "",
+        },
+    )
+
+
+_CONSENT_INSERT = sa.insert(ConsentEvent)
 
 
 def read_nonce_link(tokens: Tokens, purpose: Purpose, token: str) -> tuple[int, str]:
@@ -311,14 +463,12 @@ def _queue_welcome(
     subscriber: Subscriber,
     now: datetime,
 ) -> None:
-    mail.queue(
+    mail.queue_for_send_time(
         session,
-        template="welcome",
         purpose=MessagePurpose.WELCOME,
         reference=f"subscription:{subscription.id}:{now.timestamp():.6f}",
         recipient=subscriber.email,
         now=now,
-        context=welcome_context(session, mail, council, subscription, now),
         subscriber_id=subscriber.id,
         subscription_id=subscription.id,
         council_id=council.id,

@@ -15,10 +15,11 @@ from digest.models import Suppression, SuppressionReason
 CLEARED_BY_CONFIRMATION = frozenset({SuppressionReason.ERASED})
 
 
+_BY_HASH = sa.select(Suppression).where(Suppression.email_hash == sa.bindparam("email_hash"))
+
+
 def find(session: Session, secret_key: str, email: str) -> Suppression | None:
-    return session.scalar(
-        sa.select(Suppression).where(Suppression.email_hash == email_hash(secret_key, email))
-    )
+    return session.scalar(_BY_HASH, {"email_hash": email_hash(secret_key, email)})
 
 
 def is_suppressed(session: Session, secret_key: str, email: str) -> bool:

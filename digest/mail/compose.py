@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session
 
 from digest.config import Config
 from digest.links import Links, site_domain
-from digest.mail import verp
+from digest.mail import transactional, verp
 from digest.mail.dkim import DkimSigner
 from digest.mail.headers import header_text
 from digest.mail.outbox import LIST_PURPOSES, MessagePurpose
+from digest.mail.queue import MailQueue
 from digest.models import Council, Digest, OutboxMessage
 
 # Stand-ins for per-recipient links inside a stored digest. Plain ASCII that neither
@@ -100,6 +101,7 @@ class Composer:
         self.links = links
         self.domain = site_domain(config.site.base_url, config.mail.from_address)
         self.signer = DkimSigner.from_config(config.mail)
+        self.mail = MailQueue(config, links)
         self._templates: dict[tuple[int, datetime, str, str], _Template] = {}
         self._digests: dict[int, tuple[tuple[Any, ...], Digest, Council]] = {}
 
@@ -125,6 +127,10 @@ class Composer:
         ):
             return self._from_template(digest, council, row, now)
         subject, text, html = row.subject, row.body_text or "", row.body_html
+        if row.body_text is None and row.purpose in transactional.RENDERED_AT_SEND_TIME:
+            # Raises NotNeeded when the message no longer applies.
+            rendered = transactional.render(session, row, self.mail, now)
+            subject, text, html = rendered.subject, rendered.text, rendered.html
         if digest is not None:
             subject = subject or digest.subject
             text, html = self._personalise(digest.body_text, digest.body_html, row)

@@ -36,6 +36,7 @@ from digest.mail.backends import DeliveryError, MailBackend, SplitSending
 from digest.mail.compose import Composed, Composer
 from digest.mail.outbox import LIST_PURPOSES
 from digest.mail.throttle import Throttle, domain_group
+from digest.mail.transactional import NotNeeded
 from digest.models import (
     BounceKind,
     OutboxMessage,
@@ -288,7 +289,11 @@ class Deliverer:
                     f"gave up after {row.attempts - 1} attempts: {row.last_error}",
                 )
                 return "failed"
-            composed = self.composer.compose(session, row, now)
+            try:
+                composed = self.composer.compose(session, row, now)
+            except NotNeeded as exc:
+                outbox.mark_suppressed(session, message_id, now, f"not needed: {exc}")
+                return "suppressed"
         # Serialised and signed outside the transaction: it is the slowest step.
         composed.as_bytes()
         return _Ready(

@@ -16,10 +16,9 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from digest.db import is_postgres
+from digest.db import UTCDateTime, is_postgres
 from digest.models import OutboxMessage, OutboxStatus
 
 
@@ -70,41 +69,57 @@ def enqueue(
     subscription_id: int | None = None,
     council_id: int | None = None,
     digest_id: int | None = None,
-) -> OutboxMessage | None:
-    """Queue one message; returns None when it was already queued."""
-    exists = session.scalar(
-        sa.select(OutboxMessage.id).where(
-            OutboxMessage.purpose == purpose.value,
-            OutboxMessage.reference == reference,
-            OutboxMessage.recipient == recipient,
-        )
+) -> int | None:
+    """Queue one message; its id, or None when it was already queued.
+
+    One INSERT ... ON CONFLICT DO NOTHING: no check-then-insert race, and nothing more
+    inside the caller's write transaction than the row itself. A message without a body
+    is one of the subscription emails rendered at send time (digest.mail.transactional).
+    """
+    row = _prepared(
+        {
+            "purpose": purpose,
+            "reference": reference,
+            "recipient": recipient,
+            "subject": subject,
+            "body_text": body_text,
+            "body_html": body_html,
+            "subscriber_id": subscriber_id,
+            "subscription_id": subscription_id,
+            "council_id": council_id,
+            "digest_id": digest_id,
+        },
+        now=now,
+        domain=domain,
     )
-    if exists is not None:
-        return None
-    message = OutboxMessage(
-        purpose=purpose.value,
-        reference=reference,
-        recipient=recipient,
-        subscriber_id=subscriber_id,
-        subscription_id=subscription_id,
-        council_id=council_id,
-        digest_id=digest_id,
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
-        message_id=make_message_id(purpose.value, reference, recipient, domain),
-        status=OutboxStatus.PENDING,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    try:
-        with session.begin_nested():
-            session.add(message)
-    except IntegrityError:
-        # Another transaction queued the same message between our check and insert.
-        return None
-    return message
+    found = session.connection().execute(_insert_ignoring_duplicates(session), row).first()
+    return int(found[0]) if found else None
+
+
+def _prepared(row: dict[str, Any], *, now: datetime, domain: str) -> dict[str, Any]:
+    purpose = str(row["purpose"])
+    return {
+        "subject": "",
+        "body_text": None,
+        "body_html": None,
+        "subscriber_id": None,
+        "subscription_id": None,
+        "council_id": None,
+        "digest_id": None,
+        **row,
+        "purpose": purpose,
+        "message_id": make_message_id(purpose, row["reference"], row["recipient"], domain),
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def _insert_ignoring_duplicates(session: Session) -> Any:
+    insert = postgresql.insert if is_postgres(session) else sqlite.insert
+    table = cast(sa.Table, OutboxMessage.__table__)
+    return insert(table).on_conflict_do_nothing(index_elements=list(_UNIQUE)).returning(table.c.id)
 
 
 def enqueue_many(
@@ -114,37 +129,14 @@ def enqueue_many(
 
     Each row needs purpose, reference and recipient, and may carry the other columns.
     """
-    prepared = []
-    for row in rows:
-        purpose = str(row["purpose"])
-        prepared.append(
-            {
-                "subject": "",
-                "body_text": None,
-                "body_html": None,
-                "subscriber_id": None,
-                "subscription_id": None,
-                "council_id": None,
-                "digest_id": None,
-                **row,
-                "purpose": purpose,
-                "message_id": make_message_id(purpose, row["reference"], row["recipient"], domain),
-                "status": OutboxStatus.PENDING.value,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-        )
+    prepared = [_prepared(row, now=now, domain=domain) for row in rows]
     if not prepared:
         return 0
-    insert = postgresql.insert if is_postgres(session) else sqlite.insert
-    added = 0
-    table = cast(sa.Table, OutboxMessage.__table__)
     # One statement executed with many parameter sets: SQLAlchemy compiles it once and
     # batches the rows itself ("insertmanyvalues"), where a multi-row VALUES clause would
     # be compiled anew for every batch (most of the time of a 100,000-row digest build).
-    stmt: Any = insert(table).on_conflict_do_nothing(index_elements=list(_UNIQUE))
-    stmt = stmt.returning(table.c.id)
+    stmt = _insert_ignoring_duplicates(session)
+    added = 0
     for start in range(0, len(prepared), 2000):
         # Count what RETURNING gives back: drivers disagree about rowcount here.
         added += len(session.execute(stmt, prepared[start : start + 2000]).all())
@@ -344,15 +336,20 @@ def recent_for(
     session: Session, recipient: str, purposes: Sequence[MessagePurpose], since: datetime
 ) -> int:
     """How many messages of these purposes were queued for the address since `since`."""
-    return (
-        session.scalar(
-            sa.select(sa.func.count())
-            .select_from(OutboxMessage)
-            .where(
-                OutboxMessage.recipient == recipient,
-                OutboxMessage.purpose.in_([p.value for p in purposes]),
-                OutboxMessage.created_at >= since,
-            )
-        )
-        or 0
+    found = session.scalar(
+        _RECENT_FOR,
+        {"recipient": recipient, "purposes": [p.value for p in purposes], "since": since},
     )
+    return int(found or 0)
+
+
+# Built once: the subscribe form asks this on every post.
+_RECENT_FOR = (
+    sa.select(sa.func.count())
+    .select_from(OutboxMessage)
+    .where(
+        OutboxMessage.recipient == sa.bindparam("recipient"),
+        OutboxMessage.purpose.in_(sa.bindparam("purposes", expanding=True)),
+        OutboxMessage.created_at >= sa.bindparam("since", type_=UTCDateTime()),
+    )
+)

@@ -13,7 +13,6 @@ from digest.links import Links, site_domain
 from digest.mail import outbox
 from digest.mail.outbox import MessagePurpose
 from digest.mail.render import render_email
-from digest.models import OutboxMessage
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,7 @@ class MailQueue:
         subscriber_id: int | None = None,
         subscription_id: int | None = None,
         council_id: int | None = None,
-    ) -> OutboxMessage | None:
+    ) -> int | None:
         """Render `template` and enqueue it; None if this exact message was queued before."""
         rendered = render_email(template, **self.common_context(), **context)
         return outbox.enqueue(
@@ -59,6 +58,32 @@ class MailQueue:
             subject=rendered.subject,
             body_text=rendered.text,
             body_html=rendered.html,
+            subscriber_id=subscriber_id,
+            subscription_id=subscription_id,
+            council_id=council_id,
+        )
+
+    def queue_for_send_time(
+        self,
+        session: Session,
+        *,
+        purpose: MessagePurpose,
+        reference: str,
+        recipient: str,
+        now: datetime,
+        subscriber_id: int,
+        subscription_id: int,
+        council_id: int,
+    ) -> int | None:
+        """Queue a subscription email that is rendered when it is sent (see
+        digest.mail.transactional); the row carries only what identifies it."""
+        return outbox.enqueue(
+            session,
+            purpose=purpose,
+            reference=reference,
+            recipient=recipient,
+            now=now,
+            domain=self.domain,
             subscriber_id=subscriber_id,
             subscription_id=subscription_id,
             council_id=council_id,

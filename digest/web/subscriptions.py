@@ -32,28 +32,26 @@ HONEYPOT_FIELD = "website"
 
 @bp.post("/councils/<slug>/subscribe")
 def subscribe(slug: str) -> BaseResponse | tuple[str, int]:
-    council = council_or_404(slug)
-    done = redirect(url_for(".check_email", slug=slug), code=303)
-    if request.form.get(HONEYPOT_FIELD):
-        # Bots fill every field; people never see this one. Same answer, nothing stored.
-        return done
+    """Decide from a read-only snapshot, then write in one short transaction, so a busy
+    form holds the (SQLite) write lock for a few inserts only."""
     rt = runtime()
-    session = db()
-    try:
-        subscriptions.subscribe(
-            session,
-            rt.mail,
-            council=council,
-            email=request.form.get("email", ""),
-            now=rt.now(),
-            origin=origin(),
-        )
-    except InvalidEmail as exc:
-        session.rollback()
-        return render_council(
-            council, email=request.form.get("email", "")[:254], error=str(exc), status=400
-        )
-    session.commit()
+    email = request.form.get("email", "")
+    with rt.read_sessions() as reading:
+        council = councils.get_by_slug(reading, slug)
+        if council is None:
+            abort(404)
+        done = redirect(url_for(".check_email", slug=slug), code=303)
+        if request.form.get(HONEYPOT_FIELD):
+            # Bots fill every field; people never see this one. Same answer, nothing stored.
+            return done
+        try:
+            plan = subscriptions.plan_subscribe(
+                reading, rt.config, council=council, email=email, now=rt.now()
+            )
+        except InvalidEmail as exc:
+            return render_council(council, email=email[:254], error=str(exc), status=400)
+    with rt.sessions.begin() as writing:
+        subscriptions.apply_subscribe(writing, rt.mail, plan, now=rt.now(), origin=origin())
     return done
 
 

@@ -47,7 +47,7 @@ def sent_message(
     rt: Runtime, recipient: str, reference: str, subscriber_id: int | None = None
 ) -> OutboxMessage:
     with rt.sessions.begin() as session:
-        row = outbox.enqueue(
+        row_id = outbox.enqueue(
             session,
             purpose=MessagePurpose.ADMIN_NOTICE,
             reference=reference,
@@ -58,7 +58,8 @@ def sent_message(
             body_text="Hello\n",
             subscriber_id=subscriber_id,
         )
-        assert row is not None
+        assert row_id is not None
+        row = session.get_one(OutboxMessage, row_id)
         row.status = OutboxStatus.SENT
         row.sent_at = rt.now()
         session.flush()

@@ -22,7 +22,11 @@ from digest.models import (
     SubscriptionStatus,
 )
 from digest.runtime import Runtime
-from tests.integration.helpers import active_subscription
+from tests.integration.helpers import (
+    active_subscription,
+    confirm_subscription,
+    pending_subscription,
+)
 from tests.support.clock import Clock
 from tests.support.mail import body, maildir_messages, subject
 from tests.support.web import csrf_token, post_form, subscribe, text
@@ -58,8 +62,10 @@ def test_council_names_cannot_inject_mail_headers(
     client: FlaskClient, rt: Runtime, name: str
 ) -> None:
     rename(rt, "wigan", name)
-    active_subscription(rt, "target@example.net", "wigan")
-    deliver(rt)
+    subscription_id = pending_subscription(rt, "target@example.net", "wigan")
+    deliver(rt)  # the confirmation
+    confirm_subscription(rt, subscription_id)
+    deliver(rt)  # the welcome, a list mail
     messages = maildir_messages(rt.config.mail.maildir_path)
     assert len(messages) == 2
     raw_files = sorted(p for p in (rt.config.var_path / "mail" / "new").iterdir())
@@ -293,7 +299,9 @@ def test_oversized_form_is_refused(client: FlaskClient, rt: Runtime) -> None:
 
 
 def test_queued_mail_is_not_sent_after_unsubscribe(client: FlaskClient, rt: Runtime) -> None:
-    subscription_id = active_subscription(rt, "changed-mind@example.net", "wigan")
+    subscription_id = pending_subscription(rt, "changed-mind@example.net", "wigan")
+    deliver(rt)
+    confirm_subscription(rt, subscription_id)  # queues the welcome
     token = rt.links.unsubscribe(subscription_id).rsplit("/", 1)[1]
     client.post(
         f"/unsubscribe/{token}",
