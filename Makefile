@@ -11,9 +11,10 @@ help: ## Show the available targets
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	touch $@
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing into $(VENV) ..." >&2
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' >&2
+	@touch $@
 
 install: $(BIN)/.installed ## Create .venv and install the project with its test tools
 
@@ -37,8 +38,8 @@ typecheck: install ## Check types with mypy
 
 check: lint typecheck test ## Everything CI checks
 
-bench: install ## Run the benchmarks and print JSON
-	$(BIN)/python -m bench
+bench: install ## Run the benchmarks and print JSON (progress on stderr)
+	@$(BIN)/python -m bench
 
 clean: ## Remove the virtualenv and local state (keeps config.toml)
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -12,6 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from digest.db import count_by
 from digest.models import Council, CouncilStatus, CouncilSystem
 
 SYSTEMS = {
@@ -128,7 +129,4 @@ def _escape_like(text: str) -> str:
 
 
 def counts_by_status(session: Session) -> dict[CouncilStatus, int]:
-    rows = session.execute(sa.select(Council.status, sa.func.count()).group_by(Council.status))
-    counts = dict.fromkeys(CouncilStatus, 0)
-    counts.update({status: n for status, n in rows})
-    return counts
+    return count_by(session, Council.status, CouncilStatus)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -119,3 +119,14 @@ def is_postgres(session_or_engine: Session | Engine) -> bool:
         else session_or_engine
     )
     return bind.dialect.name == "postgresql"
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def count_by(session: Session, column: Any, states: type[E]) -> dict[E, int]:
+    """How many rows have each state of `column`, every state present (zeros included)."""
+    counts = dict.fromkeys(states, 0)
+    for state, n in session.execute(sa.select(column, sa.func.count()).group_by(column)):
+        counts[state] = n
+    return counts

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from digest import councils, heartbeats
+from digest.db import count_by
 from digest.mail import stats as mail_stats
 from digest.models import (
     Council,
@@ -58,12 +59,7 @@ class Overview:
 
 
 def subscriptions_by_status(session: Session) -> dict[SubscriptionStatus, int]:
-    counts = dict.fromkeys(SubscriptionStatus, 0)
-    for status, n in session.execute(
-        sa.select(Subscription.status, sa.func.count()).group_by(Subscription.status)
-    ):
-        counts[status] = n
-    return counts
+    return count_by(session, Subscription.status, SubscriptionStatus)
 
 
 def stale_councils(session: Session, now: datetime) -> list[Council]:
@@ -104,12 +100,7 @@ def recent_failures(session: Session, limit: int = 50) -> list[OutboxMessage]:
 
 
 def suppressions_by_reason(session: Session) -> dict[SuppressionReason, int]:
-    counts = dict.fromkeys(SuppressionReason, 0)
-    for reason, n in session.execute(
-        sa.select(Suppression.reason, sa.func.count()).group_by(Suppression.reason)
-    ):
-        counts[reason] = n
-    return counts
+    return count_by(session, Suppression.reason, SuppressionReason)
 
 
 def recent_suppressions(session: Session, limit: int = 50) -> list[Suppression]:

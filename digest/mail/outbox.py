@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from digest.db import UTCDateTime, is_postgres
+from digest.db import UTCDateTime, count_by, is_postgres
 from digest.models import OutboxMessage, OutboxStatus
 
 
@@ -324,12 +324,7 @@ def backoff(attempts: int, *, base: float = 300.0, cap: float = 6 * 3600.0) -> t
 
 
 def depth_by_status(session: Session) -> dict[OutboxStatus, int]:
-    counts = dict.fromkeys(OutboxStatus, 0)
-    for status, n in session.execute(
-        sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
-    ):
-        counts[status] = n
-    return counts
+    return count_by(session, OutboxMessage.status, OutboxStatus)
 
 
 def recent_for(

@@ -15,18 +15,13 @@ from sqlalchemy.engine import Engine
 from digest.models import Subscription, SubscriptionStatus
 from digest.runtime import Runtime
 from tests.conftest import make_app, make_config
+from tests.integration.helpers import deliver
 from tests.support.clock import Clock
 from tests.support.live import LiveServer
 from tests.support.mail import link_with, maildir_messages, subject
 from tests.support.smtp import free_port
 
 pytestmark = pytest.mark.browser
-
-
-def deliver(rt: Runtime) -> None:
-    backend = rt.mail_backend()
-    rt.deliverer(backend).run_until_empty()
-    backend.close()
 
 
 def test_subscribe_and_confirm_in_chromium(

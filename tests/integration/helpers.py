@@ -12,6 +12,16 @@ from digest.subscriptions import Origin
 ORIGIN = Origin(source="/tests", ip="127.0.0.1")
 
 
+def deliver(rt: Runtime) -> None:
+    """Send everything due with the runtime's own mail backend; nothing may fail."""
+    backend = rt.mail_backend()
+    try:
+        report = rt.deliverer(backend).run_until_empty()
+    finally:
+        backend.close()
+    assert report.failed == 0, report.errors
+
+
 def pending_subscription(rt: Runtime, email: str, slug: str) -> int:
     """Subscribe `email` to council `slug` (not yet confirmed); returns the subscription id."""
     with rt.sessions.begin() as session:

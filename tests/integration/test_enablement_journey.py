@@ -16,6 +16,7 @@ from digest.models import Council, CouncilStatus, Digest, EnablementRequest, Req
 from digest.runtime import Runtime
 from jobs import tasks
 from tests.conftest import make_app
+from tests.integration.helpers import deliver
 from tests.support.clock import Clock
 from tests.support.mail import link_with, path_of, subject
 from tests.support.moderngov import FakeModernGov, FakeSite, manchester_like
@@ -25,15 +26,6 @@ from tests.support.web import post_form, subscribe, text
 ADMIN, PASSWORD = "admin@councildigest.example.org", "a long and careful passphrase"
 RESIDENTS = ("first.resident@example.net", "second.resident@example.net")
 PROFESSIONAL = "reporter@observer.example"
-
-
-def deliver(rt: Runtime) -> None:
-    backend = rt.mail_backend()
-    try:
-        report = rt.deliverer(backend).run_until_empty()
-    finally:
-        backend.close()
-    assert report.failed == 0, report.errors
 
 
 def inbox(sink: SmtpSink, address: str) -> list[EmailMessage]:

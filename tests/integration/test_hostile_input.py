@@ -25,6 +25,7 @@ from digest.runtime import Runtime
 from tests.integration.helpers import (
     active_subscription,
     confirm_subscription,
+    deliver,
     pending_subscription,
 )
 from tests.support.clock import Clock
@@ -49,12 +50,6 @@ def rename(rt: Runtime, slug: str, name: str) -> None:
         session.execute(
             sa.update(Council).where(Council.slug == slug).values(name=name, short_name=name)
         )
-
-
-def deliver(rt: Runtime) -> None:
-    backend = rt.mail_backend()
-    rt.deliverer(backend).run_until_empty()
-    backend.close()
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)

@@ -105,7 +105,9 @@ def test_real_digest_passes_dkim_and_spamassassin(
     ok, detail = perl_dkim_verify(digest.data, dkim_key.txt, tmp_path)
     assert ok, detail
     report = spamassassin(digest.data, tmp_path)
-    print(f"SpamAssassin score of a real digest: {report.score} ({', '.join(sorted(report.rules))})")
+    print(
+        f"SpamAssassin score of a real digest: {report.score} ({', '.join(sorted(report.rules))})"
+    )
     assert report.score < 1.0, report.text
     assert not {
         r for r in report.rules if r.startswith(("MISSING_", "MPART_ALT_DIFF", "HTML_IMAGE"))

@@ -19,18 +19,10 @@ from digest.models import (
 )
 from digest.runtime import Runtime
 from tests.conftest import make_app
+from tests.integration.helpers import deliver
 from tests.support.mail import body, link_with, path_of, subject
 from tests.support.smtp import SmtpSink
 from tests.support.web import post_form, subscribe, text
-
-
-def deliver(rt: Runtime) -> None:
-    backend = rt.mail_backend()
-    try:
-        report = rt.deliverer(backend).run_until_empty()
-    finally:
-        backend.close()
-    assert report.failed == 0, report.errors
 
 
 def status_of(rt: Runtime, email: str) -> SubscriptionStatus | None:

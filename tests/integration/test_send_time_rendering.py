@@ -7,15 +7,9 @@ import sqlalchemy as sa
 from digest import councils, subscriptions
 from digest.models import OutboxMessage, OutboxStatus, Subscription, SubscriptionStatus
 from digest.runtime import Runtime
-from tests.integration.helpers import ORIGIN, confirm_subscription, pending_subscription
+from tests.integration.helpers import ORIGIN, confirm_subscription, deliver, pending_subscription
 from tests.support.clock import Clock
 from tests.support.mail import link_with, maildir_messages
-
-
-def deliver(rt: Runtime) -> None:
-    backend = rt.mail_backend()
-    rt.deliverer(backend).run_until_empty()
-    backend.close()
 
 
 def rows(rt: Runtime) -> list[OutboxMessage]:

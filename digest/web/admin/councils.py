@@ -4,25 +4,21 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from digest import councils, enablement
 from digest.collector.fetcher import Fetcher
 from digest.collector.probe import probe_site
 from digest.collector.probe import record as record_probe
-from digest.models import Council, CouncilStatus
+from digest.models import CouncilStatus
 from digest.web.admin import bp
 from digest.web.admin.auth import audit, signed_in
 from digest.web.context import db, runtime
+from digest.web.public import council_or_404
 from jobs import tasks
 
-
-def _council(slug: str) -> Council:
-    found = councils.get_by_slug(db(), slug)
-    if found is None:
-        abort(404)
-    return found
+_council = council_or_404
 
 
 @bp.get("/councils")
