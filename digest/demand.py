@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from digest.cache import TTLCache
 from digest.config import DemandConfig
 from digest.models import (
     Council,
@@ -84,11 +85,16 @@ def ranking(session: Session, professional_weight: int) -> list[Demand]:
     return ranked
 
 
-def for_council(session: Session, council: Council, professional_weight: int) -> Demand | None:
-    for row in ranking(session, professional_weight):
-        if row.council.id == council.id:
-            return row
-    return None
+def ranked(session: Session, professional_weight: int, figures: TTLCache) -> list[Demand]:
+    """The ranking, reused for the cache's lifetime ([web] public_cache_seconds)."""
+    return figures.get(
+        ("ranking", professional_weight), lambda: ranking(session, professional_weight)
+    )
+
+
+def find(rows: list[Demand], council_id: int) -> Demand | None:
+    """A council's row in a ranking; None when it is not on the waitlist."""
+    return next((row for row in rows if row.council.id == council_id), None)
 
 
 def bucket(count: int, threshold: int) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import SingletonThreadPool
 
+from digest.cache import TTLCache
 from digest.clock import utcnow
 from digest.config import Config, ensure_secret_key
 from digest.db import make_engine, make_sessionmaker
@@ -32,6 +33,7 @@ class Runtime:
     links: Links
     mail: MailQueue
     composer: Composer
+    figures: TTLCache
     clock: Callable[[], datetime] = field(default=utcnow)
     _background: ThreadPoolExecutor | None = field(default=None, repr=False)
     _delivery_engine: Engine | None = field(default=None, repr=False)
@@ -41,6 +43,8 @@ class Runtime:
         config = ensure_secret_key(config)
         engine = engine or make_engine(config.database.url)
         tokens = Tokens(config.site.secret_key)
+        # One per process: pages and the mail composer share the demand ranking.
+        figures = TTLCache(config.web.public_cache_seconds)
         links = Links(config.site.base_url, tokens)
         return cls(
             config=config,
@@ -50,7 +54,8 @@ class Runtime:
             tokens=tokens,
             links=links,
             mail=MailQueue(config, links),
-            composer=Composer(config, links),
+            composer=Composer(config, links, figures),
+            figures=figures,
         )
 
     def now(self) -> datetime:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from digest import consent, demand, suppressions
 from digest.addresses import email_hash, ip_hash, normalise_email
+from digest.cache import TTLCache
 from digest.config import Config, cron_trigger
 from digest.db import UTCDateTime, is_postgres
 from digest.mail.outbox import MessagePurpose
@@ -476,7 +477,12 @@ def _queue_welcome(
 
 
 def welcome_context(
-    session: Session, mail: MailQueue, council: Council, subscription: Subscription, now: datetime
+    session: Session,
+    mail: MailQueue,
+    council: Council,
+    subscription: Subscription,
+    now: datetime,
+    figures: TTLCache,
 ) -> dict[str, Any]:
     config = mail.config
     context: dict[str, Any] = {
@@ -491,7 +497,9 @@ def welcome_context(
     if council.status == CouncilStatus.ENABLED:
         context["next_digest"] = next_digest_label(config, now)
     else:
-        row = demand.for_council(session, council, config.demand.professional_weight)
+        row = demand.find(
+            demand.ranked(session, config.demand.professional_weight, figures), council.id
+        )
         context["position"] = row.position if row else None
     return context
 

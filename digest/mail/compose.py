@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from digest.cache import TTLCache
 from digest.config import Config
 from digest.links import Links, site_domain
 from digest.mail import transactional, verp
@@ -96,12 +97,13 @@ class _Template:
 
 
 class Composer:
-    def __init__(self, config: Config, links: Links) -> None:
+    def __init__(self, config: Config, links: Links, figures: TTLCache) -> None:
         self.config = config
         self.links = links
         self.domain = site_domain(config.site.base_url, config.mail.from_address)
         self.signer = DkimSigner.from_config(config.mail)
         self.mail = MailQueue(config, links)
+        self.figures = figures
         self._templates: dict[tuple[int, datetime, str, str], _Template] = {}
         self._digests: dict[int, tuple[tuple[Any, ...], Digest, Council]] = {}
 
@@ -129,7 +131,7 @@ class Composer:
         subject, text, html = row.subject, row.body_text or "", row.body_html
         if row.body_text is None and row.purpose in transactional.RENDERED_AT_SEND_TIME:
             # Raises NotNeeded when the message no longer applies.
-            rendered = transactional.render(session, row, self.mail, now)
+            rendered = transactional.render(session, row, self.mail, now, self.figures)
             subject, text, html = rendered.subject, rendered.text, rendered.html
         if digest is not None:
             subject = subject or digest.subject

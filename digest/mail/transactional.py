@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from digest.cache import TTLCache
 from digest.mail.outbox import MessagePurpose
 from digest.mail.queue import MailQueue
 from digest.mail.render import RenderedEmail, render_email
@@ -32,7 +33,11 @@ class NotNeeded(Exception):
     """The message no longer applies; the reason is recorded instead of sending it."""
 
 
-def render(session: Session, row: OutboxMessage, mail: MailQueue, now: datetime) -> RenderedEmail:
+def render(
+    session: Session, row: OutboxMessage, mail: MailQueue, now: datetime, figures: TTLCache
+) -> RenderedEmail:
+    """The email for `row` as of now; `figures` shares the demand ranking (a waitlist
+    welcome names the council's place in the queue) instead of recounting it per email."""
     subscription = session.get(Subscription, row.subscription_id) if row.subscription_id else None
     if subscription is None:
         raise NotNeeded("the subscription no longer exists")
@@ -59,6 +64,8 @@ def render(session: Session, row: OutboxMessage, mail: MailQueue, now: datetime)
         if subscription.status != SubscriptionStatus.ACTIVE:
             raise NotNeeded("the subscription is no longer active")
         return render_email(
-            "welcome", **common, **welcome_context(session, mail, council, subscription, now)
+            "welcome",
+            **common,
+            **welcome_context(session, mail, council, subscription, now, figures),
         )
     raise ValueError(f"{row.purpose} is not rendered at send time")

@@ -25,7 +25,6 @@ from digest.web import (
     security,
     subscriptions,
 )
-from digest.web.cache import TTLCache
 from digest.web.context import runtime
 from digest.web.limits import form_field_key, limit_endpoint, make_limiter
 
@@ -62,7 +61,6 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
-    app.extensions["digest.cache"] = TTLCache(config.web.public_cache_seconds)
     limiter = make_limiter(app, config.web.rate_limit_storage)
     app.extensions["digest.limiter"] = limiter
     secret = config.site.secret_key

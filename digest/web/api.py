@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, url_for
+from flask import Blueprint, jsonify, url_for
 from werkzeug.wrappers import Response
 
 from digest import councils, demand, meetings
 from digest.models import Council, CouncilStatus, Meeting
 from digest.web.context import db, runtime
-from digest.web.public import ranked
+from digest.web.public import council_or_404, ranked
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -37,10 +37,7 @@ def council_list() -> Response:
 
 @bp.get("/councils/<slug>")
 def council(slug: str) -> Response:
-    session = db()
-    found = councils.get_by_slug(session, slug)
-    if found is None:
-        abort(404)
+    found = council_or_404(slug)
     rt = runtime()
     now = rt.now()
     data = council_summary(found)
@@ -60,7 +57,7 @@ def council(slug: str) -> Response:
         }
     )
     if found.status == CouncilStatus.WAITLIST:
-        row = next((r for r in ranked() if r.council.id == found.id), None)
+        row = demand.find(ranked(), found.id)
         data["waitlist"] = {
             "position": row.position if row else None,
             "waiting": demand.bucket(
@@ -74,9 +71,7 @@ def council(slug: str) -> Response:
 def council_meetings(slug: str) -> Response:
     """Recent (newest first) and upcoming (soonest first) collected meetings."""
     session = db()
-    found = councils.get_by_slug(session, slug)
-    if found is None:
-        abort(404)
+    found = council_or_404(slug)
     rt = runtime()
     lists = meetings.recent_and_upcoming(session, found, rt.now())
     return jsonify(

@@ -1,44 +1,22 @@
-"""A small per-process cache for public figures that are costly to compute on every
-page view (the demand ranking). `[web] public_cache_seconds` bounds how stale they get."""
+"""Serving cached public pages: the process's figures cache, and the CSRF placeholder that
+lets one rendered page serve every visitor with their own token."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar, cast
+from typing import TypeVar
 
-from flask import current_app, g
+from flask import g
 from flask_wtf.csrf import generate_csrf
+
+from digest.web.context import runtime
 
 T = TypeVar("T")
 
 
-class TTLCache:
-    def __init__(self, ttl_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl = ttl_seconds
-        self.clock = clock
-        self._values: dict[Hashable, tuple[float, Any]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
-        if self.ttl <= 0:
-            return compute()
-        now = self.clock()
-        with self._lock:
-            hit = self._values.get(key)
-        if hit is not None and hit[0] > now:
-            return cast(T, hit[1])
-        value = compute()
-        with self._lock:
-            self._values[key] = (now + self.ttl, value)
-        return value
-
-
 def cached(key: Hashable, compute: Callable[[], T]) -> T:
-    cache: TTLCache = current_app.extensions["digest.cache"]
-    return cache.get(key, compute)
+    return runtime().figures.get(key, compute)
 
 
 # Stands in for the visitor's CSRF token in cached HTML; plain ASCII so escaping keeps it.

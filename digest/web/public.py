@@ -22,8 +22,8 @@ bp = Blueprint("public", __name__)
 
 def ranked() -> list[demand.Demand]:
     """The demand ranking, shared by public pages for [web] public_cache_seconds."""
-    weight = runtime().config.demand.professional_weight
-    return cached(("ranking", weight), lambda: demand.ranking(db(), weight))
+    rt = runtime()
+    return demand.ranked(db(), rt.config.demand.professional_weight, rt.figures)
 
 
 def council_or_404(slug: str) -> Council:
@@ -95,7 +95,7 @@ def render_council(
     rt = runtime()
     position = waiting = None
     if council.status == CouncilStatus.WAITLIST:
-        row = next((r for r in ranked() if r.council.id == council.id), None)
+        row = demand.find(ranked(), council.id)
         if row is not None:
             position, waiting = row.position, row.subscribers
     lists = meetings.recent_and_upcoming(session, council, rt.now())

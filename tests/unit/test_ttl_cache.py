@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from digest.web.cache import TTLCache
+from digest.cache import TTLCache
 
 
 def test_values_are_reused_until_they_expire() -> None:
