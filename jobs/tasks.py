@@ -87,15 +87,12 @@ def weekly_digest(rt: Runtime) -> str:
 def collect(rt: Runtime) -> str:
     """Collect every enabled council. A council that fails has its error recorded on it;
     the run itself still counts as done."""
-
-    def work() -> str:
-        return Collector.from_runtime(rt).run_all().summary()
-
-    return recorded("collect", rt, work)
+    return collect_councils(rt, [])
 
 
 def collect_councils(rt: Runtime, slugs: list[str]) -> str:
-    """Collect the named councils now (after enabling, or an admin's "collect now")."""
+    """Collect the named councils now (after enabling, or an admin's "collect now");
+    no names means every enabled council."""
 
     def work() -> str:
         return Collector.from_runtime(rt).run_all(slugs).summary()

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, jsonify, url_for
+from flask import Blueprint, jsonify, url_for
 from werkzeug.wrappers import Response
 
 from digest.models import Council, Digest, DigestMeeting, Meeting
-from digest.summaries.weeks import InvalidWeek, IsoWeek
+from digest.summaries.weeks import IsoWeek
 from digest.web.context import db
+from digest.web.digests import council_digests, digest_or_404
 from digest.web.public import council_or_404
 
 bp = Blueprint("api_digests", __name__, url_prefix="/api/v1")
@@ -36,28 +37,15 @@ def _digest(council: Council, digest: Digest) -> dict[str, Any]:
 @bp.get("/councils/<slug>/digests")
 def digests(slug: str) -> Response:
     council = council_or_404(slug)
-    rows = db().scalars(
-        sa.select(Digest)
-        .where(Digest.council_id == council.id)
-        .order_by(Digest.week.desc())
-        .limit(LIMIT)
-    )
+    rows = council_digests(council, LIMIT)
     return jsonify({"council": council.slug, "digests": [_digest(council, d) for d in rows]})
 
 
 @bp.get("/councils/<slug>/digests/<week>")
 def digest(slug: str, week: str) -> Response:
     council = council_or_404(slug)
-    try:
-        label = IsoWeek.parse(week).label
-    except InvalidWeek:
-        abort(404)
+    found = digest_or_404(council, week)
     session = db()
-    found = session.scalar(
-        sa.select(Digest).where(Digest.council_id == council.id, Digest.week == label)
-    )
-    if found is None:
-        abort(404)
     data = _digest(council, found)
     sections: dict[str, list[dict[str, Any]]] = {}
     rows = session.execute(

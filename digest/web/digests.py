@@ -46,21 +46,20 @@ def _helpers() -> dict[str, Any]:
     }
 
 
-@bp.get("/councils/<slug>/digests")
-def archive(slug: str) -> str:
-    council = council_or_404(slug)
-    digests = db().scalars(
-        sa.select(Digest)
-        .where(Digest.council_id == council.id)
-        .order_by(Digest.week.desc())
-        .limit(ARCHIVE_LIMIT)
+def council_digests(council: Council, limit: int) -> list[Digest]:
+    """A council's digests, newest week first (the web archive and the JSON API)."""
+    return list(
+        db().scalars(
+            sa.select(Digest)
+            .where(Digest.council_id == council.id)
+            .order_by(Digest.week.desc())
+            .limit(limit)
+        )
     )
-    return render_template("digests/archive.html", council=council, digests=list(digests))
 
 
-@bp.get("/councils/<slug>/digests/<week>")
-def week(slug: str, week: str) -> str:
-    council = council_or_404(slug)
+def digest_or_404(council: Council, week: str) -> Digest:
+    """The council's digest for an ISO week label such as 2026-W47."""
     try:
         label = IsoWeek.parse(week).label
     except InvalidWeek:
@@ -70,6 +69,21 @@ def week(slug: str, week: str) -> str:
     )
     if digest is None:
         abort(404)
+    return digest
+
+
+@bp.get("/councils/<slug>/digests")
+def archive(slug: str) -> str:
+    council = council_or_404(slug)
+    return render_template(
+        "digests/archive.html", council=council, digests=council_digests(council, ARCHIVE_LIMIT)
+    )
+
+
+@bp.get("/councils/<slug>/digests/<week>")
+def week(slug: str, week: str) -> str:
+    council = council_or_404(slug)
+    digest = digest_or_404(council, week)
     # web_html is our own template's output, rendered with autoescape when the digest was
     # built (council text in it is already escaped), so it is inserted as markup.
     content = Markup(digest.web_html)  # noqa: S704
