@@ -12,6 +12,32 @@ from digest.subscriptions import Origin
 ORIGIN = Origin(source="/tests", ip="127.0.0.1")
 
 
+def queue_notice(
+    rt: Runtime,
+    recipient: str,
+    reference: str = "notice",
+    *,
+    subject: str = "Hello",
+    subscriber_id: int | None = None,
+) -> int | None:
+    """Queue a plain one-off message (an admin notice); its outbox id, None if queued before."""
+    from digest.mail import outbox
+    from digest.mail.outbox import MessagePurpose
+
+    with rt.sessions.begin() as session:
+        return outbox.enqueue(
+            session,
+            purpose=MessagePurpose.ADMIN_NOTICE,
+            reference=reference,
+            recipient=recipient,
+            now=rt.now(),
+            domain="councildigest.example.org",
+            subject=subject,
+            body_text="Body\n",
+            subscriber_id=subscriber_id,
+        )
+
+
 def deliver(rt: Runtime) -> None:
     """Send everything due with the runtime's own mail backend; nothing may fail."""
     backend = rt.mail_backend()

@@ -15,8 +15,7 @@ from sqlalchemy.engine import Engine
 from digest import suppressions
 from digest.bounces.process import BounceSummary, process_message
 from digest.cli import main
-from digest.mail import outbox, verp
-from digest.mail.outbox import MessagePurpose
+from digest.mail import verp
 from digest.models import (
     BounceEvent,
     BounceKind,
@@ -27,7 +26,7 @@ from digest.models import (
     SuppressionReason,
 )
 from digest.runtime import Runtime
-from tests.integration.helpers import active_subscription
+from tests.integration.helpers import active_subscription, queue_notice
 from tests.integration.test_outbox_and_sending import write_config
 from tests.support.clock import Clock
 
@@ -46,19 +45,11 @@ FIXTURE_VERP = {
 def sent_message(
     rt: Runtime, recipient: str, reference: str, subscriber_id: int | None = None
 ) -> OutboxMessage:
+    row_id = queue_notice(
+        rt, recipient, reference, subject="Your weekly council digest", subscriber_id=subscriber_id
+    )
+    assert row_id is not None
     with rt.sessions.begin() as session:
-        row_id = outbox.enqueue(
-            session,
-            purpose=MessagePurpose.ADMIN_NOTICE,
-            reference=reference,
-            recipient=recipient,
-            now=rt.now(),
-            domain="councildigest.example.org",
-            subject="Your weekly council digest",
-            body_text="Hello\n",
-            subscriber_id=subscriber_id,
-        )
-        assert row_id is not None
         row = session.get_one(OutboxMessage, row_id)
         row.status = OutboxStatus.SENT
         row.sent_at = rt.now()

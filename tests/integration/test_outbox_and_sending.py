@@ -13,24 +13,15 @@ from digest.mail import outbox
 from digest.mail.outbox import MessagePurpose
 from digest.models import OutboxMessage, OutboxStatus
 from digest.runtime import Runtime
-from tests.integration.helpers import confirm_subscription, pending_subscription
+from tests.integration.helpers import confirm_subscription, pending_subscription, queue_notice
 from tests.support.clock import Clock
 from tests.support.mail import maildir_messages, subject
 from tests.support.smtp import SmtpSink
 
 
 def enqueue(rt: Runtime, reference: str, recipient: str = "a@example.net") -> OutboxMessage | None:
-    with rt.sessions.begin() as session:
-        row_id = outbox.enqueue(
-            session,
-            purpose=MessagePurpose.ADMIN_NOTICE,
-            reference=reference,
-            recipient=recipient,
-            now=rt.now(),
-            domain="councildigest.example.org",
-            subject="Hello",
-            body_text="Body\n",
-        )
+    row_id = queue_notice(rt, recipient, reference)
+    with rt.read_sessions() as session:
         return session.get(OutboxMessage, row_id) if row_id is not None else None
 
 

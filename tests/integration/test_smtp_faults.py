@@ -17,27 +17,17 @@ from digest import suppressions
 from digest.mail import outbox
 from digest.mail.backends import SmtpBackend
 from digest.mail.delivery import Deliverer, DeliveryReport
-from digest.mail.outbox import MessagePurpose
 from digest.models import BounceEvent, BounceKind, DomainPause, OutboxMessage, OutboxStatus
 from digest.runtime import Runtime
+from tests.integration.helpers import queue_notice
 from tests.support.clock import Clock
 from tests.support.smtp import SmtpSink, start_sink
 from tests.support.tlscerts import make_ca_and_server_cert
 
 
 def enqueue(rt: Runtime, *recipients: str, reference: str = "notice") -> None:
-    with rt.sessions.begin() as session:
-        for recipient in recipients:
-            outbox.enqueue(
-                session,
-                purpose=MessagePurpose.ADMIN_NOTICE,
-                reference=reference,
-                recipient=recipient,
-                now=rt.now(),
-                domain="councildigest.example.org",
-                subject="Hello",
-                body_text="Body\n",
-            )
+    for recipient in recipients:
+        queue_notice(rt, recipient, reference)
 
 
 def with_mail(rt: Runtime, **mail: Any) -> Runtime:

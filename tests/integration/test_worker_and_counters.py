@@ -12,27 +12,17 @@ from sqlalchemy.engine import Engine
 
 from digest.bounces import record
 from digest.mail import outbox, stats
-from digest.mail.outbox import MessagePurpose
 from digest.models import BounceKind, OutboxMessage, OutboxStatus
 from digest.runtime import Runtime
+from tests.integration.helpers import queue_notice
 from tests.support.clock import Clock
 from tests.support.smtp import SmtpSink
 from tests.support.workers import Worker, wait_until, write_config
 
 
 def enqueue(rt: Runtime, *recipients: str) -> None:
-    with rt.sessions.begin() as session:
-        for recipient in recipients:
-            outbox.enqueue(
-                session,
-                purpose=MessagePurpose.ADMIN_NOTICE,
-                reference="n",
-                recipient=recipient,
-                now=rt.now(),
-                domain="councildigest.example.org",
-                subject="Hello",
-                body_text="Body\n",
-            )
+    for recipient in recipients:
+        queue_notice(rt, recipient, "n")
 
 
 def test_sigterm_finishes_the_message_in_hand_and_hands_back_the_rest(
