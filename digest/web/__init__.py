@@ -26,7 +26,7 @@ from digest.web import (
     subscriptions,
 )
 from digest.web.context import runtime
-from digest.web.limits import form_field_key, limit_endpoint, make_limiter
+from digest.web.limits import RateLimits, form_field_key
 
 csrf = CSRFProtect()
 csrf.exempt("digest.web.subscriptions.unsubscribe")
@@ -61,14 +61,13 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
-    limiter = make_limiter(app, config.web.rate_limit_storage)
-    app.extensions["digest.limiter"] = limiter
+    limits = RateLimits(config.web.rate_limit_storage)
     secret = config.site.secret_key
     web = config.web
     by_email = form_field_key("email", secret)
     # (endpoint, limit, key): per client IP unless keyed by the address typed in, so one
     # inbox or admin account cannot be hammered from many IPs either.
-    limits = [
+    endpoint_limits = [
         ("subscriptions.subscribe", web.subscribe_limit_per_ip, None),
         ("subscriptions.subscribe", web.subscribe_limit_per_email, by_email),
         ("requests.request_council", web.request_limit_per_ip, None),
@@ -76,8 +75,8 @@ def init_app(app: Flask) -> None:
         ("admin.login", web.login_limit_per_ip, None),
         ("admin.login", web.login_limit_per_ip, by_email),
     ]
-    for endpoint, limit, key in limits:
-        limit_endpoint(app, limiter, endpoint, limit, key_func=key)
+    for endpoint, limit, key in endpoint_limits:
+        limits.limit_endpoint(app, endpoint, limit, key_func=key)
     app.jinja_env.globals.update(
         site=config.site,
         has_endpoint=lambda name: name in app.view_functions,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -51,8 +51,14 @@ def init_app(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[Response | str, int] | HTTPException:
+    def http_error(exc: HTTPException) -> Response | HTTPException:
         if exc.code is None or exc.code < 400:
             return exc
         # Unhandled exceptions arrive here as InternalServerError, already logged by Flask.
-        return _render(exc.code)
+        response = make_response(_render(exc.code))
+        # Keep what the exception tells the client to do next (Retry-After on 429,
+        # Allow on 405); its own Content-Type belongs to werkzeug's plain page.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
