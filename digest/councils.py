@@ -108,6 +108,15 @@ def get_by_slug(session: Session, slug: str) -> Council | None:
     return session.scalar(_BY_SLUG, {"slug": slug})
 
 
+def ids_by_slug(session: Session) -> dict[str, int]:
+    """Every council's id by slug: small (a few hundred rows) and cacheable, since slugs
+    never change."""
+    return {slug: council_id for slug, council_id in session.execute(_SLUGS_AND_IDS)}
+
+
+_SLUGS_AND_IDS = sa.select(Council.slug, Council.id)
+
+
 def search(session: Session, query: str = "", status: CouncilStatus | None = None) -> list[Council]:
     """Councils whose name matches every word of `query`, alphabetically."""
     stmt = sa.select(Council).order_by(Council.name)

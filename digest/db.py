@@ -102,14 +102,21 @@ def _sqlite_on_begin(conn: sa.Connection) -> None:
     # IMMEDIATE takes the write lock up front: two writers queue on busy_timeout instead of
     # one failing with SQLITE_BUSY when it upgrades a read snapshot that another writer
     # has moved past. Read-only sessions (GET requests) begin DEFERRED so reads stay parallel.
+    # Sessions for a single statement begin nothing: the statement is its own transaction
+    # and holds the write lock only while it runs.
     mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    if mode is not None:
+        conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_sessionmaker(engine: Engine, *, readonly: bool = False) -> sessionmaker[Session]:
-    """Sessions for `engine`; `readonly` ones must not write (SQLite begins them DEFERRED)."""
-    bind = engine.execution_options(sqlite_begin="DEFERRED") if readonly else engine
-    return sessionmaker(bind, expire_on_commit=False)
+def make_sessionmaker(
+    engine: Engine, *, readonly: bool = False, single_statement: bool = False
+) -> sessionmaker[Session]:
+    """Sessions for `engine`. `readonly` ones must not write (SQLite begins them DEFERRED);
+    `single_statement` ones must run one statement only, which SQLite commits by itself
+    (elsewhere they are ordinary transactions)."""
+    begin = "DEFERRED" if readonly else None if single_statement else "IMMEDIATE"
+    return sessionmaker(engine.execution_options(sqlite_begin=begin), expire_on_commit=False)
 
 
 def is_postgres(session_or_engine: Session | Engine) -> bool:

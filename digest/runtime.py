@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import SingletonThreadPool
 
+from digest import intake
 from digest.cache import TTLCache
 from digest.clock import utcnow
 from digest.config import Config, ensure_secret_key
@@ -29,6 +30,8 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     read_sessions: sessionmaker[Session]
+    # For writes of one statement (accepting a sign-up): the shortest hold of SQLite's lock.
+    single_statement_sessions: sessionmaker[Session]
     tokens: Tokens
     links: Links
     mail: MailQueue
@@ -51,6 +54,7 @@ class Runtime:
             engine=engine,
             sessions=make_sessionmaker(engine),
             read_sessions=make_sessionmaker(engine, readonly=True),
+            single_statement_sessions=make_sessionmaker(engine, single_statement=True),
             tokens=tokens,
             links=links,
             mail=MailQueue(config, links),
@@ -89,7 +93,12 @@ class Runtime:
             backend or self.mail_backend(),
             worker=worker,
             clock=self.clock,
+            take_in=self._take_in_signups,
         )
+
+    def _take_in_signups(self, session: Session, now: datetime) -> bool:
+        # A full batch means more may be waiting; failed sign-ups wait for the next round.
+        return intake.take_in(session, self.mail, now=now).handled == intake.BATCH
 
     def in_background(self, work: Callable[[], object]) -> Future[object]:
         """Run slow work (collecting a council) after the web response has gone, one

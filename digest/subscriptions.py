@@ -34,6 +34,7 @@ from digest.models import (
     CouncilStatus,
     EnablementRequest,
     OutboxMessage,
+    SignupIntake,
     Subscriber,
     Subscription,
     SubscriptionKind,
@@ -96,8 +97,7 @@ def plan_subscribe(
     now: datetime,
     kind: SubscriptionKind = SubscriptionKind.RESIDENT,
 ) -> SubscribePlan:
-    """Decide what a subscribe request does, by reading only: on SQLite this runs without
-    the write lock, so a busy form does not hold other writers up.
+    """Decide what a subscribe request does, by reading only (one query).
 
     Raises InvalidEmail for text that is not an address.
     """
@@ -225,7 +225,8 @@ def subscribe(
     kind: SubscriptionKind = SubscriptionKind.RESIDENT,
 ) -> None:
     """Start (or restart) a subscription and queue the right email for the address, in
-    one session. (The web form runs the two halves in two transactions.)
+    one session. (Sign-ups from the web form reach the same two halves through
+    digest.intake.)
 
     Raises InvalidEmail for text that is not an address; otherwise behaves the same from
     the outside whatever the address's state.
@@ -661,13 +662,16 @@ def erase(session: Session, *, subscriber_id: int, now: datetime, secret_key: st
     _delete_subscriber(session, subscriber_id)
     session.execute(sa.delete(OutboxMessage).where(OutboxMessage.recipient == email))
     session.execute(sa.delete(EnablementRequest).where(EnablementRequest.email == email))
+    session.execute(sa.delete(SignupIntake).where(SignupIntake.email == email))
     session.expunge(subscriber)
     suppressions.suppress(session, secret_key, email, SuppressionReason.ERASED, now)
 
 
 def purge_unconfirmed(session: Session, now: datetime) -> int:
-    """Forget subscriptions never confirmed within a week, and people left with nothing."""
+    """Forget subscriptions never confirmed within a week, sign-ups never acted on within
+    a week (they gave up after errors), and people left with nothing."""
     cutoff = now - PENDING_LIFETIME
+    session.execute(sa.delete(SignupIntake).where(SignupIntake.received_at < cutoff))
     stale = sa.select(Subscription.id).where(
         Subscription.status == SubscriptionStatus.PENDING, Subscription.requested_at < cutoff
     )

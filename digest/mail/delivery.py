@@ -153,8 +153,13 @@ class Deliverer:
         clock: Callable[[], datetime],
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        take_in: Callable[[Session, datetime], bool] | None = None,
     ) -> None:
         self.sessions = sessions
+        # Turns work waiting elsewhere (sign-ups from the subscribe form) into outbox
+        # messages before each claim, in the given transaction; returns whether more may
+        # be waiting.
+        self.take_in = take_in
         self.config = config
         self.composer = composer
         self.backend = backend
@@ -181,7 +186,8 @@ class Deliverer:
         self.should_stop: Callable[[], bool] = lambda: False
 
     def run_once(self, limit: int | None = None) -> DeliveryReport:
-        """Deliver one batch of due messages."""
+        """Take in waiting sign-ups, then deliver one batch of due messages."""
+        self._take_in()
         report = DeliveryReport()
         batch = min(limit, self.config.mail.batch_size) if limit else self.config.mail.batch_size
         with self.sessions.begin() as session:
@@ -231,6 +237,16 @@ class Deliverer:
                 setattr(report, current, getattr(report, current) + 1)
             if not more:
                 break
+
+    def _take_in(self) -> None:
+        if self.take_in is None:
+            return
+        # Short transactions, so web requests waiting on the (SQLite) write lock are
+        # held up by one batch at most.
+        more = True
+        while more:
+            with self.sessions.begin() as session:
+                more = self.take_in(session, self.clock())
 
     def run_until_empty(self, limit: int | None = None) -> DeliveryReport:
         total = DeliveryReport()

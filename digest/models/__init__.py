@@ -19,7 +19,13 @@ from digest.models.enums import (
 from digest.models.mail import BounceEvent, DomainPause, OutboxMessage, Suppression
 from digest.models.meeting import AgendaItem, Attendee, Document, Meeting, MeetingChange
 from digest.models.ops import Admin, AdminAction, Heartbeat, JobRun
-from digest.models.people import ConsentEvent, EnablementRequest, Subscriber, Subscription
+from digest.models.people import (
+    ConsentEvent,
+    EnablementRequest,
+    SignupIntake,
+    Subscriber,
+    Subscription,
+)
 
 __all__ = [
     "Admin",
@@ -50,6 +56,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "RequestStatus",
+    "SignupIntake",
     "Subscriber",
     "Subscription",
     "SubscriptionKind",

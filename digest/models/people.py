@@ -1,4 +1,5 @@
-"""Subscribers, their subscriptions and consent record, and professional enablement requests."""
+"""Subscribers, their subscriptions and consent record, sign-ups waiting to be acted on, and
+professional enablement requests."""
 
 from __future__ import annotations
 
@@ -59,6 +60,27 @@ class Subscription(Base):
         back_populates="subscriptions", lazy="raise_on_sql"
     )
     council: Mapped[Council] = relationship(lazy="raise_on_sql")
+
+
+class SignupIntake(Base):
+    """A subscribe form accepted but not yet acted on.
+
+    The busiest form only writes this row; the delivery loop turns it into a pending
+    subscription, a consent record and an email (digest.intake), then deletes it. A row
+    that keeps failing stays, with its error, for an operator to see.
+    """
+
+    __tablename__ = "signup_intake"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    council_id: Mapped[int] = mapped_column(sa.ForeignKey("councils.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(sa.String(320), index=True)
+    kind: Mapped[SubscriptionKind] = mapped_column(default=SubscriptionKind.RESIDENT)
+    source: Mapped[str] = mapped_column(sa.String(300), default="")
+    ip: Mapped[str | None] = mapped_column(sa.String(64))
+    received_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(sa.String(500), default="")
 
 
 class ConsentEvent(Base):

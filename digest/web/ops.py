@@ -12,7 +12,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session
 
-from digest import heartbeats, stats
+from digest import heartbeats, intake, stats
 from digest.mail import stats as mail_stats
 from digest.models import Council, CouncilStatus, EnablementRequest, RequestStatus
 from digest.runtime import Runtime
@@ -138,6 +138,15 @@ class DatabaseCollector(Collector):
             )
 
     def _delivery(self, session: Session, now: datetime) -> Iterator[Metric]:
+        waiting, stuck = intake.waiting(session)
+        signups = GaugeMetricFamily(
+            "digest_signups",
+            "Sign-ups from the subscribe form not yet acted on (stuck: gave up after errors)",
+            labels=["state"],
+        )
+        signups.add_metric(["waiting"], waiting)
+        signups.add_metric(["stuck"], stuck)
+        yield signups
         delivery = mail_stats.counts(
             session, now=now, since=stats.week_start(now, self.rt.config.tz)
         )

@@ -26,6 +26,18 @@ def ranked() -> list[demand.Demand]:
     return demand.ranked(db(), rt.config.demand.professional_weight, rt.figures)
 
 
+def council_ids() -> dict[str, int]:
+    """Council ids by slug, for forms that need only the id: read once per
+    [web] public_cache_seconds, outside any write transaction."""
+    rt = runtime()
+
+    def load() -> dict[str, int]:
+        with rt.read_sessions() as session:
+            return councils.ids_by_slug(session)
+
+    return cached("council-ids", load)
+
+
 def council_or_404(slug: str) -> Council:
     council = councils.get_by_slug(db(), slug)
     if council is None:

@@ -11,8 +11,8 @@ import json
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from digest import councils, subscriptions
-from digest.addresses import InvalidEmail
+from digest import councils, intake, subscriptions
+from digest.addresses import InvalidEmail, normalise_email
 from digest.models import (
     Council,
     Subscriber,
@@ -23,7 +23,7 @@ from digest.models import (
 from digest.subscriptions import LinkExpired, LinkProblem, LinkUsed
 from digest.tokens import Purpose, TokenError
 from digest.web.context import db, origin, runtime
-from digest.web.public import council_or_404, render_council
+from digest.web.public import council_ids, council_or_404, render_council
 
 bp = Blueprint("subscriptions", __name__)
 
@@ -32,26 +32,25 @@ HONEYPOT_FIELD = "website"
 
 @bp.post("/councils/<slug>/subscribe")
 def subscribe(slug: str) -> BaseResponse | tuple[str, int]:
-    """Decide from a read-only snapshot, then write in one short transaction, so a busy
-    form holds the (SQLite) write lock for a few inserts only."""
+    """Check the form and accept the sign-up with one INSERT; the delivery loop acts on
+    it moments later (digest.intake). The answer is the same whatever happens next."""
     rt = runtime()
+    council_id = council_ids().get(slug)
+    if council_id is None:
+        abort(404)
+    done = redirect(url_for(".check_email", slug=slug), code=303)
+    if request.form.get(HONEYPOT_FIELD):
+        # Bots fill every field; people never see this one. Same answer, nothing stored.
+        return done
     email = request.form.get("email", "")
-    with rt.read_sessions() as reading:
-        council = councils.get_by_slug(reading, slug)
-        if council is None:
-            abort(404)
-        done = redirect(url_for(".check_email", slug=slug), code=303)
-        if request.form.get(HONEYPOT_FIELD):
-            # Bots fill every field; people never see this one. Same answer, nothing stored.
-            return done
-        try:
-            plan = subscriptions.plan_subscribe(
-                reading, rt.config, council=council, email=email, now=rt.now()
-            )
-        except InvalidEmail as exc:
-            return render_council(council, email=email[:254], error=str(exc), status=400)
-    with rt.sessions.begin() as writing:
-        subscriptions.apply_subscribe(writing, rt.mail, plan, now=rt.now(), origin=origin())
+    try:
+        address = normalise_email(email)
+    except InvalidEmail as exc:
+        return render_council(council_or_404(slug), email=email[:254], error=str(exc), status=400)
+    with rt.single_statement_sessions.begin() as session:
+        intake.accept(
+            session, council_id=council_id, address=address, now=rt.now(), origin=origin()
+        )
     return done
 
 

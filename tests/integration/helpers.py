@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from digest import councils, subscriptions
+from digest import councils, intake, subscriptions
 from digest.models import Subscription
 from digest.runtime import Runtime
 from digest.subscriptions import Origin
@@ -46,6 +46,17 @@ def deliver(rt: Runtime) -> None:
     finally:
         backend.close()
     assert report.failed == 0, report.errors
+
+
+def take_in(rt: Runtime) -> None:
+    """Act on the sign-ups the subscribe form accepted, as the delivery loop does before
+    each claim; none may fail."""
+    while True:
+        with rt.sessions.begin() as session:
+            report = intake.take_in(session, rt.mail, now=rt.now())
+        assert report.failed == 0
+        if report.handled == 0:
+            return
 
 
 def pending_subscription(rt: Runtime, email: str, slug: str) -> int:

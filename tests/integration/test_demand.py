@@ -11,7 +11,12 @@ from sqlalchemy.orm import Session
 
 from digest import demand
 from digest.runtime import Runtime
-from tests.integration.helpers import active_subscription, make_admin, professional_request
+from tests.integration.helpers import (
+    active_subscription,
+    make_admin,
+    professional_request,
+    take_in,
+)
 from tests.support.clock import Clock
 from tests.support.web import post_form, subscribe, text
 
@@ -38,6 +43,7 @@ def test_order_ties_weights_and_unconfirmed_demand(
     professional_request(rt, "wigan", "pat@observer.example")
     # Unconfirmed demand never counts: a pending subscription and an unconfirmed request.
     subscribe(client, "hartlepool", "pending@example.net")
+    take_in(rt)
     professional_request(rt, "hartlepool", "unconfirmed@example.net", confirm=False)
 
     with rt.read_sessions() as session:

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from digest import subscriptions, suppressions
 from digest.models import OutboxMessage, Subscriber, SuppressionReason
 from digest.runtime import Runtime
-from tests.integration.helpers import ORIGIN, active_subscription
+from tests.integration.helpers import ORIGIN, active_subscription, take_in
 from tests.support.web import subscribe, text
 
 
@@ -22,6 +22,7 @@ def normalised(html: str) -> str:
 def test_identical_responses_for_every_address_state(client: FlaskClient, rt: Runtime) -> None:
     active_subscription(rt, "active@example.net", "wigan")
     subscribe(client, "wigan", "pending@example.net")
+    take_in(rt)
     unsubscribed = active_subscription(rt, "unsubscribed@example.net", "wigan")
     erased = active_subscription(rt, "erased@example.net", "wigan")
     with rt.sessions.begin() as session:
@@ -61,6 +62,7 @@ def test_identical_responses_for_every_address_state(client: FlaskClient, rt: Ru
         )
     first = answers["new"]
     assert all(answer == first for answer in answers.values())
+    take_in(rt)
 
     with rt.read_sessions() as session:
         queued = {

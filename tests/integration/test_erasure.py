@@ -7,7 +7,14 @@ import sqlalchemy as sa
 
 from digest import subscriptions
 from digest.db import Base
-from digest.models import BounceEvent, BounceKind, EnablementRequest, Subscriber, Suppression
+from digest.models import (
+    BounceEvent,
+    BounceKind,
+    EnablementRequest,
+    SignupIntake,
+    Subscriber,
+    Suppression,
+)
 from digest.runtime import Runtime
 from tests.integration.helpers import active_subscription
 
@@ -49,6 +56,8 @@ def test_erase_removes_every_trace(rt: Runtime) -> None:
                 created_at=rt.now(),
             )
         )
+        # A sign-up from the form that the delivery loop has not yet acted on.
+        session.add(SignupIntake(council_id=2, email=email, received_at=rt.now()))
     with rt.sessions.begin() as session:
         export = subscriptions.export(session, subscriber.id)
         assert {s["council"] for s in export["subscriptions"]} == {"wigan", "leeds"}

@@ -1,12 +1,15 @@
-"""Delivery: queue depth, sent and failed by week, recent failures, suppressions."""
+"""Delivery: sign-ups waiting, queue depth, sent and failed by week, recent failures,
+suppressions."""
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import flash, redirect, render_template, url_for
+from werkzeug.wrappers import Response
 
-from digest import stats
+from digest import intake, stats
 from digest.mail import stats as mail_stats
 from digest.web.admin import bp
+from digest.web.admin.auth import audit
 from digest.web.context import db, runtime
 
 
@@ -23,4 +26,15 @@ def delivery() -> str:
         failures=stats.recent_failures(session),
         suppression_counts=stats.suppressions_by_reason(session),
         suppressions=stats.recent_suppressions(session),
+        signups=intake.waiting(session),
+        stuck_signups=intake.stuck(session),
     )
+
+
+@bp.post("/delivery/signups/retry")
+def retry_signups() -> Response:
+    retried = intake.retry_stuck(db())
+    audit("signups.retry", "", f"{retried} sign-ups")
+    db().commit()
+    flash(f"{retried} sign-ups will be tried again by the delivery loop.")
+    return redirect(url_for("admin.delivery"), code=303)
