@@ -20,6 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from limits import parse_many
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = ROOT / "templates"
 STATIC_DIR = ROOT / "static"
@@ -325,6 +327,19 @@ def _validate(config: Config) -> None:
             ) from exc
     if config.schedule.deliver_every_seconds < 1:
         raise ConfigError("[schedule] deliver_every_seconds must be at least 1")
+    for key in (
+        "subscribe_limit_per_ip",
+        "subscribe_limit_per_email",
+        "request_limit_per_ip",
+        "login_limit_per_ip",
+    ):
+        value = getattr(config.web, key)
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ConfigError(
+                f'[web] {key} must be limits like "10 per minute; 60 per hour" (got {value!r})'
+            ) from exc
     dkim = (config.mail.dkim_domain, config.mail.dkim_selector, config.mail.dkim_private_key_path)
     if any(dkim) and not all(dkim):
         raise ConfigError(

@@ -94,6 +94,7 @@ def test_digest_config_variable_names_the_file(tmp_path: Path) -> None:
         ("[mailer]\nx = 1", "[mailer]"),
         ('[mail]\ndkim_domain = "example.org"', "[mail] dkim_domain"),
         ('[database]\nurl = "mysql://x"', "[database] url"),
+        ('[web]\nsubscribe_limit_per_ip = "ten a minute"', "[web] subscribe_limit_per_ip"),
     ],
 )
 def test_invalid_config_fails_with_one_line_naming_the_key(
