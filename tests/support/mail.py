@@ -10,10 +10,18 @@ from email.parser import BytesParser
 from pathlib import Path
 
 
+def _delivery_order(key: str) -> tuple[int, int, str]:
+    # Python's Maildir names start "<seconds>.M<microseconds>P…" with the microseconds
+    # unpadded, so plain string order puts .M99999 after .M100000 of the same second.
+    match = re.match(r"(\d+)\.M(\d+)P", key)
+    return (int(match[1]), int(match[2]), key) if match else (0, 0, key)
+
+
 def maildir_messages(path: str | Path) -> list[EmailMessage]:
+    """The messages in a Maildir, in the order they were delivered."""
     box = mailbox.Maildir(str(path), create=False)
     out = []
-    for key in sorted(box.keys()):
+    for key in sorted(box.keys(), key=_delivery_order):
         raw = box.get_bytes(key)
         parsed = BytesParser(policy=policy.default).parsebytes(raw)
         assert isinstance(parsed, EmailMessage)
