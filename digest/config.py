@@ -88,6 +88,8 @@ class MailConfig:
     )
     max_attempts: int = 8
     domain_pause_seconds: int = 900
+    breaker_failures: int = 25
+    breaker_pause_seconds: int = 1800
     lease_seconds: int = 300
     batch_size: int = 50
     confirmations_per_day: int = 3

@@ -181,6 +181,8 @@ class Deliverer:
         # Addresses suppressed by a refusal during this batch, for messages to them
         # that were already prepared.
         self._refused: set[str] = set()
+        # Sends that failed since the last one that went through, for the breaker.
+        self._failures_in_a_row = 0
         # Checked between messages: a worker asked to stop finishes the message in hand
         # and hands the rest of its batch back.
         self.should_stop: Callable[[], bool] = lambda: False
@@ -192,12 +194,16 @@ class Deliverer:
         batch = min(limit, self.config.mail.batch_size) if limit else self.config.mail.batch_size
         with self.sessions.begin() as session:
             now = self.clock()
+            # Pauses are shared through the table; while the breaker is open no worker
+            # claims anything.
+            self._pauses = pauses.active(session, now)
+            if pauses.EVERYTHING in self._pauses:
+                return report
             ids = outbox.claim(session, now=now, worker=self.worker, limit=batch, lease=self.lease)
             if ids:
                 # Rates are installation-wide: take an equal share among the workers
-                # sending now. Pauses are shared through the table.
+                # sending now.
                 self.throttle.set_share(outbox.active_workers(session))
-                self._pauses = pauses.active(session, now)
                 self._rows = {
                     row.id: row
                     for row in session.scalars(
@@ -328,6 +334,11 @@ class Deliverer:
                 outbox.mark_suppressed(session, ready.message_id, now, "address is suppressed")
             report.suppressed += 1
             return False
+        stopped_until = self._pauses.get(pauses.EVERYTHING)
+        if stopped_until is not None and stopped_until > now:
+            self._defer(ready, stopped_until, pauses.HELD_BY_BREAKER)
+            report.deferred += 1
+            return False
         paused_until = self._pauses.get(ready.group)
         if paused_until is not None and paused_until > now:
             self._defer(ready, paused_until, f"domain group {ready.group} paused")
@@ -361,6 +372,7 @@ class Deliverer:
                 self._record_failure(ready, exc, report)
                 return
         self._accepted.append(ready.message_id)
+        self._failures_in_a_row = 0
         report.sent += 1
 
     def _record_accepted(self) -> None:
@@ -373,12 +385,27 @@ class Deliverer:
         with self.sessions.begin() as session:
             outbox.defer(session, ready.message_id, until, reason)
 
+    def _count_failure(self, session: Session, now: datetime, exc: DeliveryError) -> None:
+        """Trip the breaker when too many sends in a row failed: a relay refusing
+        everything would otherwise fail the whole queue, one message at a time."""
+        self._failures_in_a_row += 1
+        threshold = self.config.mail.breaker_failures
+        if not threshold or self._failures_in_a_row < threshold:
+            return
+        until = now + timedelta(seconds=self.config.mail.breaker_pause_seconds)
+        reason = f"{self._failures_in_a_row} sends in a row failed; the last: {exc}"
+        pauses.pause(session, pauses.EVERYTHING, until, reason)
+        self._pauses[pauses.EVERYTHING] = until
+        self._failures_in_a_row = 0
+        log.error("all sending stopped until %s: %s", until, reason)
+
     def _record_failure(self, ready: _Ready, exc: DeliveryError, report: DeliveryReport) -> None:
         mail = self.config.mail
         status = exc.enhanced or classify.find_status(str(exc))
         report.errors.append(f"{ready.recipient}: {exc}")
         with self.sessions.begin() as session:
             now = self.clock()
+            self._count_failure(session, now, exc)
             delay = outbox.backoff(ready.attempts)
             if exc.about_recipient and classify.pauses_domain(exc.code, status):
                 until = now + timedelta(seconds=mail.domain_pause_seconds)

@@ -238,6 +238,21 @@ def defer(session: Session, message_id: int, until: datetime, reason: str) -> No
     )
 
 
+def make_due(session: Session, *, held_because: str, now: datetime) -> int:
+    """Make messages deferred for `held_because` due now (the hold was lifted early)."""
+    result = session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.next_attempt_at > now,
+            OutboxMessage.last_error == held_because,
+        )
+        .values(next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def release(session: Session, *, worker: str, now: datetime) -> int:
     """Hand a stopping worker's unsent claims back to the queue, as if never claimed."""
     result = session.execute(

@@ -13,6 +13,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session
 
 from digest import heartbeats, intake, stats
+from digest.mail import pauses
 from digest.mail import stats as mail_stats
 from digest.models import Council, CouncilStatus, EnablementRequest, RequestStatus
 from digest.runtime import Runtime
@@ -35,11 +36,12 @@ def healthz() -> tuple[Response, int]:
         session = db()
         session.execute(sa.text("SELECT 1"))
         beat = heartbeats.last_beat(session, SCHEDULER_HEARTBEAT)
+        stopped = pauses.stopped_until(session, rt.now())
         database = "ok"
     except sa.exc.SQLAlchemyError as exc:
         database = f"error: {type(exc).__name__}"
         problems.append("database unreachable")
-        beat = None
+        beat = stopped = None
     if beat is None:
         problems.append("no scheduler heartbeat yet")
     else:
@@ -50,6 +52,8 @@ def healthz() -> tuple[Response, int]:
         "status": "ok" if not problems else "unhealthy",
         "database": database,
         "scheduler_heartbeat_age_seconds": age,
+        # Informational: the web is healthy even while the circuit breaker holds mail.
+        "sending": f"stopped until {stopped[0].isoformat()}" if stopped else "ok",
         "problems": problems,
     }
     response = jsonify(body)
@@ -182,7 +186,12 @@ class DatabaseCollector(Collector):
         yield GaugeMetricFamily(
             "digest_domain_groups_paused",
             "Recipient domain groups that asked us to slow down",
-            value=len(delivery.paused_groups),
+            value=len(set(delivery.paused_groups) - {pauses.EVERYTHING}),
+        )
+        yield GaugeMetricFamily(
+            "digest_sending_stopped",
+            "1 while the circuit breaker holds all mail after repeated failures",
+            value=int(pauses.EVERYTHING in delivery.paused_groups),
         )
 
 

@@ -26,6 +26,7 @@ def test_healthz_follows_the_scheduler_heartbeat(
         "status": "ok",
         "database": "ok",
         "scheduler_heartbeat_age_seconds": 30.0,
+        "sending": "ok",
         "problems": [],
     }
     clock.advance(minutes=5)

@@ -7,6 +7,7 @@ from flask import flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from digest import intake, stats
+from digest.mail import pauses
 from digest.mail import stats as mail_stats
 from digest.web.admin import bp
 from digest.web.admin.auth import audit
@@ -26,6 +27,7 @@ def delivery() -> str:
         failures=stats.recent_failures(session),
         suppression_counts=stats.suppressions_by_reason(session),
         suppressions=stats.recent_suppressions(session),
+        stopped=pauses.stopped_until(session, rt.now()),
         signups=intake.waiting(session),
         stuck_signups=intake.stuck(session),
     )
@@ -37,4 +39,15 @@ def retry_signups() -> Response:
     audit("signups.retry", "", f"{retried} sign-ups")
     db().commit()
     flash(f"{retried} sign-ups will be tried again by the delivery loop.")
+    return redirect(url_for("admin.delivery"), code=303)
+
+
+@bp.post("/delivery/resume")
+def resume_sending() -> Response:
+    if pauses.resume_everything(db(), runtime().now()):
+        audit("sending.resume")
+        db().commit()
+        flash("Sending resumes with the next delivery round.")
+    else:
+        flash("Sending was not stopped.")
     return redirect(url_for("admin.delivery"), code=303)
