@@ -128,6 +128,12 @@ def is_postgres(session_or_engine: Session | Engine) -> bool:
     return bind.dialect.name == "postgresql"
 
 
+def rows_affected(result: sa.Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed. Session.execute types its result as a
+    plain Result, which does not declare the CursorResult's rowcount."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 E = TypeVar("E", bound=enum.Enum)
 
 

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from digest import subscriptions
-from digest.db import UTCDateTime
+from digest.db import UTCDateTime, rows_affected
 from digest.mail.queue import MailQueue
 from digest.models import Council, SignupIntake, SubscriptionKind
 from digest.subscriptions import Origin
@@ -165,4 +165,4 @@ def retry_stuck(session: Session) -> int:
         .where(SignupIntake.attempts >= MAX_ATTEMPTS)
         .values(attempts=0, last_error="")
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rows_affected(result)

@@ -18,6 +18,7 @@ from digest.collector import moderngov
 from digest.collector.fetch import CouncilFetch
 from digest.collector.moderngov import ListedMeeting, MeetingDetail
 from digest.collector.safexml import clock_time
+from digest.db import rows_affected
 from digest.models import (
     AgendaItem,
     Attendee,
@@ -373,7 +374,7 @@ def mark_held(session: Session, council: Council, now: datetime) -> int:
         .values(status=MeetingStatus.HELD, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rows_affected(result)
 
 
 def record_success(council: Council, now: datetime) -> None:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from digest.db import UTCDateTime, count_by, is_postgres
+from digest.db import UTCDateTime, count_by, is_postgres, rows_affected
 from digest.models import OutboxMessage, OutboxStatus
 
 
@@ -250,7 +250,7 @@ def make_due(session: Session, *, held_because: str, now: datetime) -> int:
         .values(next_attempt_at=now)
         .execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rows_affected(result)
 
 
 def release(session: Session, *, worker: str, now: datetime) -> int:
@@ -266,7 +266,7 @@ def release(session: Session, *, worker: str, now: datetime) -> int:
         )
         .execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rows_affected(result)
 
 
 def _finish(session: Session, message_id: int, **values: Any) -> None:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from digest.db import is_postgres
+from digest.db import is_postgres, rows_affected
 from digest.mail import outbox
 from digest.models import DomainPause
 
@@ -49,7 +49,7 @@ def resume_everything(session: Session, now: datetime) -> bool:
     the messages it held back due at once. False if sending was not stopped."""
     result = session.execute(sa.delete(DomainPause).where(DomainPause.domain_group == EVERYTHING))
     outbox.make_due(session, held_because=HELD_BY_BREAKER, now=now)
-    return bool(getattr(result, "rowcount", 0))
+    return rows_affected(result) > 0
 
 
 def stopped_until(session: Session, now: datetime) -> tuple[datetime, str] | None:
