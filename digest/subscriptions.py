@@ -564,6 +564,28 @@ def subscriptions_of(session: Session, subscriber_id: int) -> list[tuple[Subscri
     return [(s, c) for s, c in rows]
 
 
+def consent_record(session: Session, subscriber_id: int) -> list[ConsentEvent]:
+    """The subscriber's consent events, oldest first."""
+    return list(
+        session.scalars(
+            sa.select(ConsentEvent)
+            .where(ConsentEvent.subscriber_id == subscriber_id)
+            .order_by(ConsentEvent.id)
+        )
+    )
+
+
+def bounces_of(session: Session, subscriber_id: int) -> list[BounceEvent]:
+    """Bounces and complaints recorded against the subscriber, oldest first."""
+    return list(
+        session.scalars(
+            sa.select(BounceEvent)
+            .where(BounceEvent.subscriber_id == subscriber_id)
+            .order_by(BounceEvent.id)
+        )
+    )
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -596,11 +618,7 @@ def export(session: Session, subscriber_id: int) -> dict[str, Any]:
                 "wording_sha256": e.wording_sha256,
                 "ip_hash": e.ip_hash,
             }
-            for e in session.scalars(
-                sa.select(ConsentEvent)
-                .where(ConsentEvent.subscriber_id == subscriber_id)
-                .order_by(ConsentEvent.id)
-            )
+            for e in consent_record(session, subscriber_id)
         ],
         "emails": [
             {
@@ -619,11 +637,7 @@ def export(session: Session, subscriber_id: int) -> dict[str, Any]:
         ],
         "bounces": [
             {"kind": b.kind.value, "status_code": b.status_code, "occurred_at": _iso(b.occurred_at)}
-            for b in session.scalars(
-                sa.select(BounceEvent)
-                .where(BounceEvent.subscriber_id == subscriber_id)
-                .order_by(BounceEvent.id)
-            )
+            for b in bounces_of(session, subscriber_id)
         ],
         "enablement_requests": [
             {

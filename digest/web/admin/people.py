@@ -9,8 +9,6 @@ from werkzeug.wrappers import Response as BaseResponse
 from digest import enablement, professional_requests, subscriptions, suppressions
 from digest.addresses import InvalidEmail, normalise_email
 from digest.models import (
-    BounceEvent,
-    ConsentEvent,
     Council,
     EnablementRequest,
     OutboxMessage,
@@ -92,13 +90,7 @@ def subscriber_lookup() -> str | tuple[str, int]:
             context.update(
                 subscriber=subscriber,
                 rows=subscriptions.subscriptions_of(session, subscriber.id),
-                consent=list(
-                    session.scalars(
-                        sa.select(ConsentEvent)
-                        .where(ConsentEvent.subscriber_id == subscriber.id)
-                        .order_by(ConsentEvent.id)
-                    )
-                ),
+                consent=subscriptions.consent_record(session, subscriber.id),
                 messages=list(
                     session.scalars(
                         sa.select(OutboxMessage)
@@ -107,13 +99,7 @@ def subscriber_lookup() -> str | tuple[str, int]:
                         .limit(50)
                     )
                 ),
-                bounces=list(
-                    session.scalars(
-                        sa.select(BounceEvent)
-                        .where(BounceEvent.subscriber_id == subscriber.id)
-                        .order_by(BounceEvent.id)
-                    )
-                ),
+                bounces=subscriptions.bounces_of(session, subscriber.id),
             )
     return render_template("admin/subscribers.html", **context)
 
