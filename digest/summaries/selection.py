@@ -56,8 +56,11 @@ def _ids(session: Session, stmt: sa.Select[int]) -> list[int]:
     return list(session.scalars(stmt))
 
 
-def _shown_elsewhere(council_id: int, week: IsoWeek, section: DigestSection) -> sa.Exists:
-    """The meeting is in another week's digest of this council, in `section`."""
+def _shown_elsewhere(
+    council_id: int, week: IsoWeek, section: DigestSection, *also: sa.ColumnElement[bool]
+) -> sa.Exists:
+    """The meeting is in another week's digest of this council, in `section` (and meets
+    `also`, conditions on that Digest)."""
     return (
         sa.select(DigestMeeting.meeting_id)
         .join(Digest, Digest.id == DigestMeeting.digest_id)
@@ -66,8 +69,21 @@ def _shown_elsewhere(council_id: int, week: IsoWeek, section: DigestSection) -> 
             Digest.week != week.label,
             DigestMeeting.meeting_id == Meeting.id,
             DigestMeeting.section == section,
+            *also,
         )
         .exists()
+    )
+
+
+def _change_seen(
+    kind: ChangeKind, start: datetime, end: datetime
+) -> tuple[sa.ColumnElement[bool], ...]:
+    """The meeting had a change of `kind` noticed in [start, end)."""
+    return (
+        MeetingChange.meeting_id == Meeting.id,
+        MeetingChange.kind == kind,
+        MeetingChange.seen_at >= start,
+        MeetingChange.seen_at < end,
     )
 
 
@@ -78,28 +94,18 @@ def select_meetings(session: Session, council_id: int, week: IsoWeek, tz: ZoneIn
     ordered = sa.select(Meeting.id).where(Meeting.council_id == council_id)
     order = (Meeting.start_at, Meeting.id)
 
-    reported = _ids(
-        session,
-        ordered.where(
-            Meeting.start_date.between(report.monday, report.sunday),
-            Meeting.status != MeetingStatus.CANCELLED,
-        ).order_by(*order),
-    )
-    upcoming = _ids(
-        session,
-        ordered.where(
-            Meeting.start_date.between(week.monday, week.sunday),
-            Meeting.status != MeetingStatus.CANCELLED,
-        ).order_by(*order),
-    )
+    def not_cancelled_in(dates: IsoWeek) -> list[int]:
+        return _ids(
+            session,
+            ordered.where(
+                Meeting.start_date.between(dates.monday, dates.sunday),
+                Meeting.status != MeetingStatus.CANCELLED,
+            ).order_by(*order),
+        )
+
     cancellation_seen = (
         sa.select(MeetingChange.id)
-        .where(
-            MeetingChange.meeting_id == Meeting.id,
-            MeetingChange.kind == ChangeKind.CANCELLED,
-            MeetingChange.seen_at >= changes_from,
-            MeetingChange.seen_at < changes_to,
-        )
+        .where(*_change_seen(ChangeKind.CANCELLED, changes_from, changes_to))
         .exists()
     )
     cancelled = _ids(
@@ -115,26 +121,12 @@ def select_meetings(session: Session, council_id: int, week: IsoWeek, tz: ZoneIn
     )
     minutes_seen = (
         sa.select(sa.func.max(MeetingChange.seen_at))
-        .where(
-            MeetingChange.meeting_id == Meeting.id,
-            MeetingChange.kind == ChangeKind.MINUTES_PUBLISHED,
-            MeetingChange.seen_at >= changes_from,
-            MeetingChange.seen_at < changes_to,
-        )
+        .where(*_change_seen(ChangeKind.MINUTES_PUBLISHED, changes_from, changes_to))
         .scalar_subquery()
     )
     # A digest built after the minutes were seen already showed its outcomes.
-    reported_with_minutes = (
-        sa.select(DigestMeeting.meeting_id)
-        .join(Digest, Digest.id == DigestMeeting.digest_id)
-        .where(
-            Digest.council_id == council_id,
-            Digest.week != week.label,
-            DigestMeeting.meeting_id == Meeting.id,
-            DigestMeeting.section == DigestSection.REPORTED,
-            Digest.built_at >= minutes_seen,
-        )
-        .exists()
+    reported_with_minutes = _shown_elsewhere(
+        council_id, week, DigestSection.REPORTED, Digest.built_at >= minutes_seen
     )
     minutes = _ids(
         session,
@@ -147,4 +139,9 @@ def select_meetings(session: Session, council_id: int, week: IsoWeek, tz: ZoneIn
             ~reported_with_minutes,
         ).order_by(*order),
     )
-    return Selection(reported=reported, cancelled=cancelled, minutes=minutes, upcoming=upcoming)
+    return Selection(
+        reported=not_cancelled_in(report),
+        cancelled=cancelled,
+        minutes=minutes,
+        upcoming=not_cancelled_in(week),
+    )
