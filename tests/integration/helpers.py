@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from digest import councils, intake, subscriptions
+from digest.mail.delivery import DeliveryReport
 from digest.models import Subscription
 from digest.runtime import Runtime
 from digest.subscriptions import Origin
@@ -38,14 +43,40 @@ def queue_notice(
         )
 
 
-def deliver(rt: Runtime) -> None:
-    """Send everything due with the runtime's own mail backend; nothing may fail."""
+def run_delivery(rt: Runtime, worker: str | None = None) -> DeliveryReport:
+    """Send everything due with the runtime's own mail backend, as one delivery run."""
     backend = rt.mail_backend()
     try:
-        report = rt.deliverer(backend).run_until_empty()
+        return rt.deliverer(backend, worker=worker).run_until_empty()
     finally:
         backend.close()
+
+
+def deliver(rt: Runtime) -> None:
+    """Send everything due; nothing may fail."""
+    report = run_delivery(rt)
     assert report.failed == 0, report.errors
+
+
+def with_mail(rt: Runtime, **mail: Any) -> Runtime:
+    """Another runtime on the same database and clock, with some [mail] keys changed."""
+    other = Runtime.from_config(rt.config.replace(mail=mail), engine=rt.engine)
+    other.clock = rt.clock
+    return other
+
+
+def write_config_file(tmp_path: Path, engine: Engine, rt: Runtime, mail: str) -> Path:
+    """A config file matching `rt` (for commands run with --config), plus `mail`: extra
+    lines of its [mail] section."""
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[site]\nsecret_key = "{rt.config.site.secret_key}"\n'
+        f'base_url = "{rt.config.site.base_url}"\n'
+        f'var_dir = "{tmp_path / "var"}"\n'
+        f'[database]\nurl = "{engine.url.render_as_string(hide_password=False)}"\n'
+        f'[mail]\nfrom_address = "{rt.config.mail.from_address}"\n{mail}\n'
+    )
+    return path
 
 
 def take_in(rt: Runtime) -> None:

@@ -26,8 +26,7 @@ from digest.models import (
     SuppressionReason,
 )
 from digest.runtime import Runtime
-from tests.integration.helpers import active_subscription, queue_notice
-from tests.integration.test_outbox_and_sending import write_config
+from tests.integration.helpers import active_subscription, queue_notice, write_config_file
 from tests.support.clock import Clock
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "bounces"
@@ -109,7 +108,7 @@ def test_digest_bounces_reads_files_mbox_and_maildir(
     mbox.close()
     arf = tmp_path / "complaint.eml"
     arf.write_bytes(fixture("arf_abuse.eml", rt, rows))
-    config = write_config(tmp_path, engine, rt, "")
+    config = write_config_file(tmp_path, engine, rt, "")
 
     paths = [str(tmp_path / "Maildir"), str(tmp_path / "bounces.mbox"), str(arf)]
     paths.append(str(FIXTURES / "qmail_no_dsn.eml"))

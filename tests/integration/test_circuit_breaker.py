@@ -10,11 +10,10 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from digest.mail import pauses
-from digest.mail.delivery import DeliveryReport
 from digest.models import AdminAction, DomainPause, OutboxMessage, OutboxStatus
 from digest.runtime import Runtime
 from tests.conftest import make_app
-from tests.integration.helpers import make_admin, queue_notice
+from tests.integration.helpers import make_admin, queue_notice, run_delivery, with_mail
 from tests.support.clock import Clock
 from tests.support.smtp import SmtpSink
 from tests.support.web import post_form, text
@@ -23,18 +22,7 @@ RELAY_DENIED = "550 5.7.1 Relaying denied: authentication required"
 
 
 def breaker(rt: Runtime, failures: int = 5) -> Runtime:
-    mail = {"breaker_failures": failures, "breaker_pause_seconds": 1800}
-    other = Runtime.from_config(rt.config.replace(mail=mail), engine=rt.engine)
-    other.clock = rt.clock
-    return other
-
-
-def deliver(rt: Runtime, worker: str | None = None) -> DeliveryReport:
-    backend = rt.mail_backend()
-    try:
-        return rt.deliverer(backend, worker=worker).run_until_empty()
-    finally:
-        backend.close()
+    return with_mail(rt, breaker_failures=failures, breaker_pause_seconds=1800)
 
 
 def states(rt: Runtime) -> dict[OutboxStatus, int]:
@@ -57,7 +45,7 @@ def test_a_relay_refusing_everything_costs_five_messages_not_the_queue(
     rt = breaker(smtp_rt)
     queue(rt, 20)
     smtp_sink.rcpt_reply = lambda _address: RELAY_DENIED
-    report = deliver(rt)
+    report = run_delivery(rt)
     assert report.failed == 5 and report.sent == 0
     assert states(rt) == {OutboxStatus.FAILED: 5, OutboxStatus.PENDING: 15}
     with rt.read_sessions() as session:
@@ -69,12 +57,12 @@ def test_a_relay_refusing_everything_costs_five_messages_not_the_queue(
 
     # Every worker holds back: nothing is even claimed while the breaker is open.
     smtp_sink.rcpt_reply = None
-    assert deliver(rt, worker="another-worker").handled == 0
+    assert run_delivery(rt, worker="another-worker").handled == 0
     assert smtp_sink.messages == []
 
     # It closes by itself when the pause ends, and the held messages go out.
     clock.advance(seconds=1801)
-    assert deliver(rt).sent == 15
+    assert run_delivery(rt).sent == 15
     assert states(rt) == {OutboxStatus.FAILED: 5, OutboxStatus.SENT: 15}
 
 
@@ -82,7 +70,7 @@ def test_the_admin_sees_why_and_resumes_sending(smtp_rt: Runtime, smtp_sink: Smt
     rt = breaker(smtp_rt, failures=3)
     queue(rt, 6)
     smtp_sink.rcpt_reply = lambda _address: RELAY_DENIED
-    deliver(rt)
+    run_delivery(rt)
     client = make_app(rt).test_client()
 
     health = json.loads(text(client.get("/healthz")))
@@ -101,7 +89,7 @@ def test_the_admin_sees_why_and_resumes_sending(smtp_rt: Runtime, smtp_sink: Smt
     resumed = post_form(client, "/admin/delivery", "/admin/delivery/resume")
     assert resumed.status_code == 303
     assert "Sending resumes" in text(client.get(resumed.headers["Location"]))
-    assert deliver(rt).sent == 3
+    assert run_delivery(rt).sent == 3
     assert "digest_sending_stopped 0.0" in text(client.get("/metrics"))
     with rt.read_sessions() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(DomainPause)) == 0
@@ -115,7 +103,7 @@ def test_failures_among_successes_never_trip_it(smtp_rt: Runtime, smtp_sink: Smt
     smtp_sink.rcpt_reply = lambda address: (
         None if int(address[6:8]) % 3 == 0 else "550 5.1.1 no such user"
     )
-    report = deliver(rt)
+    report = run_delivery(rt)
     assert (report.sent, report.failed) == (7, 13)
     with rt.read_sessions() as session:
         assert pauses.stopped_until(session, rt.now()) is None
@@ -125,4 +113,4 @@ def test_zero_turns_the_breaker_off(smtp_rt: Runtime, smtp_sink: SmtpSink) -> No
     rt = breaker(smtp_rt, failures=0)
     queue(rt, 30)
     smtp_sink.rcpt_reply = lambda _address: RELAY_DENIED
-    assert deliver(rt).failed == 30
+    assert run_delivery(rt).failed == 30

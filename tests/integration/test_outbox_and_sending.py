@@ -13,7 +13,12 @@ from digest.mail import outbox
 from digest.mail.outbox import MessagePurpose
 from digest.models import OutboxMessage, OutboxStatus
 from digest.runtime import Runtime
-from tests.integration.helpers import confirm_subscription, pending_subscription, queue_notice
+from tests.integration.helpers import (
+    confirm_subscription,
+    pending_subscription,
+    queue_notice,
+    write_config_file,
+)
 from tests.support.clock import Clock
 from tests.support.mail import maildir_messages, subject
 from tests.support.smtp import SmtpSink
@@ -72,22 +77,10 @@ def test_rolled_back_change_queues_nothing(rt: Runtime) -> None:
         assert session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
 
 
-def write_config(tmp_path: Path, engine: Engine, rt: Runtime, mail: str) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[site]\nsecret_key = "{rt.config.site.secret_key}"\n'
-        f'base_url = "{rt.config.site.base_url}"\n'
-        f'var_dir = "{tmp_path / "var"}"\n'
-        f'[database]\nurl = "{engine.url.render_as_string(hide_password=False)}"\n'
-        f'[mail]\nfrom_address = "{rt.config.mail.from_address}"\n{mail}\n'
-    )
-    return path
-
-
 def test_digest_send_to_maildir(tmp_path: Path, engine: Engine, rt: Runtime) -> None:
     subscription_id = pending_subscription(rt, "inbox@example.net", "wigan")
     maildir = tmp_path / "box"
-    config = write_config(tmp_path, engine, rt, f'maildir_path = "{maildir}"')
+    config = write_config_file(tmp_path, engine, rt, f'maildir_path = "{maildir}"')
     first = CliRunner().invoke(main, ["--config", str(config), "send"])
     assert first.exit_code == 0, first.output
     assert "1 sent" in first.output
@@ -109,7 +102,7 @@ def test_digest_send_limit_and_smtp(
 ) -> None:
     for i in range(3):
         enqueue(rt, f"n{i}", f"p{i}@example.net")
-    config = write_config(
+    config = write_config_file(
         tmp_path,
         engine,
         rt,

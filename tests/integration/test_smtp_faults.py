@@ -16,10 +16,10 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from digest import suppressions
 from digest.mail import outbox
 from digest.mail.backends import SmtpBackend
-from digest.mail.delivery import Deliverer, DeliveryReport
+from digest.mail.delivery import Deliverer
 from digest.models import BounceEvent, BounceKind, DomainPause, OutboxMessage, OutboxStatus
 from digest.runtime import Runtime
-from tests.integration.helpers import queue_notice
+from tests.integration.helpers import queue_notice, run_delivery, with_mail
 from tests.support.clock import Clock
 from tests.support.smtp import SmtpSink, start_sink
 from tests.support.tlscerts import make_ca_and_server_cert
@@ -28,20 +28,6 @@ from tests.support.tlscerts import make_ca_and_server_cert
 def enqueue(rt: Runtime, *recipients: str, reference: str = "notice") -> None:
     for recipient in recipients:
         queue_notice(rt, recipient, reference)
-
-
-def with_mail(rt: Runtime, **mail: Any) -> Runtime:
-    other = Runtime.from_config(rt.config.replace(mail=mail), engine=rt.engine)
-    other.clock = rt.clock
-    return other
-
-
-def deliver(rt: Runtime, worker: str | None = None) -> DeliveryReport:
-    backend = rt.mail_backend()
-    try:
-        return rt.deliverer(backend, worker=worker).run_until_empty()
-    finally:
-        backend.close()
 
 
 def rows(rt: Runtime) -> dict[str, OutboxMessage]:
@@ -67,7 +53,7 @@ def test_451_and_452_are_retried_with_backoff_and_then_delivered(
         "full@example.net": "452 4.2.2 mailbox full",
     }.get(a)
     enqueue(smtp_rt, "busy@example.net", "full@example.net", "fine@example.net")
-    report = deliver(smtp_rt)
+    report = run_delivery(smtp_rt)
     assert (report.sent, report.retried, report.failed) == (1, 2, 0)
     state = rows(smtp_rt)
     for who, code in (("busy", "451"), ("full", "452")):
@@ -77,10 +63,10 @@ def test_451_and_452_are_retried_with_backoff_and_then_delivered(
         # First retry after about five minutes, with jitter.
         assert clock.now + timedelta(seconds=239) <= row.next_attempt_at
         assert row.next_attempt_at <= clock.now + timedelta(seconds=361)
-    assert deliver(smtp_rt).handled == 0  # nothing is due before the backoff ends
+    assert run_delivery(smtp_rt).handled == 0  # nothing is due before the backoff ends
     smtp_sink.rcpt_reply = None
     clock.advance(minutes=7)
-    assert deliver(smtp_rt).sent == 2
+    assert run_delivery(smtp_rt).sent == 2
     assert sorted(m.rcpt_tos[0] for m in smtp_sink.messages) == [
         "busy@example.net",
         "fine@example.net",
@@ -103,7 +89,7 @@ def test_421_mid_session_reconnects_and_pauses_only_that_domain_group(
         "bob@googlemail.com",
         "third@example.org",
     )
-    report = deliver(smtp_rt)
+    report = run_delivery(smtp_rt)
     assert (report.sent, report.retried, report.deferred) == (3, 1, 1)
     # smtplib closed the connection on the 421; the next messages used a new one.
     assert len({m.peer for m in smtp_sink.messages}) == 2
@@ -121,13 +107,13 @@ def test_421_mid_session_reconnects_and_pauses_only_that_domain_group(
 
     # The pause is shared: another worker holds gmail back too, and sends the rest.
     enqueue(smtp_rt, "carol@gmail.com", "fourth@example.org", reference="later")
-    report = deliver(smtp_rt, worker="another-worker")
+    report = run_delivery(smtp_rt, worker="another-worker")
     assert (report.sent, report.deferred) == (1, 1)
     assert "carol@gmail.com" not in smtp_sink.rcpt_attempts
 
     smtp_sink.rcpt_reply = None
     clock.set(anna.next_attempt_at + timedelta(seconds=1))
-    assert deliver(smtp_rt).sent == 3
+    assert run_delivery(smtp_rt).sent == 3
     assert len(smtp_sink.messages) == 7  # everything arrived exactly once
     assert len({m.rcpt_tos[0] for m in smtp_sink.messages}) == 7
 
@@ -140,7 +126,7 @@ def test_550_5_1_1_fails_suppresses_and_blocks_queued_mail(
     )
     enqueue(smtp_rt, "gone@example.net")
     enqueue(smtp_rt, "gone@example.net", reference="second")
-    report = deliver(smtp_rt)
+    report = run_delivery(smtp_rt)
     assert (report.failed, report.suppressed, report.sent) == (1, 1, 0)
     with smtp_rt.read_sessions() as session:
         states = [
@@ -157,7 +143,7 @@ def test_550_5_1_1_fails_suppresses_and_blocks_queued_mail(
 def test_552_is_temporary(smtp_rt: Runtime, smtp_sink: SmtpSink) -> None:
     smtp_sink.rcpt_reply = lambda a: "552 5.2.2 mailbox over quota"
     enqueue(smtp_rt, "quota@example.net")
-    assert deliver(smtp_rt).retried == 1
+    assert run_delivery(smtp_rt).retried == 1
     row = rows(smtp_rt)["quota@example.net"]
     assert row.status == OutboxStatus.PENDING and "552" in (row.last_error or "")
     assert not suppressed(smtp_rt, "quota@example.net")
@@ -168,13 +154,13 @@ def test_554_5_7_1_is_reported_not_suppressed(
 ) -> None:
     smtp_sink.data_reply = lambda data, rcpts: "554 5.7.1 Message rejected as spam"
     enqueue(smtp_rt, "strict@example.net")
-    assert deliver(smtp_rt).failed == 1
+    assert run_delivery(smtp_rt).failed == 1
     assert rows(smtp_rt)["strict@example.net"].status == OutboxStatus.FAILED
     assert bounce_kinds(smtp_rt) == [BounceKind.POLICY]
     assert not suppressed(smtp_rt, "strict@example.net")
     smtp_sink.data_reply = None
     enqueue(smtp_rt, "strict@example.net", reference="next week")
-    assert deliver(smtp_rt).sent == 1
+    assert run_delivery(smtp_rt).sent == 1
 
 
 def test_slow_data_beyond_the_timeout_is_retried_with_the_same_message_id(
@@ -184,13 +170,13 @@ def test_slow_data_beyond_the_timeout_is_retried_with_the_same_message_id(
     slow = {"on": True}
     smtp_sink.data_delay = lambda rcpts: 1.5 if slow["on"] and "slow@" in rcpts[0] else 0.0
     enqueue(rt, "slow@example.net", "quick@example.net")
-    report = deliver(rt)
+    report = run_delivery(rt)
     assert (report.sent, report.retried) == (1, 1)
     row = rows(rt)["slow@example.net"]
     assert row.status == OutboxStatus.PENDING and "timed out" in (row.last_error or "")
     slow["on"] = False
     clock.set(row.next_attempt_at)
-    assert deliver(rt).sent == 1
+    assert run_delivery(rt).sent == 1
     assert rows(rt)["slow@example.net"].status == OutboxStatus.SENT
     # The slow server may still have accepted the first copy after we gave up: SMTP
     # cannot rule that out, so a second copy is possible, and it carries the same ID.
@@ -211,12 +197,12 @@ def test_dropped_connection_is_retried(smtp_rt: Runtime, smtp_sink: SmtpSink, cl
 
     smtp_sink.drop_at_rcpt = drop
     enqueue(smtp_rt, "drop@example.net", "after@example.net")
-    report = deliver(smtp_rt)
+    report = run_delivery(smtp_rt)
     assert (report.sent, report.retried) == (1, 1)
     row = rows(smtp_rt)["drop@example.net"]
     assert row.status == OutboxStatus.PENDING and "connection problem" in (row.last_error or "")
     clock.set(row.next_attempt_at)
-    assert deliver(smtp_rt).sent == 1
+    assert run_delivery(smtp_rt).sent == 1
     assert sorted(m.rcpt_tos[0] for m in smtp_sink.messages) == [
         "after@example.net",
         "drop@example.net",
@@ -229,9 +215,9 @@ def test_gives_up_after_max_attempts_and_counts_a_soft_bounce(
     rt = with_mail(smtp_rt, max_attempts=2)
     smtp_sink.rcpt_reply = lambda a: "450 4.2.1 mailbox busy"
     enqueue(rt, "busy@example.net")
-    assert deliver(rt).retried == 1
+    assert run_delivery(rt).retried == 1
     clock.set(rows(rt)["busy@example.net"].next_attempt_at)
-    assert deliver(rt).failed == 1
+    assert run_delivery(rt).failed == 1
     row = rows(rt)["busy@example.net"]
     assert row.status == OutboxStatus.FAILED and row.attempts == 2
     assert bounce_kinds(rt) == [BounceKind.SOFT]
@@ -241,7 +227,7 @@ def test_gives_up_after_max_attempts_and_counts_a_soft_bounce(
 def test_unreachable_relay_is_not_a_bounce(smtp_rt: Runtime) -> None:
     rt = with_mail(smtp_rt, smtp_port=1, max_attempts=1)
     enqueue(rt, "keep@example.net")
-    assert deliver(rt).failed == 1
+    assert run_delivery(rt).failed == 1
     assert bounce_kinds(rt) == []
     assert not suppressed(rt, "keep@example.net")
 
@@ -378,18 +364,18 @@ def test_starttls_with_auth(
     }
     wrong = with_mail(smtp_rt, **settings, smtp_password="wrong")
     enqueue(wrong, "secure@example.net")
-    assert deliver(wrong).retried == 1  # our credentials, not the recipient's problem
+    assert run_delivery(wrong).retried == 1  # our credentials, not the recipient's problem
     assert sink.messages == [] and not suppressed(wrong, "secure@example.net")
 
     right = with_mail(smtp_rt, **settings, smtp_password="relay-password")
     clock.advance(hours=1)
-    assert deliver(right).sent == 1
+    assert run_delivery(right).sent == 1
     assert logins == ["digest"]
     assert [m.rcpt_tos for m in sink.messages] == [["secure@example.net"]]
 
     untrusted = with_mail(smtp_rt, **{**settings, "smtp_ca_file": ""}, smtp_password="x")
     enqueue(untrusted, "other@example.net")
-    report = deliver(untrusted)  # self-signed relay certificate is refused
+    report = run_delivery(untrusted)  # self-signed relay certificate is refused
     assert report.retried == 1 and "CERTIFICATE_VERIFY_FAILED" in report.errors[0]
 
 
@@ -402,7 +388,7 @@ def test_implicit_tls(smtp_rt: Runtime, tls_files: tuple[Path, Path, Path]) -> N
     try:
         rt = with_mail(smtp_rt, smtp_port=sink.port, smtp_security="tls", smtp_ca_file=str(ca))
         enqueue(rt, "tls@example.net")
-        assert deliver(rt).sent == 1
+        assert run_delivery(rt).sent == 1
     finally:
         controller.stop()
     assert [m.rcpt_tos for m in sink.messages] == [["tls@example.net"]]

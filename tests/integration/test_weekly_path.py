@@ -23,7 +23,7 @@ from digest.models import ChangeKind, MeetingStatus, Subscription, SubscriptionS
 from digest.runtime import Runtime
 from digest.summaries.weeks import IsoWeek
 from digest.tokens import Purpose
-from tests.integration.helpers import active_subscription
+from tests.integration.helpers import active_subscription, write_config_file
 from tests.support.clock import Clock
 from tests.support.mail import body, path_of, subject, unsubscribe_tokens
 from tests.support.meetings import Item, add_meeting, enable
@@ -33,17 +33,13 @@ from tests.support.web import text
 LONDON = ZoneInfo("Europe/London")
 
 
-def write_config(tmp_path: Path, engine: Engine, rt: Runtime, sink: SmtpSink) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[site]\nsecret_key = "{rt.config.site.secret_key}"\n'
-        f'base_url = "{rt.config.site.base_url}"\n'
-        f'var_dir = "{tmp_path / "var"}"\n'
-        f'[database]\nurl = "{engine.url.render_as_string(hide_password=False)}"\n'
-        f'[mail]\nfrom_address = "{rt.config.mail.from_address}"\n'
-        f'backend = "smtp"\nsmtp_host = "127.0.0.1"\nsmtp_port = {sink.port}\n'
+def smtp_config(tmp_path: Path, engine: Engine, rt: Runtime, sink: SmtpSink) -> Path:
+    return write_config_file(
+        tmp_path,
+        engine,
+        rt,
+        f'backend = "smtp"\nsmtp_host = "127.0.0.1"\nsmtp_port = {sink.port}',
     )
-    return path
 
 
 def test_meetings_to_inbox_and_archive(
@@ -91,7 +87,7 @@ def test_meetings_to_inbox_and_archive(
             documents=[("Public reports pack", "https://democracy.manchester.gov.uk/pack.pdf")],
         )
     subscription_id = active_subscription(rt, "reader@example.net", "manchester")
-    config = write_config(tmp_path, engine, rt, smtp_sink)
+    config = smtp_config(tmp_path, engine, rt, smtp_sink)
     runner = CliRunner()
 
     built = runner.invoke(main, ["--config", str(config), "build", "--week", week.label])
@@ -152,7 +148,7 @@ def digests_to(sink: SmtpSink, address: str) -> list[EmailMessage]:
 def test_build_command_errors(
     tmp_path: Path, engine: Engine, rt: Runtime, smtp_sink: SmtpSink
 ) -> None:
-    config = write_config(tmp_path, engine, rt, smtp_sink)
+    config = smtp_config(tmp_path, engine, rt, smtp_sink)
     runner = CliRunner()
     bad_week = runner.invoke(main, ["--config", str(config), "build", "--week", "2026-47"])
     assert bad_week.exit_code == 2 and "is not an ISO week like 2026-W47" in bad_week.output
