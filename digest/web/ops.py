@@ -61,6 +61,14 @@ def healthz() -> tuple[Response, int]:
     return response, 200 if not problems else 503
 
 
+def _by_label(name: str, documentation: str, label: str, values: dict[str, int]) -> Metric:
+    """One gauge with a sample per value of `label`."""
+    gauge = GaugeMetricFamily(name, documentation, labels=[label])
+    for value, n in values.items():
+        gauge.add_metric([value], n)
+    return gauge
+
+
 class DatabaseCollector(Collector):
     """Reads every figure from the database at scrape time, so any web process can
     answer and no counter is lost when a process restarts."""
@@ -71,10 +79,12 @@ class DatabaseCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         session, now = self.session, self.rt.now()
-        councils = GaugeMetricFamily("digest_councils", "Councils by status", labels=["status"])
-        for status, n in stats.by_value(stats.councils_by_status(session)).items():
-            councils.add_metric([status], n)
-        yield councils
+        yield _by_label(
+            "digest_councils",
+            "Councils by status",
+            "status",
+            stats.by_value(stats.councils_by_status(session)),
+        )
         enabled = list(
             session.scalars(
                 sa.select(Council)
@@ -111,12 +121,12 @@ class DatabaseCollector(Collector):
             stale.add_metric([council.slug], int(council.is_stale(now)))
         yield from (collections, last_ok, failures, stale)
         yield from self._delivery(session, now)
-        subscriptions = GaugeMetricFamily(
-            "digest_subscriptions", "Subscriptions by status", labels=["status"]
+        yield _by_label(
+            "digest_subscriptions",
+            "Subscriptions by status",
+            "status",
+            stats.by_value(stats.subscriptions_by_status(session)),
         )
-        for status, n in stats.by_value(stats.subscriptions_by_status(session)).items():
-            subscriptions.add_metric([status], n)
-        yield subscriptions
         open_requests = (
             session.scalar(
                 sa.select(sa.func.count())
@@ -143,23 +153,21 @@ class DatabaseCollector(Collector):
 
     def _delivery(self, session: Session, now: datetime) -> Iterator[Metric]:
         waiting, stuck = intake.waiting(session)
-        signups = GaugeMetricFamily(
+        yield _by_label(
             "digest_signups",
             "Sign-ups from the subscribe form not yet acted on (stuck: gave up after errors)",
-            labels=["state"],
+            "state",
+            {"waiting": waiting, "stuck": stuck},
         )
-        signups.add_metric(["waiting"], waiting)
-        signups.add_metric(["stuck"], stuck)
-        yield signups
         delivery = mail_stats.counts(
             session, now=now, since=stats.week_start(now, self.rt.config.tz)
         )
-        queue = GaugeMetricFamily(
-            "digest_outbox_messages", "Outbox messages by state", labels=["state"]
+        yield _by_label(
+            "digest_outbox_messages",
+            "Outbox messages by state",
+            "state",
+            stats.by_value(delivery.queue),
         )
-        for state, n in stats.by_value(delivery.queue).items():
-            queue.add_metric([state], n)
-        yield queue
         yield GaugeMetricFamily(
             "digest_outbox_due", "Messages due to be sent now", value=delivery.due
         )
@@ -177,12 +185,12 @@ class DatabaseCollector(Collector):
             "Emails given up on this ISO week",
             value=delivery.failed,
         )
-        bounces = GaugeMetricFamily(
-            "digest_bounces_this_week", "Bounces and complaints this ISO week", labels=["kind"]
+        yield _by_label(
+            "digest_bounces_this_week",
+            "Bounces and complaints this ISO week",
+            "kind",
+            stats.by_value(delivery.bounces),
         )
-        for kind, n in stats.by_value(delivery.bounces).items():
-            bounces.add_metric([kind], n)
-        yield bounces
         yield GaugeMetricFamily(
             "digest_domain_groups_paused",
             "Recipient domain groups that asked us to slow down",
