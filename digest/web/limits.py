@@ -21,7 +21,7 @@ from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
-from digest.addresses import keyed_hash
+from digest.addresses import address_key, keyed_hash
 
 KeyFunc = Callable[[], str]
 
@@ -32,11 +32,12 @@ def client_ip() -> str:
 
 
 def form_field_key(field: str, secret_key: str) -> KeyFunc:
-    """Key requests by a (hashed, lower-cased) form field, e.g. the target email address,
-    so one address cannot be flooded from many IPs."""
+    """Key requests by the address typed into a form field, normalised as the action
+    itself normalises it (digest.addresses), so one address cannot be flooded from many
+    IPs under different spellings."""
 
     def key() -> str:
-        value = (request.form.get(field) or "").strip().lower()
+        value = address_key(request.form.get(field) or "")
         if not value:
             return f"ip:{client_ip()}"
         return f"{field}:{keyed_hash(secret_key, 'ratelimit', value)[:32]}"
