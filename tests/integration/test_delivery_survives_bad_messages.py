@@ -106,3 +106,16 @@ def test_digest_worker_keeps_running(
     finally:
         assert worker.terminate() == 0, worker.output()
     _check(smtp_rt, smtp_sink)
+
+
+def test_maildir_gets_the_ascii_address_not_an_encoded_word(rt: Runtime) -> None:
+    _arrange(rt)
+    report = run_delivery(rt)
+    assert report.sent == 5 and report.failed == 2, report.errors
+    raw = [
+        path.read_bytes()
+        for path in (Path(rt.config.mail.maildir_path) / "new").iterdir()
+        if b"xn--exmple-cua" in path.read_bytes()
+    ]
+    assert len(raw) == 1
+    assert b"To: someone@xn--exmple-cua.com" in raw[0] and b"=?utf-8?" not in raw[0].lower()
