@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -55,6 +55,8 @@ def healthz() -> tuple[Response, int]:
         # Informational: the web is healthy even while the circuit breaker holds mail.
         "sending": f"stopped until {stopped[0].isoformat()}" if stopped else "ok",
         "problems": problems,
+        # Informational too: misconfigurations that do not stop the site answering.
+        "warnings": current_app.extensions["digest_limits"].warnings(request.environ),
     }
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"

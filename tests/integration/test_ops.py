@@ -28,6 +28,7 @@ def test_healthz_follows_the_scheduler_heartbeat(
         "scheduler_heartbeat_age_seconds": 30.0,
         "sending": "ok",
         "problems": [],
+        "warnings": [],
     }
     clock.advance(minutes=5)
     stale = client.get("/healthz")
