@@ -28,6 +28,7 @@ from digest.db import UTCDateTime, is_postgres
 from digest.mail.outbox import MessagePurpose
 from digest.mail.queue import MailQueue
 from digest.models import (
+    AdminAction,
     BounceEvent,
     ConsentEvent,
     ConsentEventKind,
@@ -725,11 +726,57 @@ def erase(session: Session, *, subscriber_id: int, now: datetime, secret_key: st
     subscriber = session.get_one(Subscriber, subscriber_id)
     email = subscriber.email
     _delete_subscriber(session, subscriber_id)
-    session.execute(sa.delete(OutboxMessage).where(OutboxMessage.recipient == email))
-    session.execute(sa.delete(EnablementRequest).where(EnablementRequest.email == email))
+    _erase_requests(session, email)
+    # Mail to the address, and any other mail that names it (in any table, the
+    # address is the one thing that identifies the person outside the rows above).
+    session.execute(
+        sa.delete(OutboxMessage).where(
+            sa.or_(
+                OutboxMessage.recipient == email,
+                *(
+                    column.contains(email, autoescape=True)
+                    for column in (
+                        OutboxMessage.subject,
+                        OutboxMessage.body_text,
+                        OutboxMessage.body_html,
+                    )
+                ),
+            )
+        )
+    )
     session.execute(sa.delete(SignupIntake).where(SignupIntake.email == email))
+    for column in (AdminAction.actor, AdminAction.target, AdminAction.detail):
+        session.execute(
+            sa.update(AdminAction)
+            .where(column.contains(email, autoescape=True))
+            .values({column.key: "(erased)"})
+        )
     session.expunge(subscriber)
     suppressions.suppress(session, secret_key, email, SuppressionReason.ERASED, now)
+
+
+def _erase_requests(session: Session, email: str) -> None:
+    """The person's professional requests and every copy of what they wrote: the mails
+    about them (the admins' "New request" notices carry name, organisation and reason)
+    and the notes admins wrote about them in the audit trail."""
+    request_ids = list(
+        session.scalars(sa.select(EnablementRequest.id).where(EnablementRequest.email == email))
+    )
+    if not request_ids:
+        return
+    session.execute(
+        sa.delete(OutboxMessage).where(
+            OutboxMessage.reference.in_([f"request:{i}" for i in request_ids])
+        )
+    )
+    for request_id in request_ids:
+        # Targets are written as "request <id> (<council>)" by the admin console.
+        session.execute(
+            sa.update(AdminAction)
+            .where(AdminAction.target.startswith(f"request {request_id} ", autoescape=True))
+            .values(detail="")
+        )
+    session.execute(sa.delete(EnablementRequest).where(EnablementRequest.id.in_(request_ids)))
 
 
 def purge_unconfirmed(session: Session, now: datetime) -> int:
