@@ -59,6 +59,9 @@ class WebConfig:
     login_limit_per_ip: str = "5 per minute; 30 per hour"
     admin_idle_minutes: int = 30
     public_cache_seconds: int = 30
+    # Bearer token for the full /metrics; without one /metrics shows only figures no
+    # single person's action moves (see digest/web/ops.py).
+    metrics_token: str = ""
 
 
 @dataclass(frozen=True)
