@@ -180,7 +180,7 @@ class PinnedAddressAdapter(HTTPAdapter):
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {  # type: ignore[assignment]
+        self.poolmanager.pool_classes_by_scheme = {
             "http": _WatchedHTTPPool,
             "https": _WatchedHTTPSPool,
         }
