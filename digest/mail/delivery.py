@@ -383,6 +383,10 @@ class Deliverer:
             return False
         if wait > 0:
             self.sleep(wait)
+        # Normally renewed moments ago by `_prepare`, but the verdict on the message
+        # before may have taken minutes.
+        if not self._lease_kept(ready.message_id):
+            return False
         composed = ready.composed
         try:
             if split:
@@ -399,13 +403,48 @@ class Deliverer:
     def _finish(self, ready: _Ready, report: DeliveryReport, split: bool) -> None:
         if split:
             try:
-                cast(SplitSending, self.backend).finish()
+                cast(SplitSending, self.backend).finish(
+                    lambda: self._keep_leases(ready.message_id),
+                    self.lease.total_seconds() / 4,
+                )
             except DeliveryError as exc:
+                if exc.abandoned:
+                    # Not ours any more, or the database is away: record nothing.
+                    report.errors.append(f"{ready.recipient}: {exc}")
+                    self._interrupted = True
+                    return
                 self._record_failure(ready, exc, report)
                 return
         self._accepted.append(ready.message_id)
         self._failures_in_a_row = 0
         report.sent += 1
+
+    def _keep_leases(self, message_id: int) -> None:
+        """While the relay takes its time over a message: renew this worker's leases, so
+        no other worker takes the message (or the rest of the batch) over. Raises if the
+        message is no longer ours, which abandons the wait."""
+        with self._recording_accepted() as session:
+            now = self.clock()
+            kept = outbox.renew_all(session, worker=self.worker, now=now, lease=self.lease)
+        for kept_id in kept:
+            self._leases[kept_id] = now + self.lease
+        if message_id not in kept:
+            raise RuntimeError("the lease on this message ran out")
+
+    def _lease_kept(self, message_id: int) -> bool:
+        """Make sure most of the lease remains before a send (renewing it when needed);
+        False when it ran out and the message may be someone else's."""
+        now = self.clock()
+        if self._leases[message_id] - now >= self.lease * 0.75:
+            return True
+        with self._recording_accepted() as session:
+            if (
+                outbox.renew(session, message_id, worker=self.worker, now=now, lease=self.lease)
+                is None
+            ):
+                return False
+        self._leases[message_id] = now + self.lease
+        return True
 
     def _record_accepted(self) -> None:
         if self._accepted:
