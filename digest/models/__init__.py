@@ -16,7 +16,13 @@ from digest.models.enums import (
     SubscriptionStatus,
     SuppressionReason,
 )
-from digest.models.mail import BounceEvent, DomainPause, OutboxMessage, Suppression
+from digest.models.mail import (
+    BounceEvent,
+    DeliveryCounter,
+    DomainPause,
+    OutboxMessage,
+    Suppression,
+)
 from digest.models.meeting import AgendaItem, Attendee, Document, Meeting, MeetingChange
 from digest.models.ops import Admin, AdminAction, Heartbeat, JobRun
 from digest.models.people import (
@@ -41,6 +47,7 @@ __all__ = [
     "Council",
     "CouncilStatus",
     "CouncilSystem",
+    "DeliveryCounter",
     "Digest",
     "DigestMeeting",
     "DigestSection",
