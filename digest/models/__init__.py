@@ -23,7 +23,14 @@ from digest.models.mail import (
     OutboxMessage,
     Suppression,
 )
-from digest.models.meeting import AgendaItem, Attendee, Document, Meeting, MeetingChange
+from digest.models.meeting import (
+    AgendaItem,
+    Attendee,
+    Document,
+    Meeting,
+    MeetingChange,
+    MeetingFetchFailure,
+)
 from digest.models.ops import Admin, AdminAction, Heartbeat, JobRun
 from digest.models.people import (
     ConsentEvent,
@@ -59,6 +66,7 @@ __all__ = [
     "JobRun",
     "Meeting",
     "MeetingChange",
+    "MeetingFetchFailure",
     "MeetingStatus",
     "OutboxMessage",
     "OutboxStatus",
