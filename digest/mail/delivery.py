@@ -55,6 +55,11 @@ from digest.models import (
 
 log = logging.getLogger("digest.delivery")
 
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
 # Waits for a rate-limit slot up to this long; beyond it the message is put off instead,
 # so one slow domain group never holds a worker (and its lease) hostage.
 MAX_RATE_WAIT = 1.0
@@ -216,6 +221,8 @@ class Deliverer:
         # The installation's run of failed sends as last seen (shared by all workers in
         # the database), so a success resets it only when there is something to reset.
         self._shared_failures = 0
+        # Messages failed outside `_record_failure` (composing raised), for the report.
+        self._unexpected: list[str] = []
         # Checked between messages: a worker asked to stop finishes the message in hand
         # and hands the rest of its batch back.
         self.should_stop: Callable[[], bool] = lambda: False
@@ -277,6 +284,8 @@ class Deliverer:
             finally:
                 self._record_accepted()
                 self._refused = set()
+                report.errors.extend(self._unexpected)
+                self._unexpected = []
         if self.should_stop():
             self.release_unsent()
         self._rows, self._leases = {}, {}
@@ -338,9 +347,33 @@ class Deliverer:
             return outbox.release(session, worker=self.worker, now=self.clock())
 
     def _prepare(self, message_id: int) -> _Ready | str | None:
-        """Lease, send-time checks and composition, in one short transaction (which also
-        records the sends accepted since the last one). Returns the message to send, or
-        the report counter to add one to, or None when the message is no longer ours."""
+        """Lease, send-time checks and composition. Returns the message to send, or the
+        report counter to add one to, or None when the message is no longer ours."""
+        try:
+            return self._prepare_in_transaction(message_id)
+        except sa.exc.SQLAlchemyError:
+            raise  # the database, not this message: nothing to blame the message for
+        except Exception as exc:
+            # Composing this one message failed (a bug, or data no relay could take): it
+            # fails alone, with the reason, and the batch carries on.
+            log.exception("message %s could not be prepared", message_id)
+            return self._fail_alone(message_id, exc)
+
+    def _fail_alone(self, message_id: int, exc: Exception) -> str:
+        """Record an unexpected error as this message's failure; counts for the breaker,
+        so a bug that fails every message stops sending after `breaker_failures`."""
+        row = self._rows[message_id]
+        error = _describe(exc)
+        with self._recording_accepted() as session:
+            now = self.clock()
+            outbox.mark_failed(session, message_id, now, error)
+            self._count_failure(session, now, DeliveryError(error, temporary=False))
+        self._unexpected.append(f"{row.recipient}: {error}")
+        return "failed"
+
+    def _prepare_in_transaction(self, message_id: int) -> _Ready | str | None:
+        """One short transaction (which also records the sends accepted since the last
+        one)."""
         mail = self.config.mail
         row = self._rows[message_id]
         with self._recording_accepted() as session:
@@ -429,6 +462,9 @@ class Deliverer:
         except DeliveryError as exc:
             self._record_failure(ready, exc, report)
             return False
+        except Exception as exc:
+            self._unexpected_send_error(ready, exc, report)
+            return False
         return True
 
     def _finish(self, ready: _Ready, report: DeliveryReport, split: bool) -> None:
@@ -446,8 +482,20 @@ class Deliverer:
                     return
                 self._record_failure(ready, exc, report)
                 return
+            except Exception as exc:
+                self._unexpected_send_error(ready, exc, report)
+                return
         self._accepted.append(ready.message_id)
         report.sent += 1
+
+    def _unexpected_send_error(self, ready: _Ready, exc: Exception, report: DeliveryReport) -> None:
+        """The backend raised something other than DeliveryError (e.g. smtplib unable to
+        encode an address): the message fails with the error and the connection, whose
+        state is unknown, is closed; the next message opens a fresh one."""
+        log.exception("sending message %s failed unexpectedly", ready.message_id)
+        with contextlib.suppress(Exception):
+            self.backend.close()
+        self._record_failure(ready, DeliveryError(_describe(exc), temporary=False), report)
 
     def _keep_leases(self, message_id: int) -> None:
         """While the relay takes its time over a message: renew this worker's leases, so

@@ -2,7 +2,7 @@
 and meetings whose details could not be read
 
 Revision ID: 0006_delivery_counters
-Revises: 0004_signup_intake
+Revises: 0005_ids_never_reused
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import digest.db
 
 revision = "0006_delivery_counters"
-down_revision = "0004_signup_intake"
+down_revision = "0005_ids_never_reused"
 branch_labels = None
 depends_on = None
 
@@ -44,6 +44,8 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "council_id", "source_id", name=op.f("uq_meeting_fetch_failures_council_id_source_id")
         ),
+        # Ids never reused on SQLite, like every table since 0005.
+        sqlite_autoincrement=True,
     )
 
 
