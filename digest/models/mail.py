@@ -91,3 +91,13 @@ class DomainPause(Base):
     domain_group: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
     paused_until: Mapped[datetime]
     reason: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class DeliveryCounter(Base):
+    """A counter shared by every delivery worker: `failures_in_a_row` feeds the circuit
+    breaker, so it trips after `breaker_failures` failed sends across all workers."""
+
+    __tablename__ = "delivery_counters"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)

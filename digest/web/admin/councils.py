@@ -8,6 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from digest import councils, enablement
+from digest.collector import store
 from digest.collector.fetcher import Fetcher
 from digest.collector.probe import probe_site
 from digest.collector.probe import record as record_probe
@@ -39,7 +40,13 @@ def council_list() -> str:
 
 @bp.get("/councils/<slug>")
 def council_detail(slug: str) -> str:
-    return render_template("admin/council.html", council=_council(slug), now=runtime().now())
+    council = _council(slug)
+    return render_template(
+        "admin/council.html",
+        council=council,
+        now=runtime().now(),
+        meeting_failures=store.meeting_failures(db(), council.id),
+    )
 
 
 @bp.post("/councils/<slug>/enable")
