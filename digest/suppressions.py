@@ -13,6 +13,17 @@ from digest.models import Suppression, SuppressionReason
 # Reasons a person can undo by subscribing again and confirming (a fresh double opt-in).
 # Bounces and complaints are not undone by a web form anyone could fill in.
 CLEARED_BY_CONFIRMATION = frozenset({SuppressionReason.ERASED})
+# Reasons that stop every email to the address, confirmations included. The keyed hash
+# that erasure leaves blocks nothing by itself: it only remembers that the address was
+# erased, and a suppression for a bounce or complaint outlives erasure (`suppress`).
+BLOCKING = frozenset(
+    {
+        SuppressionReason.HARD_BOUNCE,
+        SuppressionReason.SOFT_BOUNCE,
+        SuppressionReason.COMPLAINT,
+        SuppressionReason.MANUAL,
+    }
+)
 
 
 _BY_HASH = sa.select(Suppression).where(Suppression.email_hash == sa.bindparam("email_hash"))
@@ -23,7 +34,9 @@ def find(session: Session, secret_key: str, email: str) -> Suppression | None:
 
 
 def is_suppressed(session: Session, secret_key: str, email: str) -> bool:
-    return find(session, secret_key, email) is not None
+    """Whether mail to the address is blocked (an erasure's hash alone does not block)."""
+    found = find(session, secret_key, email)
+    return found is not None and found.reason in BLOCKING
 
 
 def suppress(
