@@ -2,7 +2,7 @@
 keeps the evidence that decided its class
 
 Revision ID: 0007_bounce_classes
-Revises: 0004_signup_intake
+Revises: 0005_ids_never_reused
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_bounce_classes"
-down_revision = "0004_signup_intake"
+down_revision = "0005_ids_never_reused"
 branch_labels = None
 depends_on = None
 

@@ -244,6 +244,11 @@ def test_no_confirmation_to_a_hard_bounced_address_and_the_admin_sees_why(
             session, subscriber_id=subscriber_id, now=rt.now(), secret_key=rt.config.site.secret_key
         )
     assert is_suppressed(rt, email) == SuppressionReason.HARD_BOUNCE
+    with rt.read_sessions() as session:
+        # Only the keyed hash and the reason outlive erasure, not the address.
+        kept = session.scalars(sa.select(Suppression)).one()
+        assert email not in kept.detail and "User unknown" in kept.detail
+        assert session.scalar(sa.select(sa.func.count()).select_from(BounceEvent)) == 0
     smtp_sink.messages.clear()
     assert subscribe(client, "wigan", email).status_code == 303
     take_in(rt)
