@@ -100,3 +100,5 @@ def test_postfix_dsns_are_classified_right(
     assert is_suppressed(rt, UNKNOWN_USER) == SuppressionReason.HARD_BOUNCE
     assert is_suppressed(rt, UNKNOWN_DOMAIN) == SuppressionReason.HARD_BOUNCE
     assert is_suppressed(rt, FULL) is None  # one full mailbox is not yet a dead address
+    # The unknown domain was looked up on our loopback DNS server, nowhere else.
+    assert any(b"no-such-domain" in query for query in postfix.dns_queries)

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.mailtools import skip_or_fail
@@ -103,6 +103,8 @@ delay_warning_time = 0
 class Postfix:
     root: Path
     port: int
+    # Names Postfix asked our DNS server about: proof that no lookup left loopback.
+    dns_queries: list[bytes] = field(default_factory=list)
 
     @property
     def config_dir(self) -> Path:
@@ -113,7 +115,9 @@ class Postfix:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
-def _nxdomain_server(stop: threading.Event) -> tuple[socket.socket, threading.Thread]:
+def _nxdomain_server(
+    stop: threading.Event, queries: list[bytes]
+) -> tuple[socket.socket, threading.Thread]:
     """A DNS server on 127.0.0.1:53 that says every name does not exist (RFC 1035
     header with RCODE 3, the question echoed)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -131,6 +135,7 @@ def _nxdomain_server(stop: threading.Event) -> tuple[socket.socket, threading.Th
                 return
             if len(query) < 12:
                 continue
+            queries.append(query[12:])
             flags = 0x8000 | (query[2] & 0x01) << 8 | 0x0080 | 3  # QR, RD copied, RA, NXDOMAIN
             header = query[:2] + flags.to_bytes(2, "big") + query[4:6] + b"\0\0\0\0\0\0"
             sock.sendto(header + query[12:], peer)
@@ -152,10 +157,11 @@ def running_postfix(bounce_domain: str, sink_port: int) -> Iterator[Postfix]:
     root = Path(tempfile.mkdtemp(prefix="digest-postfix-"))
     stop = threading.Event()
     dns: socket.socket | None = None
+    queries: list[bytes] = []
     started = False
     try:
         try:
-            dns, _ = _nxdomain_server(stop)
+            dns, _ = _nxdomain_server(stop, queries)
         except OSError as exc:
             skip_or_fail(f"cannot serve DNS on 127.0.0.1:53 for Postfix: {exc}")
         port = free_port()
@@ -191,7 +197,7 @@ def running_postfix(bounce_domain: str, sink_port: int) -> Iterator[Postfix]:
             check=False,
         )
         started = result.returncode == 0
-        instance = Postfix(root, port)
+        instance = Postfix(root, port, queries)
         if not started:
             raise RuntimeError(f"postfix did not start: {result.stderr}\n{instance.log()}")
         deadline = time.monotonic() + 20
