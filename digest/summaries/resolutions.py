@@ -92,13 +92,13 @@ def extract_resolutions(minutes: str | None) -> list[str]:
         else:
             index += 1
     if not found:
-        found = [b for b in blocks if _INFINITIVE.match(_strip_marker(b))]
+        found = [b for b in blocks if _INFINITIVE.match(strip_marker(b))]
     return _dedupe([clean for b in found if (clean := tidy(b))])[:MAX_RESOLUTIONS]
 
 
 def _read_decision(blocks: list[str], index: int) -> tuple[int, list[str]]:
     """If blocks[index] records a decision: how many blocks it spans and its bullets."""
-    body = _strip_marker(blocks[index])
+    body = strip_marker(blocks[index])
     for trigger in _TRIGGERS:
         match = trigger.search(body)
         if match is None:
@@ -137,7 +137,7 @@ def _read_decision(blocks: list[str], index: int) -> tuple[int, list[str]]:
 
 
 def _starts_decision(block: str) -> bool:
-    body = _strip_marker(block)
+    body = strip_marker(block)
     return any(trigger.search(body) for trigger in _TRIGGERS)
 
 
@@ -181,7 +181,8 @@ def _with_vote(bullets: list[str], vote: str) -> list[str]:
     return [f"{first} ({vote})", *bullets[1:]]
 
 
-def _strip_marker(block: str) -> str:
+def strip_marker(block: str) -> str:
+    """The block without its leading list marker (1. / (a) / - ...)."""
     return _MARKER.sub("", block, count=1)
 
 
@@ -189,7 +190,7 @@ def tidy(text: str) -> str:
     """One decision as a readable sentence: no list marker, no leading "that", no
     trailing "; and", a capital first letter and a full stop."""
     text = re.sub(r"\s+", " ", text).strip()
-    text = _strip_marker(text)
+    text = strip_marker(text)
     text = _LEAD.sub("", text)
     text = _THAT.sub("", text)
     text = re.sub(r"(?:;|,)?\s*(?:and|or)\s*$", "", text, flags=re.IGNORECASE)

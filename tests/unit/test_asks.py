@@ -1,0 +1,65 @@
+"""'Asked to decide:' read from agenda text and from a report's Recommendations section."""
+
+from __future__ import annotations
+
+import pytest
+
+from digest.htmltext import html_to_text
+from digest.summaries.asks import extract_asked_to_decide
+
+CASES = [
+    (
+        "agenda sentence: is recommended to",
+        "<p>To receive the report of the Director of Finance.</p>"
+        "<p>The Cabinet is recommended to approve the revised SEND transport policy.</p>",
+        ["To approve the revised SEND transport policy."],
+    ),
+    (
+        "agenda sentence over a numbered list",
+        "<p>Members are asked to:</p><p>1. note the forecast overspend of £4.2m;</p>"
+        "<p>2. agree the recovery plan.</p>",
+        ["Note the forecast overspend of £4.2m.", "Agree the recovery plan."],
+    ),
+    (
+        "report: Recommendations heading with a list, ended by the next heading",
+        "<p>1. Purpose of the report</p><p>To set out the budget.</p>"
+        "<p>2. Recommendations</p>"
+        "<p>2.1 That the Committee approves the fees and charges for 2027/28.</p>"
+        "<p>2.2 That the Committee notes the consultation responses.</p>"
+        "<p>3. Reasons for the recommendations</p><p>The budget must balance.</p>",
+        [
+            "The Committee approves the fees and charges for 2027/28.",
+            "The Committee notes the consultation responses.",
+        ],
+    ),
+    (
+        "report: RECOMMENDATION: inline",
+        "<p>RECOMMENDATION: That the application be approved subject to conditions.</p>"
+        "<p>Background</p><p>The site lies in the green belt.</p>",
+        ["The application be approved subject to conditions."],
+    ),
+    (
+        "agenda infinitive",
+        "<p>To consider and approve the draft Local Plan for consultation.</p>",
+        ["To consider and approve the draft Local Plan for consultation."],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "html", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_asks(name: str, html: str, expected: list[str]) -> None:
+    assert extract_asked_to_decide(html_to_text(html)) == expected
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "",
+        "<p>Apologies for absence.</p>",
+        "<p>The report is for information only.</p>",
+        "<p>To receive any declarations of interest.</p>",
+        "<p>Recommendations made by the panel last year were implemented.</p>",
+    ],
+)
+def test_nothing_to_decide(html: str) -> None:
+    assert extract_asked_to_decide(html_to_text(html) if html else html) == []
