@@ -148,7 +148,7 @@ def _from_sentences(blocks: list[str]) -> list[str]:
 
 
 def _list_after(blocks: list[str], start: int) -> list[str]:
-    listed = []
+    listed: list[str] = []
     for block in blocks[start : start + _MAX_SECTION_BLOCKS]:
         if strip_marker(block) == block and listed:
             break
