@@ -150,8 +150,8 @@ def _from_sentences(blocks: list[str]) -> list[str]:
 def _list_after(blocks: list[str], start: int) -> list[str]:
     listed: list[str] = []
     for block in blocks[start : start + _MAX_SECTION_BLOCKS]:
-        if strip_marker(block) == block and listed:
-            break
+        if strip_marker(block) == block:
+            break  # the list has ended, or it was never a list ("dates: Friday 24 May")
         listed.append(strip_marker(block))
     return listed
 

@@ -39,6 +39,30 @@ CASES = [
         ["The application be approved subject to conditions."],
     ),
     (
+        # Real agenda text: Highland Council, 15 May 2025, item 3 (highland.gov.uk/meetings/
+        # meeting/5160/highland_council/attachment/84949).
+        "Scottish agenda: The Council is asked to:- over a roman list",
+        "<p>There is circulated Report No. HC/11/25 by the Chief Executive.</p>"
+        "<p>The Council is asked to:-</p>"
+        "<p>i. scrutinise the report and approve the progress of the Operational Delivery "
+        "Plan;</p><p>ii. approve the reporting schedule for 2027/28 at Appendix 5 to the "
+        "report;</p><p>iii. note that project reports will continue to be submitted to "
+        "strategic committees for scrutiny; and</p>",
+        [
+            "Scrutinise the report and approve the progress of the Operational Delivery Plan.",
+            "Approve the reporting schedule for 2027/28 at Appendix 5 to the report.",
+            "Note that project reports will continue to be submitted to strategic committees "
+            "for scrutiny.",
+        ],
+    ),
+    (
+        # Real agenda text: Kent, Environment & Transport Cabinet Committee, 28 Nov 2018.
+        "a lead over something that is not a list",
+        "<p>The Cabinet Committee is asked to note that the following dates have been "
+        "reserved for its meetings in 2019/20:</p><p>Friday 24 May 2019</p>",
+        ["To note that the following dates have been reserved for its meetings in 2019/20:"],
+    ),
+    (
         "agenda infinitive",
         "<p>To consider and approve the draft Local Plan for consultation.</p>",
         ["To consider and approve the draft Local Plan for consultation."],
