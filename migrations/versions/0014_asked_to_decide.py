@@ -1,7 +1,7 @@
 """What each upcoming agenda item asks the meeting to decide, read from its agenda text
 
 Revision ID: 0014_asked_to_decide
-Revises: 0004_signup_intake
+Revises: 0005_ids_never_reused
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_asked_to_decide"
-down_revision = "0004_signup_intake"
+down_revision = "0005_ids_never_reused"
 branch_labels = None
 depends_on = None
 
