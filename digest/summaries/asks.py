@@ -8,6 +8,9 @@ by the next heading ("Reasons for the recommendations", "1. Background"). Both k
 text come through `digest.htmltext.html_to_text` or PDF extraction, so paragraphs are
 separated by blank lines and list markers are kept.
 
+The text must have its paragraphs separated by blank lines (what html_to_text gives;
+text from a PDF should be joined into paragraphs first), as for extract_resolutions.
+
 Everything here is a pure function of the text.
 """
 
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from digest.summaries.resolutions import strip_marker, tidy
+from digest.summaries.resolutions import marker_kind, strip_marker, tidy
 
 MAX_ASKS = 8
 # A long section is a report's body, not its recommendations.
@@ -30,7 +33,7 @@ _BODIES = (
 # alone on its line or followed by a colon and the first recommendation.
 _SECTION = re.compile(
     r"^(?:\d{1,2}(?:\.\d{1,2})?\.?\s+)?(?:officer(?:'s|s'|s)?\s+|summary\s+of\s+)?"
-    r"(?:recommendations?|recommended\s+decisions?|recommended\s+resolutions?|"
+    r"(?:recommendations?|recommendation\(s\)|recommended\s+decisions?|recommended\s+resolutions?|"
     r"decisions?\s+(?:required|sought|requested)|proposed\s+decisions?|"
     r"action\s+required)"
     r"(?:\s+(?:to|for)\s+(?:the\s+)?[\w'’ -]{1,40}?)?\s*(?P<sep>[:.\-–—]|$)",
@@ -149,10 +152,19 @@ def _from_sentences(blocks: list[str]) -> list[str]:
 
 def _list_after(blocks: list[str], start: int) -> list[str]:
     listed: list[str] = []
+    kind = None
     for block in blocks[start : start + _MAX_SECTION_BLOCKS]:
-        if strip_marker(block) == block:
+        body = strip_marker(block)
+        if body == block:
             break  # the list has ended, or it was never a list ("dates: Friday 24 May")
-        listed.append(strip_marker(block))
+        if _looks_like_heading(body) and (_NEXT_HEADING.match(body) or body.isupper()):
+            break  # "3. REASONS FOR THE RECOMMENDATIONS"
+        # "i." reads as a letter and "ii." as a roman numeral: one family here.
+        this = "a" if marker_kind(block) == "r" else marker_kind(block)
+        kind = kind or this
+        if this != kind:
+            break  # "(a) ... (b) ..." then "3.1 The current policy ..."
+        listed.append(body)
     return listed
 
 

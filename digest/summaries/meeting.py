@@ -192,6 +192,7 @@ def summarise(
     private = 0
     public_items = 0
     decisions: list[Decided] = []
+    asks: list[Decided] = []
     held = meeting.start_date < now.astimezone(tz).date()
     for item in meeting.items:
         if item.is_restricted:
@@ -199,6 +200,8 @@ def summarise(
             continue
         decided = resolutions_of(item)
         decisions.append(Decided(item.title, decided))
+        if not held:
+            asks.append(Decided(item.title, asked_of(item)))
         kind = procedural_kind(item.title)
         if kind is not None and is_routine(decided):
             if kind.value not in routine:
@@ -237,7 +240,7 @@ def summarise(
         ]
         if limits.attendees
         else [],
-        summary=_plain(meeting, decisions, private, tz=tz, now=now),
+        summary=_plain(meeting, decisions, private, tz=tz, now=now, asks=asks),
     )
 
 
@@ -245,11 +248,18 @@ def plain_summary_of(meeting: Meeting, *, tz: ZoneInfo, now: datetime) -> str | 
     """The meeting in plain words, for a meeting loaded with its items (the API)."""
     public = [i for i in meeting.items if not i.is_restricted]
     decisions = [Decided(i.title, resolutions_of(i)) for i in public]
-    return _plain(meeting, decisions, len(meeting.items) - len(public), tz=tz, now=now)
+    asks = [Decided(i.title, asked_of(i)) for i in public]
+    return _plain(meeting, decisions, len(meeting.items) - len(public), tz=tz, now=now, asks=asks)
 
 
 def _plain(
-    meeting: Meeting, decisions: list[Decided], private: int, *, tz: ZoneInfo, now: datetime
+    meeting: Meeting,
+    decisions: list[Decided],
+    private: int,
+    *,
+    tz: ZoneInfo,
+    now: datetime,
+    asks: list[Decided],
 ) -> str | None:
     return plain_summary(
         committee=meeting.committee or heading_of(meeting),
@@ -261,6 +271,7 @@ def _plain(
         items=decisions,
         private_count=private,
         agenda_items=len(meeting.items),
+        asks=asks,
     )
 
 

@@ -98,6 +98,7 @@ def plain_summary(
     items: Sequence[Decided],
     private_count: int,
     agenda_items: int,
+    asks: Sequence[Decided] = (),
 ) -> str | None:
     """The paragraph, or None when there is nothing to say beyond the date."""
     who = _who(committee)
@@ -113,7 +114,8 @@ def plain_summary(
             return None
         items_text = _count(agenda_items, "item")
         private = f", {private_count} of them in private" if private_count else ""
-        return f"{who} meets on {when}. Its agenda has {items_text}{private}."
+        asked = _asked(asks)
+        return f"{who} meets on {when}. Its agenda has {items_text}{private}{asked}."
     if not minutes_published:
         return None  # pages and digests already say the minutes are still to come
     clauses = _clauses(items)
@@ -139,6 +141,42 @@ def _clauses(items: Sequence[Decided]) -> list[str]:
     if others:
         described.append(f"made {_count(others, 'other decision')}")
     return described
+
+
+def _asked(asks: Sequence[Decided]) -> str:
+    """'; it is asked to approve X and 2 other matters' for an upcoming meeting."""
+    clauses = [
+        c for item in asks if item.decisions and (c := _clause(item.decisions[0], item.title))
+    ]
+    if not clauses:
+        return ""
+    verb, _, thing = clauses[0].partition(" ")
+    others = len(clauses) - 1
+    more = f" and {_count(others, 'other matter')}" if others else ""
+    return f"; it is asked to {_BASE.get(verb, verb)} {thing}{more}"
+
+
+_BASE = {
+    "approved": "approve",
+    "noted": "note",
+    "agreed": "agree",
+    "deferred": "defer",
+    "refused": "refuse",
+    "endorsed": "endorse",
+    "adopted": "adopt",
+    "granted": "grant",
+    "recommended": "recommend",
+    "delegated": "delegate",
+    "appointed": "appoint",
+    "elected": "elect",
+    "rejected": "reject",
+    "accepted": "accept",
+    "confirmed": "confirm",
+    "authorised": "authorise",
+    "awarded": "award",
+    "allocated": "allocate",
+    "received": "receive",
+}
 
 
 def _clause(decision: str, title: str) -> str | None:

@@ -234,7 +234,8 @@ _KIND = re.compile(
 )
 
 
-def _kind(item: str) -> str | None:
+def marker_kind(item: str) -> str | None:
+    """The kind of list marker an item starts with: n(umber), r(oman), a (letter), b(ullet)."""
     match = _KIND.match(item)
     return match.lastgroup if match else None
 
@@ -245,11 +246,11 @@ def _nest(items: list[str]) -> list[str]:
     out: list[str] = []
     index = 0
     while index < len(items):
-        current, kind = items[index], _kind(items[index])
+        current, kind = items[index], marker_kind(items[index])
         index += 1
         if kind is not None and current.rstrip().endswith((":", ":-", "—", "–")):
             subs = []
-            while index < len(items) and _kind(items[index]) not in (None, kind):
+            while index < len(items) and marker_kind(items[index]) not in (None, kind):
                 subs.append(" ".join(items[index].split()))
                 index += 1
             if subs:

@@ -113,6 +113,9 @@ def test_asks_decisions_and_summary_from_collected_text(
     ]
     (soon,) = api["upcoming"]
     assert soon["summary"].startswith("The Cabinet meets on")
+    assert soon["summary"].endswith(
+        "Its agenda has 2 items; it is asked to approve the revised SEND transport policy."
+    )
     assert soon["agenda_items"][0]["asked_to_decide"] == [
         "To approve the revised SEND transport policy."
     ]

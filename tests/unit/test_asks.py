@@ -63,6 +63,18 @@ CASES = [
         ["To note that the following dates have been reserved for its meetings in 2019/20:"],
     ),
     (
+        "report: RECOMMENDATION(S) over a lead and a lettered list, then numbered paragraphs",
+        "<p>1. PURPOSE OF REPORT</p><p>1.1 To seek approval of the revised policy.</p>"
+        "<p>2. RECOMMENDATION(S)</p><p>2.1 Cabinet is recommended to:</p>"
+        "<p>(a) approve the revised SEND Home to School Transport Policy at Appendix 1;</p>"
+        "<p>(b) delegate authority to the Director to make minor changes.</p>"
+        "<p>3. REASON(S) FOR RECOMMENDATION(S)</p><p>3.1 The current policy dates from 2015.</p>",
+        [
+            "Approve the revised SEND Home to School Transport Policy at Appendix 1.",
+            "Delegate authority to the Director to make minor changes.",
+        ],
+    ),
+    (
         "agenda infinitive",
         "<p>To consider and approve the draft Local Plan for consultation.</p>",
         ["To consider and approve the draft Local Plan for consultation."],

@@ -86,3 +86,15 @@ def test_footnote_markers_link_to_the_definition() -> None:
         "</a></sup> &lt;policy&gt;"
     )
     assert str(annotated.html) == "The revised SEND<sup>[1]</sup> &lt;policy&gt;"
+
+
+def test_an_upcoming_meeting_says_what_it_is_asked_to_decide() -> None:
+    upcoming = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    asks = [
+        Decided("SEND transport", ["To approve the revised SEND transport policy."]),
+        Decided("Budget", ["Note the forecast overspend of £4.2m."]),
+    ]
+    assert summary([], start_at=upcoming, agenda_items=4, asks=asks) == (
+        "The Cabinet meets on Tuesday 1 December. Its agenda has 4 items; it is asked to "
+        "approve the revised SEND transport policy and 1 other matter."
+    )
