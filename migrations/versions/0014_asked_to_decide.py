@@ -18,12 +18,16 @@ depends_on = None
 def upgrade() -> None:
     # Existing rows get an empty list; the collector fills it when agenda text next
     # changes, and summaries read the text meanwhile (digest.summaries.meeting.asked_of).
-    with op.batch_alter_table("agenda_items") as batch:
-        batch.add_column(
-            sa.Column("asked_to_decide", sa.JSON(), nullable=False, server_default=sa.text("'[]'"))
-        )
+    # A plain ADD COLUMN (SQLite supports it with a constant default), not a batch
+    # rebuild: rebuilding the table would drop its AUTOINCREMENT (migration 0005).
+    op.add_column(
+        "agenda_items",
+        sa.Column("asked_to_decide", sa.JSON(), nullable=False, server_default=sa.text("'[]'")),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("agenda_items") as batch:
+    with op.batch_alter_table(
+        "agenda_items", table_kwargs={"sqlite_autoincrement": True}
+    ) as batch:
         batch.drop_column("asked_to_decide")
