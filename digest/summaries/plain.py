@@ -146,7 +146,11 @@ def _clauses(items: Sequence[Decided]) -> list[str]:
 def _asked(asks: Sequence[Decided]) -> str:
     """'; it is asked to approve X and 2 other matters' for an upcoming meeting."""
     clauses = [
-        c for item in asks if item.decisions and (c := _clause(item.decisions[0], item.title))
+        clause
+        for item in asks
+        if item.decisions
+        and not _ROUTINE_ASK.search(f"{item.title} {item.decisions[0]}")
+        and (clause := _clause(item.decisions[0], item.title))
     ]
     if not clauses:
         return ""
@@ -155,6 +159,12 @@ def _asked(asks: Sequence[Decided]) -> str:
     more = f" and {_count(others, 'other matter')}" if others else ""
     return f"; it is asked to {_BASE.get(verb, verb)} {thing}{more}"
 
+
+# The meeting's own housekeeping, not what it is asked to decide about the area.
+_ROUTINE_ASK = re.compile(
+    r"\bminutes\b|apolog|declarations?\s+of\s+interest|urgent\s+business|exclu",
+    re.IGNORECASE,
+)
 
 _BASE = {
     "approved": "approve",

@@ -91,6 +91,7 @@ def test_footnote_markers_link_to_the_definition() -> None:
 def test_an_upcoming_meeting_says_what_it_is_asked_to_decide() -> None:
     upcoming = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
     asks = [
+        Decided("Minutes", ["To approve the minutes of the meeting on 7 October."]),
         Decided("SEND transport", ["To approve the revised SEND transport policy."]),
         Decided("Budget", ["Note the forecast overspend of £4.2m."]),
     ]
