@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_bounce_classes"
-down_revision = "0005_ids_never_reused"
+down_revision = "0006_delivery_counters"
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_asked_to_decide"
-down_revision = "0005_ids_never_reused"
+down_revision = "0007_bounce_classes"
 branch_labels = None
 depends_on = None
 
