@@ -12,8 +12,8 @@ help: ## Show the available targets
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "Installing into $(VENV) ..." >&2
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' >&2
+	@echo "Installing into $(VENV) (about two minutes on a fresh clone) ..." >&2
+	@$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev]' >&2
 	@touch $@
 
 install: $(BIN)/.installed ## Create .venv and install the project with its test tools
