@@ -48,3 +48,16 @@ def test_a_failed_latest_collection_says_so(
     council.last_success_at = clock() - timedelta(minutes=5)
     session.commit()
     assert "latest attempt" not in client.get("/councils/wigan").get_data(as_text=True)
+
+
+def test_privacy_notice_names_controller_basis_retention_and_the_ico(client: FlaskClient) -> None:
+    text = client.get("/privacy").get_data(as_text=True)
+    for needed in (
+        "data controller",
+        "lawful basis",
+        "How long we keep it",
+        "seven days",
+        "Information Commissioner",
+        "hello@councildigest.example.org",
+    ):
+        assert needed in text, needed
