@@ -136,6 +136,14 @@ class DemandConfig:
 
 
 @dataclass(frozen=True)
+class LookupConfig:
+    # A postcodes.io-compatible API; empty turns online postcode lookup off.
+    postcode_api: str = "https://api.postcodes.io"
+    timeout: float = 3.0
+    cache_hours: float = 168.0
+
+
+@dataclass(frozen=True)
 class Config:
     site: SiteConfig = field(default_factory=SiteConfig)
     web: WebConfig = field(default_factory=WebConfig)
@@ -145,6 +153,7 @@ class Config:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
     demand: DemandConfig = field(default_factory=DemandConfig)
+    lookup: LookupConfig = field(default_factory=LookupConfig)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -357,6 +366,14 @@ def _validate(config: Config) -> None:
         raise ConfigError("[mail] lease_seconds must be at least 4 x smtp_timeout")
     if config.collector.concurrency < 1:
         raise ConfigError("[collector] concurrency must be at least 1")
+    api = urlsplit(config.lookup.postcode_api)
+    if config.lookup.postcode_api and (api.scheme not in ("http", "https") or not api.netloc):
+        raise ConfigError(
+            "[lookup] postcode_api must be an absolute http(s) URL or empty "
+            f"(got {config.lookup.postcode_api!r})"
+        )
+    if config.lookup.timeout <= 0:
+        raise ConfigError("[lookup] timeout must be more than 0")
 
 
 def cron_trigger(expr: str, tz: ZoneInfo) -> Any:

@@ -65,7 +65,9 @@ def main(msoa_path: str, la_path: str) -> None:
         if current is None or not current["gss-code"]:
             continue
         for name in {r["official-name"].strip(), r["nice-name"].strip()}:
-            rows.setdefault((name.lower(), current["gss-code"]), (name, current["gss-code"], "former"))
+            rows.setdefault(
+                (name.lower(), current["gss-code"]), (name, current["gss-code"], "former")
+            )
     out = csv.writer(sys.stdout, lineterminator="\n")
     out.writerow(["place", "gss_code", "county_gss_code", "kind"])
     for place, gss, extra in sorted(rows.values(), key=lambda v: (v[0].lower(), v[1])):

@@ -16,6 +16,7 @@ from digest.models.enums import (
     SubscriptionStatus,
     SuppressionReason,
 )
+from digest.models.finding import Councillor, LookupCache, SearchEntry
 from digest.models.mail import BounceEvent, DomainPause, OutboxMessage, Suppression
 from digest.models.meeting import AgendaItem, Attendee, Document, Meeting, MeetingChange
 from digest.models.ops import Admin, AdminAction, Heartbeat, JobRun
@@ -39,6 +40,7 @@ __all__ = [
     "ConsentEvent",
     "ConsentEventKind",
     "Council",
+    "Councillor",
     "CouncilStatus",
     "CouncilSystem",
     "Digest",
@@ -50,12 +52,14 @@ __all__ = [
     "FetchValidator",
     "Heartbeat",
     "JobRun",
+    "LookupCache",
     "Meeting",
     "MeetingChange",
     "MeetingStatus",
     "OutboxMessage",
     "OutboxStatus",
     "RequestStatus",
+    "SearchEntry",
     "SignupIntake",
     "Subscriber",
     "Subscription",
