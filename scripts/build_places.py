@@ -42,6 +42,8 @@ def places(name: str) -> list[str]:
 
 def main(msoa_path: str, la_path: str) -> None:
     rows: dict[tuple[str, str], tuple[str, str, str]] = {}
+    # How many neighbourhoods carry the name: Leigh is four of Wigan's, one of Sevenoaks'.
+    weight: dict[tuple[str, str], int] = {}
     with open(msoa_path, encoding="utf-8-sig", newline="") as f:
         for row in csv.DictReader(f):
             lad = RECODED.get(row["LADCD_ACTIVE"].strip(), row["LADCD_ACTIVE"].strip())
@@ -51,6 +53,7 @@ def main(msoa_path: str, la_path: str) -> None:
                 continue
             for place in places(name):
                 rows.setdefault((place.lower(), lad), (place, lad, utla if utla != lad else ""))
+                weight[(place.lower(), lad)] = weight.get((place.lower(), lad), 0) + 1
     with open(la_path, encoding="utf-8-sig", newline="") as f:
         las = list(csv.DictReader(f))
     by_code = {r["local-authority-code"]: r for r in las}
@@ -69,12 +72,12 @@ def main(msoa_path: str, la_path: str) -> None:
                 (name.lower(), current["gss-code"]), (name, current["gss-code"], "former")
             )
     out = csv.writer(sys.stdout, lineterminator="\n")
-    out.writerow(["place", "gss_code", "county_gss_code", "kind"])
+    out.writerow(["place", "gss_code", "county_gss_code", "kind", "weight"])
     for place, gss, extra in sorted(rows.values(), key=lambda v: (v[0].lower(), v[1])):
         if extra == "former":
-            out.writerow([place, gss, "", "former"])
+            out.writerow([place, gss, "", "former", 1])
         else:
-            out.writerow([place, gss, extra, "town"])
+            out.writerow([place, gss, extra, "town", weight[(place.lower(), gss)]])
 
 
 if __name__ == "__main__":

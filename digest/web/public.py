@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request, session
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import func, select
+from werkzeug.wrappers import Response
 
 from digest import councils, demand, meetings
 from digest.consent import wording_for
+from digest.lookup import finder
 from digest.models import (
     Council,
     CouncilStatus,
@@ -71,18 +73,28 @@ def home() -> str:
 
 
 @bp.get("/councils")
-def council_list() -> str:
-    query = request.args.get("q", "")[:100]
+def council_list() -> str | Response | tuple[str, int]:
+    """Councils by name, town or postcode (SPEC §12.4); one match goes straight to it."""
+    query = request.args.get("q", "")[:100].strip()
     status_arg = request.args.get("status", "")
     status = CouncilStatus(status_arg) if status_arg in set(CouncilStatus) else None
-    found = councils.search(db(), query, status)
-    return render_template(
+    rt = runtime()
+    found = finder.find(db(), rt, query, status, rt.now())
+    if len(found.councils) == 1 and query and found.error is None:
+        target = found.councils[0]
+        if found.postcode:
+            return redirect(url_for("public.council", slug=target.slug, postcode=found.postcode))
+        return redirect(url_for("public.council", slug=target.slug))
+    html = render_template(
         "public/councils.html",
-        councils=found,
+        councils=found.councils,
+        reasons=found.reasons,
+        found=found,
         query=query,
         status=status,
         statuses=list(CouncilStatus),
     )
+    return html, 400 if found.invalid else 200
 
 
 @bp.get("/councils/<slug>")

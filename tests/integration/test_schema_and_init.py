@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 from digest.cli import main
 from digest.db import Base
 from digest.models import Council, CouncilStatus
-from digest.schema import in_models
 from digest.runtime import Runtime
+from digest.schema import in_models
 
 
 def test_migrations_produce_exactly_the_models(engine: Engine) -> None:
