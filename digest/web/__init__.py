@@ -22,6 +22,7 @@ from digest.web import (
     ops,
     professional,
     public,
+    search,
     security,
     subscriptions,
 )
@@ -42,6 +43,7 @@ BLUEPRINTS = (
     digests.bp,
     feeds.bp,
     api_digests.bp,
+    search.bp,
 )
 
 
