@@ -119,6 +119,7 @@ class ScheduleConfig:
     weekly_digest: str = "0 7 * * mon"
     demand: str = "30 6 * * *"
     purge: str = "15 3 * * *"
+    councillors: str = "40 5 * * *"
     deliver_every_seconds: int = 10
 
 
@@ -328,7 +329,7 @@ def _validate(config: Config) -> None:
         raise ConfigError(
             f"[database] url must be a sqlite: or postgresql URL (got {config.database.url!r})"
         )
-    for key in ("collect", "weekly_digest", "demand", "purge"):
+    for key in ("collect", "weekly_digest", "demand", "purge", "councillors"):
         expr = getattr(config.schedule, key)
         try:
             cron_trigger(expr, config.tz)

@@ -15,6 +15,7 @@ from digest.web import (
     api_digests,
     cache,
     context,
+    councillors,
     digests,
     errors,
     feeds,
@@ -44,6 +45,7 @@ BLUEPRINTS = (
     feeds.bp,
     api_digests.bp,
     search.bp,
+    councillors.bp,
 )
 
 
