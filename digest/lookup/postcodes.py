@@ -174,8 +174,11 @@ class PostcodeLookup:
             return PostcodeAnswer.from_json(row.value)
 
     def _store(self, key: str, answer: PostcodeAnswer, now: datetime) -> None:
-        with self.sessions.begin() as session:
-            store(session, key, answer.as_json(), now)
+        try:
+            with self.sessions.begin() as session:
+                store(session, key, answer.as_json(), now)
+        except sa.exc.IntegrityError:
+            pass  # another request stored the same answer first
 
     def _ask(self, postcode: str) -> PostcodeAnswer:
         url = f"{self.api}/postcodes/{quote(postcode.replace(' ', ''))}"
