@@ -36,14 +36,13 @@ def find(
         return _by_postcode(session, rt, postcode, status, now)
     found = Found(councils=councils.search(session, query, status))
     seen = {c.id for c in found.councils}
-    matches = rt.places.find(query, limit=10)
+    # Typo tolerance only when the name itself found nothing (the fuzzy pass costs ms).
+    matches = rt.places.find(query, limit=10, fuzzy=not found.councils)
     by_gss = {c.gss_code: c for c in councils.by_gss(session, [m.gss_code for m in matches])}
     for match in matches:
         council = by_gss.get(match.gss_code)
         if council is None or council.id in seen or (status and council.status != status):
             continue
-        if found.councils and match.score < 200:
-            continue  # a fuzzy guess adds nothing to real name matches
         seen.add(council.id)
         found.councils.append(council)
         if match.why:

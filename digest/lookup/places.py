@@ -77,8 +77,9 @@ class PlaceIndex:
             self._exact.setdefault(key, []).append(i)
         self.known = known
 
-    def find(self, query: str, limit: int = 10) -> list[PlaceMatch]:
-        """Councils for `query`, best first, each at most once."""
+    def find(self, query: str, limit: int = 10, *, fuzzy: bool = True) -> list[PlaceMatch]:
+        """Councils for `query`, best first, each at most once; `fuzzy=False` for exact
+        names only (cheap: a dictionary look-up)."""
         key = _key(query[:MAX_QUERY])
         if len(key) < 3:
             return []
@@ -86,7 +87,7 @@ class PlaceIndex:
         for i in self._exact.get(key, []):
             place = self.entries[i]
             scored.append((200.0, place.weight, place))
-        if not scored:
+        if not scored and fuzzy:
             for _choice, score, i in process.extract(
                 key,
                 self.keys,
