@@ -1,7 +1,7 @@
 """Finding and following: councillors, the meeting search index, cached look-ups
 
 Revision ID: 0011_finding
-Revises: 0004_signup_intake
+Revises: 0005_ids_never_reused
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import digest.db
 
 revision = "0011_finding"
-down_revision = "0004_signup_intake"
+down_revision = "0005_ids_never_reused"
 branch_labels = None
 depends_on = None
 
@@ -63,6 +63,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "council_id", "source_id", name=op.f("uq_councillors_council_id_source_id")
         ),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("councillors") as batch:
         batch.create_index("ix_councillors_council_ward", ["council_id", "ward"], unique=False)
@@ -96,6 +97,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_search_entries")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("search_entries") as batch:
         batch.create_index(
