@@ -114,7 +114,13 @@ def parse_answer(postcode: str, body: bytes) -> PostcodeAnswer:
         found: list[str] = []
         for key in ("admin_district", "admin_county"):
             code = codes.get(key)
-            if isinstance(code, str) and re.fullmatch(r"[EWSN]\d{8}", code) and code not in found:
+            # E99999999 and the like are ONS pseudo codes: "no county here".
+            if (
+                isinstance(code, str)
+                and re.fullmatch(r"[EWSN]\d{8}", code)
+                and not code.endswith("99999999")
+                and code not in found
+            ):
                 found.append(code)
         ward = result.get("admin_ward") or ""
         ward_code = codes.get("admin_ward") or ""
