@@ -179,12 +179,13 @@ def _words(rng: random.Random, n: int) -> str:
 def _entries(
     n_items: int, meeting_ids: list[tuple[int, int, date]], seed_: int = 11
 ) -> Iterator[tuple[Any, ...]]:
-    """(meeting_id, agenda_item_id, council_id, committee, start_date, kind, title, body)"""
+    """(sort_key, meeting_id, agenda_item_id, council_id, committee, start_date, kind,
+    title, body)"""
     rng = random.Random(seed_)
     per = max(1, n_items // len(meeting_ids))
     made = 0
     for meeting_id, council_id, day in meeting_ids:
-        for _ in range(per):
+        for position in range(per):
             if made >= n_items:
                 return
             title = _words(rng, rng.randint(3, 8))
@@ -193,7 +194,8 @@ def _entries(
                 if rng.random() < share:
                     body = f"{body} {phrase} {_words(rng, 4)}"
             kind = "decision" if rng.random() < 0.3 else "item"
-            yield (meeting_id, None, council_id, "Cabinet", day, kind, title, body)
+            key = search.sort_key(day, meeting_id, position)
+            yield (key, meeting_id, None, council_id, "Cabinet", day, kind, title, body)
             made += 1
 
 
@@ -277,7 +279,9 @@ MEETING_COLUMNS = (
     "agenda_published, minutes_published, list_signature, detail_signature, first_seen_at, "
     "last_seen_at, updated_at"
 )
-ENTRY_COLUMNS = "meeting_id, agenda_item_id, council_id, committee, start_date, kind, title, body"
+ENTRY_COLUMNS = (
+    "sort_key, meeting_id, agenda_item_id, council_id, committee, start_date, kind, title, body"
+)
 
 
 def _sqlite(n_items: int) -> dict[str, Any]:
@@ -296,16 +300,17 @@ def _sqlite(n_items: int) -> dict[str, Any]:
         for name in ("search_entries_ai",):
             conn.execute(f"DROP TRIGGER {name}")
         conn.executemany(
-            f"INSERT INTO search_entries ({ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+            f"INSERT INTO search_entries ({ENTRY_COLUMNS}) VALUES ({', '.join('?' * 9)})",  # noqa: S608
             (
-                (m, i, c, cm, d.isoformat(), k, t, b)
-                for m, i, c, cm, d, k, t, b in _entries(n_items, meetings)
+                (sk, m, i, c, cm, d.isoformat(), k, t, b)
+                for sk, m, i, c, cm, d, k, t, b in _entries(n_items, meetings)
             ),
         )
         conn.execute("INSERT INTO search_fts(search_fts) VALUES ('rebuild')")
         conn.execute(
             "CREATE TRIGGER search_entries_ai AFTER INSERT ON search_entries BEGIN "
-            "INSERT INTO search_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END"
+            "INSERT INTO search_fts(rowid, title, body) "
+            "VALUES (new.sort_key, new.title, new.body); END"
         )
         conn.commit()
         conn.execute("ANALYZE")
@@ -346,6 +351,7 @@ def _postgres(n_items: int) -> dict[str, Any]:
             with cur.copy(f"COPY search_entries ({ENTRY_COLUMNS}) FROM STDIN") as copy:  # type: ignore[attr-defined]
                 for row in _entries(n_items, meetings):
                     copy.write_row(row)
+            cur.execute("SET maintenance_work_mem = '256MB'")
             cur.execute(
                 "CREATE INDEX ix_search_entries_vector ON search_entries USING gin (search_vector)"
             )

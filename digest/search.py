@@ -34,6 +34,7 @@ MAX_TERM = 40
 MAX_QUERY = 500  # characters looked at; the rest of a pasted essay is ignored
 TOTAL_CAP = 1000  # counted exactly up to here, then "1,000+"
 MAX_BODY = 100_000
+MAX_ENTRIES = 1024  # per meeting (the meeting itself and its agenda items)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _START, _STOP = "\x02", "\x03"
@@ -105,6 +106,19 @@ def terms_of(text: str) -> list[str]:
     return words
 
 
+def sort_key(day: date, meeting_id: int, position: int) -> int:
+    """Newest first as one integer: the date, then the meeting, then the item's place on
+    the agenda (reversed, so reading keys downwards keeps agenda order). Unique: meeting
+    ids are below 2**31 and a meeting has fewer than 1,024 entries (more are not indexed)."""
+    return (day.toordinal() << 41) | (meeting_id << 10) | (MAX_ENTRIES - 1 - position)
+
+
+def _day_range(query: SearchQuery) -> tuple[int | None, int | None]:
+    low = query.date_from.toordinal() << 41 if query.date_from else None
+    high = ((query.date_to.toordinal() + 1) << 41) - 1 if query.date_to else None
+    return low, high
+
+
 def search(session: Session, query: SearchQuery) -> SearchPage:
     if query.page < 1 or query.page > MAX_PAGE:
         raise BadSearch(f"page must be between 1 and {MAX_PAGE}")
@@ -113,40 +127,56 @@ def search(session: Session, query: SearchQuery) -> SearchPage:
     terms = terms_of(query.text)
     if not terms:
         return SearchPage(terms=[])
-    engine = _Postgres() if session.get_bind().dialect.name == "postgresql" else _Sqlite()
+    engine: _Sqlite | _Postgres = (
+        _Postgres() if session.get_bind().dialect.name == "postgresql" else _Sqlite()
+    )
     where, params = engine.match(terms)
+    key = engine.key
     filters = [where]
+    needs_entries = False
     if query.council_id is not None:
         filters.append("e.council_id = :council_id")
         params["council_id"] = query.council_id
+        needs_entries = True
     if query.committee:
         filters.append("e.committee = :committee")
         params["committee"] = query.committee[:300]
-    if query.date_from:
-        filters.append("e.start_date >= :date_from")
-        params["date_from"] = query.date_from
-    if query.date_to:
-        filters.append("e.start_date <= :date_to")
-        params["date_to"] = query.date_to
+        needs_entries = True
+    low, high = _day_range(query)
+    if low is not None:
+        filters.append(f"{key} >= :low")
+        params["low"] = low
+    if high is not None:
+        filters.append(f"{key} <= :high")
+        params["high"] = high
     condition = " AND ".join(filters)
-    source = engine.source
-    offset = (query.page - 1) * PAGE_SIZE
+    source = engine.source(needs_entries)
     # Only constant fragments of this module are formatted in; every value is bound.
-    rows = session.execute(
-        sa.text(
-            f"WITH page AS (SELECT e.id FROM {source} WHERE {condition} "  # noqa: S608
-            "ORDER BY e.start_date DESC, e.id DESC LIMIT :limit OFFSET :offset) "
-            "SELECT e.id, e.meeting_id, e.agenda_item_id, e.council_id, e.committee, "
-            f"e.start_date, e.kind, e.title, {engine.snippet} AS snippet "
-            f"FROM {source} WHERE {where} AND e.id IN (SELECT id FROM page) "
-            "ORDER BY e.start_date DESC, e.id DESC"
-        ),
-        {**params, "limit": PAGE_SIZE + 1, "offset": offset},
-    ).all()
+    keys = list(
+        session.scalars(
+            sa.text(
+                f"SELECT {key} FROM {source} WHERE {condition} "  # noqa: S608
+                f"ORDER BY {key} DESC LIMIT :limit OFFSET :offset"
+            ),
+            {**params, "limit": PAGE_SIZE + 1, "offset": (query.page - 1) * PAGE_SIZE},
+        )
+    )
+    rows: Sequence[Any] = []
+    if keys:
+        rows = session.execute(
+            sa.text(
+                "SELECT e.id, e.meeting_id, e.agenda_item_id, e.council_id, e.committee, "  # noqa: S608
+                f"e.start_date, e.kind, e.title, {engine.snippet} AS snippet "
+                f"FROM {engine.source(True)} WHERE {engine.detail_where(where)} "
+                f"AND {key} IN :keys ORDER BY {key} DESC"
+            ).bindparams(sa.bindparam("keys", expanding=True)),
+            {**params, "keys": keys[:PAGE_SIZE]},
+        ).all()
     total = session.scalar(
         sa.text(f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {condition} LIMIT :cap) c"),  # noqa: S608
         {**params, "cap": TOTAL_CAP + 1},
     )
+    has_next = len(keys) > PAGE_SIZE
     total = int(total or 0)
     hits = [
         Hit(
@@ -162,13 +192,13 @@ def search(session: Session, query: SearchQuery) -> SearchPage:
             title=r.title,
             snippet=highlight(r.snippet or ""),
         )
-        for r in rows[:PAGE_SIZE]
+        for r in rows
     ]
     return SearchPage(
         hits=hits,
         total=min(total, TOTAL_CAP),
         total_capped=total > TOTAL_CAP,
-        has_next=len(rows) > PAGE_SIZE,
+        has_next=has_next,
         terms=terms,
     )
 
@@ -181,8 +211,16 @@ def highlight(snippet: str) -> Markup:
 
 
 class _Sqlite:
-    source = "search_fts JOIN search_entries e ON e.id = search_fts.rowid"
+    key = "search_fts.rowid"
     snippet = "snippet(search_fts, -1, char(2), char(3), '…', 16)"
+
+    def source(self, entries: bool) -> str:
+        if entries:
+            return "search_fts JOIN search_entries e ON e.sort_key = search_fts.rowid"
+        return "search_fts"
+
+    def detail_where(self, where: str) -> str:
+        return where  # snippet() needs the full-text match in its own query
 
     def match(self, terms: Sequence[str]) -> tuple[str, dict[str, Any]]:
         # Each word quoted: inside quotes FTS5 syntax (AND, OR, NEAR, *, ^, :) is text.
@@ -190,12 +228,18 @@ class _Sqlite:
 
 
 class _Postgres:
-    source = "search_entries e"
+    key = "e.sort_key"
     snippet = (
         "ts_headline('english', left(e.title || ' — ' || e.body, 20000), "
         "plainto_tsquery('english', :words), "
         "'StartSel=\x02, StopSel=\x03, MaxWords=24, MinWords=10, MaxFragments=1')"
     )
+
+    def source(self, entries: bool) -> str:
+        return "search_entries e"
+
+    def detail_where(self, where: str) -> str:
+        return "TRUE"
 
     def match(self, terms: Sequence[str]) -> tuple[str, dict[str, Any]]:
         return "e.search_vector @@ plainto_tsquery('english', :words)", {"words": " ".join(terms)}
@@ -209,6 +253,9 @@ def _clean(text: str, limit: int) -> str:
 
 
 def entries_for(meeting: Meeting, items: Iterable[AgendaItem]) -> list[SearchEntry]:
+    def key(position: int) -> int:
+        return sort_key(meeting.start_date, meeting.id, position)
+
     common = {
         "meeting_id": meeting.id,
         "council_id": meeting.council_id,
@@ -219,12 +266,13 @@ def entries_for(meeting: Meeting, items: Iterable[AgendaItem]) -> list[SearchEnt
         SearchEntry(
             agenda_item_id=None,
             kind="meeting",
+            sort_key=key(0),
             title=_clean(meeting.title or meeting.committee, 1000),
             body=_clean(" ".join(filter(None, [meeting.committee, meeting.venue])), 2000),
             **common,
         )
     ]
-    for item in items:
+    for position, item in enumerate(list(items)[: MAX_ENTRIES - 1], start=1):
         decided = bool(item.resolutions) or item.is_decision
         parts = (
             [] if item.is_restricted else [item.agenda_text, item.minutes_text, *item.resolutions]
@@ -233,6 +281,7 @@ def entries_for(meeting: Meeting, items: Iterable[AgendaItem]) -> list[SearchEnt
             SearchEntry(
                 agenda_item_id=item.id,
                 kind="decision" if decided else "item",
+                sort_key=key(position),
                 title=_clean(item.title, 1000),
                 body=_clean("\n".join(p for p in parts if p), MAX_BODY),
                 **common,

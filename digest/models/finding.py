@@ -40,12 +40,12 @@ class SearchEntry(Base):
     a generated tsvector column with a GIN index on PostgreSQL."""
 
     __tablename__ = "search_entries"
-    __table_args__ = (
-        sa.Index("ix_search_entries_council_date", "council_id", "start_date"),
-        sa.Index("ix_search_entries_date", "start_date"),
-    )
+    __table_args__ = (sa.Index("ix_search_entries_council_key", "council_id", "sort_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Newest first in one integer (see digest.search.sort_key): both engines read hits in
+    # this order straight from an index and stop after a page, however common the words.
+    sort_key: Mapped[int] = mapped_column(sa.BigInteger, unique=True)
     meeting_id: Mapped[int] = mapped_column(
         sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True
     )

@@ -20,16 +20,16 @@ depends_on = None
 # whoever writes search_entries (the collector, in its own transaction) updates the index.
 SQLITE_FTS = [
     "CREATE VIRTUAL TABLE search_fts USING fts5(title, body, content='search_entries', "
-    "content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')",
+    "content_rowid='sort_key', tokenize='porter unicode61 remove_diacritics 2')",
     "CREATE TRIGGER search_entries_ai AFTER INSERT ON search_entries BEGIN "
-    "INSERT INTO search_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
+    "INSERT INTO search_fts(rowid, title, body) VALUES (new.sort_key, new.title, new.body); END",
     "CREATE TRIGGER search_entries_ad AFTER DELETE ON search_entries BEGIN "
     "INSERT INTO search_fts(search_fts, rowid, title, body) "
-    "VALUES ('delete', old.id, old.title, old.body); END",
+    "VALUES ('delete', old.sort_key, old.title, old.body); END",
     "CREATE TRIGGER search_entries_au AFTER UPDATE ON search_entries BEGIN "
     "INSERT INTO search_fts(search_fts, rowid, title, body) "
-    "VALUES ('delete', old.id, old.title, old.body); "
-    "INSERT INTO search_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
+    "VALUES ('delete', old.sort_key, old.title, old.body); "
+    "INSERT INTO search_fts(rowid, title, body) VALUES (new.sort_key, new.title, new.body); END",
 ]
 # PostgreSQL: a generated tsvector column (always current, same transaction) and a GIN index.
 POSTGRES_FTS = [
@@ -70,6 +70,7 @@ def upgrade() -> None:
     op.create_table(
         "search_entries",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("sort_key", sa.BigInteger(), nullable=False),
         sa.Column("meeting_id", sa.Integer(), nullable=False),
         sa.Column("agenda_item_id", sa.Integer(), nullable=True),
         sa.Column("council_id", sa.Integer(), nullable=False),
@@ -97,13 +98,13 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_search_entries")),
+        sa.UniqueConstraint("sort_key", name=op.f("uq_search_entries_sort_key")),
         sqlite_autoincrement=True,
     )
     with op.batch_alter_table("search_entries") as batch:
         batch.create_index(
-            "ix_search_entries_council_date", ["council_id", "start_date"], unique=False
+            "ix_search_entries_council_key", ["council_id", "sort_key"], unique=False
         )
-        batch.create_index("ix_search_entries_date", ["start_date"], unique=False)
         batch.create_index(
             batch.f("ix_search_entries_meeting_id"), ["meeting_id"], unique=False
         )
