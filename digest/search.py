@@ -321,3 +321,16 @@ def reindex_all(session: Session, batch: int = 500) -> int:
         index_meetings(session, chunk)
         done += len(chunk)
         last = chunk[-1].id
+
+
+def index_missing(session: Session) -> int:
+    """Index the meetings that have no entries yet (collected before the index existed);
+    returns how many. Run by `digest init` after an upgrade."""
+    missing = list(
+        session.scalars(
+            sa.select(Meeting).where(~sa.exists().where(SearchEntry.meeting_id == Meeting.id))
+        )
+    )
+    for start in range(0, len(missing), 500):
+        index_meetings(session, missing[start : start + 500])
+    return len(missing)

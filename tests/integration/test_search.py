@@ -185,3 +185,14 @@ def test_collector_keeps_the_index_current(rt: Runtime, fake_moderngov: FakeMode
     before = run(rt, "work programme").total
     collect(rt, "manchester")
     assert run(rt, "work programme").total == before
+
+
+def test_meetings_from_before_the_index_are_indexed_once(rt: Runtime) -> None:
+    with rt.sessions.begin() as session:
+        wigan = enable(session, "wigan", rt.now())
+        add_meeting(session, wigan, on=DAY, items=[Item("Library opening hours")])
+    assert run(rt, "library hours").total == 0
+    with rt.sessions.begin() as session:
+        assert search.index_missing(session) == 1
+        assert search.index_missing(session) == 0
+    assert titles(run(rt, "library hours")) == [("2026-11-02", "Library opening hours")]
