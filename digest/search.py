@@ -151,16 +151,43 @@ def search(session: Session, query: SearchQuery) -> SearchPage:
         params["high"] = high
     condition = " AND ".join(filters)
     source = engine.source(needs_entries)
+    offset = (query.page - 1) * PAGE_SIZE
+    select_keys = f"SELECT {key} FROM {source} WHERE {condition} ORDER BY {key} DESC "  # noqa: S608
     # Only constant fragments of this module are formatted in; every value is bound.
-    keys = list(
-        session.scalars(
-            sa.text(
-                f"SELECT {key} FROM {source} WHERE {condition} "  # noqa: S608
-                f"ORDER BY {key} DESC LIMIT :limit OFFSET :offset"
-            ),
-            {**params, "limit": PAGE_SIZE + 1, "offset": (query.page - 1) * PAGE_SIZE},
+    if needs_entries:
+        # A council or committee filter makes both engines collect every match before
+        # ordering (a bitmap on PostgreSQL, a walk on SQLite), so one read of up to
+        # TOTAL_CAP keys gives the page and the count together.
+        found = list(
+            session.scalars(
+                sa.text(select_keys + "LIMIT :limit"),
+                {**params, "limit": max(TOTAL_CAP + 1, offset + PAGE_SIZE + 1)},
+            )
         )
-    )
+        total = len(found)
+        keys = found[offset : offset + PAGE_SIZE + 1]
+    else:
+        # Otherwise the page comes straight off the ordered index, and the count (up to
+        # TOTAL_CAP) is needed only when the page is full.
+        keys = list(
+            session.scalars(
+                sa.text(select_keys + "LIMIT :limit OFFSET :offset"),
+                {**params, "limit": PAGE_SIZE + 1, "offset": offset},
+            )
+        )
+        if len(keys) <= PAGE_SIZE and (keys or not offset):
+            total = offset + len(keys)
+        else:
+            total = int(
+                session.scalar(
+                    sa.text(
+                        f"SELECT count(*) FROM (SELECT 1 FROM {source} "  # noqa: S608
+                        f"WHERE {condition} LIMIT :cap) c"
+                    ),
+                    {**params, "cap": TOTAL_CAP + 1},
+                )
+                or 0
+            )
     rows: Sequence[Any] = []
     if keys:
         rows = session.execute(
@@ -172,12 +199,7 @@ def search(session: Session, query: SearchQuery) -> SearchPage:
             ).bindparams(sa.bindparam("keys", expanding=True)),
             {**params, "keys": keys[:PAGE_SIZE]},
         ).all()
-    total = session.scalar(
-        sa.text(f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {condition} LIMIT :cap) c"),  # noqa: S608
-        {**params, "cap": TOTAL_CAP + 1},
-    )
     has_next = len(keys) > PAGE_SIZE
-    total = int(total or 0)
     hits = [
         Hit(
             entry_id=r.id,

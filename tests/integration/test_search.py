@@ -196,3 +196,21 @@ def test_meetings_from_before_the_index_are_indexed_once(rt: Runtime) -> None:
         assert search.index_missing(session) == 1
         assert search.index_missing(session) == 0
     assert titles(run(rt, "library hours")) == [("2026-11-02", "Library opening hours")]
+
+
+def test_totals_with_and_without_filters_past_the_last_page(rt: Runtime) -> None:
+    with rt.sessions.begin() as session:
+        wigan = enable(session, "wigan", rt.now())
+        made = [
+            add_meeting(session, wigan, on=DAY - timedelta(days=i), committee="Planning",
+                        items=[Item(f"Tree preservation order {i}")])
+            for i in range(23)
+        ]  # fmt: skip
+        search.index_meetings(session, made)
+        council_id = wigan.id
+    for filters in ({}, {"council_id": council_id}):
+        assert run(rt, "tree preservation", **filters).total == 23
+        second = run(rt, "tree preservation", page=2, **filters)
+        assert (second.total, len(second.hits), second.has_next) == (23, 3, False)
+        beyond = run(rt, "tree preservation", page=3, **filters)
+        assert (beyond.total, beyond.hits) == (23, [])
