@@ -18,8 +18,21 @@ from digest.models.enums import (
     SuppressionReason,
 )
 from digest.models.finding import Councillor, LookupCache, SearchEntry
-from digest.models.mail import BounceEvent, DomainPause, OutboxMessage, Suppression
-from digest.models.meeting import AgendaItem, Attendee, Document, Meeting, MeetingChange
+from digest.models.mail import (
+    BounceEvent,
+    DeliveryCounter,
+    DomainPause,
+    OutboxMessage,
+    Suppression,
+)
+from digest.models.meeting import (
+    AgendaItem,
+    Attendee,
+    Document,
+    Meeting,
+    MeetingChange,
+    MeetingFetchFailure,
+)
 from digest.models.ops import Admin, AdminAction, Heartbeat, JobRun
 from digest.models.people import (
     ConsentEvent,
@@ -46,6 +59,7 @@ __all__ = [
     "CouncilStatus",
     "CouncilSystem",
     "Councillor",
+    "DeliveryCounter",
     "Digest",
     "DigestMeeting",
     "DigestSection",
@@ -58,6 +72,7 @@ __all__ = [
     "LookupCache",
     "Meeting",
     "MeetingChange",
+    "MeetingFetchFailure",
     "MeetingStatus",
     "OutboxMessage",
     "OutboxStatus",

@@ -1,7 +1,7 @@
 """Finding and following: councillors, the meeting search index, cached look-ups
 
 Revision ID: 0011_finding
-Revises: 0005_ids_never_reused
+Revises: 0014_asked_to_decide
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import digest.db
 
 revision = "0011_finding"
-down_revision = "0005_ids_never_reused"
+down_revision = "0014_asked_to_decide"
 branch_labels = None
 depends_on = None
 
