@@ -10,6 +10,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from digest import autoenable, heartbeats, subscriptions
+from digest.collector import councillors
 from digest.collector.fetcher import Fetcher
 from digest.collector.probe import probe_site
 from digest.collector.runner import Collector
@@ -114,6 +115,19 @@ def collect_new(rt: Runtime) -> str:
     if not slugs:
         return "nothing new"
     return collect_councils(rt, slugs)
+
+
+def collect_councillors(rt: Runtime) -> str:
+    """Councillors of every enabled ModernGov council (GetCouncillorsByWard)."""
+
+    def work() -> str:
+        outcomes = councillors.collect_all(rt.sessions, Fetcher(rt.config.collector), rt.now())
+        failed = [f"{slug}: {error}" for slug, error in outcomes if error]
+        return f"{len(outcomes) - len(failed)} councils, {len(failed)} failed" + (
+            f" ({'; '.join(failed)[:500]})" if failed else ""
+        )
+
+    return recorded("councillors", rt, work)
 
 
 def demand_daily(rt: Runtime) -> str:

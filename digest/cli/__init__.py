@@ -51,9 +51,10 @@ def _register() -> None:
     for module in (setup, run, councils, collect, digests, demand, admin, demo):
         module.register(main)
 
-    from digest.cli import bounces
+    from digest.cli import bounces, finding
 
     bounces.register(main)
+    finding.register(main)
 
 
 _register()

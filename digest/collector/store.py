@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from digest import search
 from digest.collector import moderngov
 from digest.collector.fetch import CouncilFetch
 from digest.collector.moderngov import ListedMeeting, MeetingDetail
@@ -91,6 +92,7 @@ def collect(
             .execution_options(synchronize_session=False)
         )
     seen: list[tuple[Meeting, ChangeKind, dict[str, Any]]] = []
+    to_index: list[Meeting] = []
     documents_due: list[tuple[Meeting, MeetingDetail, dict[str, AgendaItem]]] = []
     for source_id in sorted(wanted, key=_id_order):
         meeting = meetings.get(source_id)
@@ -121,6 +123,7 @@ def collect(
             seen.append((meeting, kind, {**detail_json, **extra}))
         if touched:
             meeting.updated_at = now
+            to_index.append(meeting)
         if changes:
             if is_new:
                 result.new += 1
@@ -129,6 +132,8 @@ def collect(
     session.flush()  # new meetings and items get their ids
     for meeting, detail, items in documents_due:
         _store_documents(meeting, detail, items)
+    # The search index changes in this same transaction, so it is never behind the data.
+    search.index_meetings(session, to_index)
     for meeting, kind, detail_json in seen:
         session.add(
             MeetingChange(

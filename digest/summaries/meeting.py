@@ -59,6 +59,7 @@ class AttendeeSummary:
     role: str
     party: str
     attendance: str
+    member_source_id: str = ""  # ModernGov's member id: links to the councillor's page
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,8 @@ def summarise(
         papers=shown_papers,
         hidden_papers=len(all_papers) - len(shown_papers),
         attendees=[
-            AttendeeSummary(a.name, a.role, a.party, a.attendance) for a in meeting.attendees
+            AttendeeSummary(a.name, a.role, a.party, a.attendance, a.member_source_id)
+            for a in meeting.attendees
         ]
         if limits.attendees
         else [],
