@@ -111,6 +111,10 @@ class CollectorConfig:
     allow_private_hosts: bool = False
     max_response_bytes: int = 20_000_000
     recheck_hours: float = 12.0
+    # Minutes and decision notices published only as PDF (SPEC §12.1).
+    pdf_text: bool = True
+    max_pdf_bytes: int = 25_000_000
+    reports_per_meeting: int = 5
 
 
 @dataclass(frozen=True)

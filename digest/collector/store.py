@@ -19,6 +19,7 @@ from digest.collector.fetch import CouncilFetch
 from digest.collector.moderngov import ListedMeeting, MeetingDetail
 from digest.collector.safexml import clock_time
 from digest.db import rows_affected
+from digest.documents import kinds
 from digest.models import (
     AgendaItem,
     Attendee,
@@ -122,7 +123,7 @@ def collect(
                 result.changed += 1
     session.flush()  # new meetings and items get their ids
     for meeting, detail, items in documents_due:
-        _store_documents(meeting, detail, items)
+        _store_documents(meeting, detail, items, read_pdfs=plan.pdf_text)
     for meeting, kind, detail_json in seen:
         session.add(
             MeetingChange(
@@ -272,6 +273,8 @@ def _store_items_and_attendees(meeting: Meeting, detail: MeetingDetail) -> dict[
         item.minutes_text = parsed.minutes_text or (
             "" if parsed.is_restricted else item.minutes_text
         )
+        if parsed.minutes_text or parsed.is_restricted:
+            item.minutes_document_id = None  # the web service's minutes win over a PDF's
     attendees = {a.name: a for a in meeting.attendees}
     for position, parsed_person in enumerate(detail.attendees):
         name = parsed_person.name[:200]
@@ -288,9 +291,20 @@ def _store_items_and_attendees(meeting: Meeting, detail: MeetingDetail) -> dict[
     return items
 
 
-def _store_documents(meeting: Meeting, detail: MeetingDetail, items: dict[str, AgendaItem]) -> None:
-    """Documents, one per URL, linked to the first item that lists them."""
+def _store_documents(
+    meeting: Meeting,
+    detail: MeetingDetail,
+    items: dict[str, AgendaItem],
+    *,
+    read_pdfs: bool = True,
+) -> None:
+    """Documents, one per URL, linked to the first item that lists them, each with its
+    kind. Printed minutes and decision notices of a meeting whose minutes the web service
+    does not give are queued for `digest worker` to read (once per document)."""
     documents = {doc.url: doc for doc in meeting.documents}
+    has_html_minutes = any(
+        item.minutes_text and item.minutes_document_id is None for item in meeting.items
+    )
     for position, parsed in enumerate(detail.documents):
         doc = documents.get(parsed.url[:700])
         if doc is None:
@@ -304,6 +318,17 @@ def _store_documents(meeting: Meeting, detail: MeetingDetail, items: dict[str, A
         doc.title = parsed.title[:500]
         doc.published_on = parsed.published_on or doc.published_on
         doc.is_restricted = parsed.is_restricted
+        doc.kind = kinds.classify(
+            parsed.title, parsed.url, linked_to_item=parsed.item_source_id is not None
+        )
+        if (
+            read_pdfs
+            and not doc.extract_state
+            and not doc.is_restricted
+            and not has_html_minutes
+            and kinds.reads_decisions(doc.kind)
+        ):
+            doc.extract_state = "pending"
 
 
 def _upsert_committees(
