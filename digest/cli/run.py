@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from digest import heartbeats, logs, schema
 from digest.cli import CliState, pass_state
 from digest.cli.output import progress, summary
+from digest.documents import extract as extraction
 from digest.mail import outbox
 from digest.mail.delivery import DeliveryReport
 from digest.models import OutboxMessage, OutboxStatus
@@ -124,6 +125,9 @@ def worker(state: CliState, idle_seconds: float | None) -> None:
     backend = rt.mail_backend()
     deliverer = rt.deliverer(backend)
     deliverer.should_stop = stop.is_set
+    # Workers also read queued PDF minutes, one document per round, so mail is never
+    # held up for long by a big file.
+    reader = extraction.pdf_fetcher(rt.config.collector)
     total = DeliveryReport()
     click.echo(f"Delivery worker {deliverer.worker} started.")
     try:
@@ -132,9 +136,12 @@ def worker(state: CliState, idle_seconds: float | None) -> None:
             total.add(report)
             if report.handled:
                 log.info("batch: %s", report.summary())
+            extracted = extraction.run(rt.sessions, reader, rt.now, limit=1)
+            if extracted.outcomes:
+                log.info("documents: %s", extracted.summary())
             with rt.sessions.begin() as session:
                 heartbeats.beat(session, f"worker:{deliverer.worker}", rt.now())
-            if report.handled == 0:
+            if report.handled == 0 and not extracted.outcomes:
                 stop.wait(idle)
     finally:
         backend.close()

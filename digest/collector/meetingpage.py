@@ -22,8 +22,6 @@ from digest.collector.safexml import BadResponse
 from digest.htmltext import clean_inline
 
 _SIZE_SUFFIX = re.compile(r"\s*(?:pdf\s*icon\s*)?\b(?:PDF|DOC|DOCX)\s+[\d.,]+\s*[KM]B\s*$", re.I)
-# Meeting-wide files: the g<MId> folder, or the page's "print to PDF" link.
-_MEETING_FILE = re.compile(r"/documents/g\d+/|mgConvert2PDF\.aspx", re.I)
 
 
 def parse_documents(fetched: Fetched, base_url: str, meeting_id: str) -> tuple[ParsedDocument, ...]:
@@ -46,10 +44,9 @@ def parse_documents(fetched: Fetched, base_url: str, meeting_id: str) -> tuple[P
         url = urljoin(page_url, href)
         if urlsplit(url).scheme not in ("http", "https"):
             continue
-        if anchor not in in_lists and not _MEETING_FILE.search(url):
+        # Outside the action list, only this meeting's own folder of generated files.
+        if anchor not in in_lists and f"/documents/g{meeting_id}/" not in url:
             continue
-        if "mgconvert2pdf" in url.lower() and f"id={meeting_id}".lower() not in url.lower():
-            continue  # another meeting's print link
         title = _SIZE_SUFFIX.sub("", clean_inline(anchor.text_content())).strip()
         if not title:
             title = clean_inline(anchor.get("title")).removeprefix("Link to ").strip()

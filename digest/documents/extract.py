@@ -24,6 +24,7 @@ import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -48,10 +49,11 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def pdf_fetcher(config: CollectorConfig, **options: object) -> Fetcher:
-    """The collector's fetcher with the PDF size cap instead of the XML one."""
+def pdf_fetcher(config: CollectorConfig, **options: Any) -> Fetcher:
+    """The collector's fetcher with the PDF size cap instead of the XML one; pass the
+    collector's `gate` to share its per-host politeness."""
     capped = dataclasses.replace(config, max_response_bytes=config.max_pdf_bytes)
-    return Fetcher(capped, **options)  # type: ignore[arg-type]
+    return Fetcher(capped, **options)
 
 
 def _due(now: datetime) -> sa.ColumnElement[bool]:

@@ -3,8 +3,9 @@
 ModernGov names its generated files consistently ("Public reports pack 04th-Feb-2026
 18.30 Cabinet.pdf", "Printed minutes 04th-Feb-2026 ...", "Printed decisions ...",
 "Agenda frontsheet ...", "Supplementary agenda ..."); the address often carries the same
-words (`documents/g<MId>/Printed minutes ....pdf`, `mgConvert2PDF.aspx?ID=`). Anything
-else linked from an agenda item is that item's report.
+words (`documents/g<MId>/Printed minutes ....pdf`). `mgConvert2PDF.aspx?ID=` addresses
+say nothing (the id is an attachment's), so only the title counts for them. Anything else
+linked from an agenda item is that item's report.
 """
 
 from __future__ import annotations
@@ -61,9 +62,6 @@ def classify(title: str, url: str = "", *, linked_to_item: bool = False) -> str:
             continue
         if pattern.search(name) or (path and pattern.search(path)):
             return kind
-    if "mgconvert2pdf.aspx" in url.lower():
-        # ModernGov's "convert to PDF" link on a meeting page prints its minutes.
-        return "minutes"
     return "report" if linked_to_item else "other"
 
 

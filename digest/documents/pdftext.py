@@ -2,7 +2,7 @@
 
 PDFs come from council websites: we never trust them. Before a parser sees a byte, the
 file must start like a PDF and end with `%%EOF` (a cut-off download is reported, not half
-read). Parsing itself happens in a child process (`python -m digest.documents.pdftext`)
+read). Parsing itself happens in a child process (this file, run as a script)
 with a CPU-time and memory limit and a wall-clock timeout, so a hostile or pathological
 file costs a few seconds of one worker, never the worker. pypdfium2 (PDFium, Chrome's PDF
 engine) reads the text; README's design decisions say why.
@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 MAX_PAGES = 1500
 TIMEOUT_SECONDS = 60.0
@@ -102,13 +103,15 @@ def extract_isolated(
 ) -> PdfText:
     """`extract` in a child process with resource limits. Raises PdfProblem."""
     check_bytes(data)
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "PYTHONPATH", "LANG", "HOME")}
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "HOME")}
 
     # The child sets its own limits first thing (no preexec_fn: workers have threads).
+    # Run as a script, not `-m digest...`: importing the package (Flask, SQLAlchemy) would
+    # cost the child more than most PDFs take to read. -I: no user site, no environment.
     command = [
         sys.executable,
-        "-m",
-        "digest.documents.pdftext",
+        "-I",
+        str(Path(__file__).resolve()),
         str(max_pages),
         str(memory_limit),
         str(int(timeout) + 1),

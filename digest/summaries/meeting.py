@@ -82,6 +82,16 @@ class MeetingSummary:
     papers: list[Paper]
     hidden_papers: int
     attendees: list[AttendeeSummary] = field(default_factory=list)
+    # The PDF the decisions were read from, when the web service gave no minutes.
+    decisions_source: Paper | None = None
+
+    @property
+    def pack_papers(self) -> list[Paper]:
+        return [p for p in self.papers if p.is_pack]
+
+    @property
+    def additional_papers(self) -> list[Paper]:
+        return [p for p in self.papers if not p.is_pack]
 
     @property
     def is_cancelled(self) -> bool:
@@ -221,7 +231,14 @@ def summarise(
         ]
         if limits.attendees
         else [],
+        decisions_source=_decisions_source(meeting, all_papers),
     )
+
+
+def _decisions_source(meeting: Meeting, all_papers: list[Paper]) -> Paper | None:
+    ids = {item.minutes_document_id for item in meeting.items if item.minutes_document_id}
+    urls = {doc.url.strip() for doc in meeting.documents if doc.id in ids}
+    return next((paper for paper in all_papers if paper.url in urls), None)
 
 
 def _item(item: AgendaItem, decided: list[str], notes: Footnoter, limits: Limits) -> ItemSummary:

@@ -1,0 +1,270 @@
+"""Councils that publish minutes only as PDF: collect → read the PDF in a job → meeting
+page, digest and API show the decisions; broken PDFs show their problem and nothing else
+of the meeting is lost.
+
+The PDFs in tests/fixtures/pdf/ were made the way councils make them (a Word document
+converted by LibreOffice; see make_pdfs.py there) and are served by the fake ModernGov
+server from its meeting page (ieListDocuments.aspx), not from GetMeeting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from digest import councils
+from digest.documents import extract as extraction
+from digest.models import AgendaItem, Digest, Document, Meeting
+from digest.runtime import Runtime
+from digest.summaries.build import BuildSettings, build_council_digest
+from digest.summaries.weeks import IsoWeek
+from tests.integration.collecting import collect, point_at_fake
+from tests.support.moderngov import (
+    FIXTURES,
+    FakeMeeting,
+    FakeModernGov,
+    FakeSite,
+    Reply,
+    agenda_item,
+    loopback_resolver,
+    meeting_page_html,
+)
+
+HOST = "democracy.wychford.test"
+PDFS = Path(__file__).resolve().parent.parent / "fixtures" / "pdf"
+PDF = "application/pdf"
+
+
+def _pdf(name: str) -> Reply:
+    return Reply((PDFS / name).read_bytes(), content_type=PDF)
+
+
+def _page(committee: str, when: str, links: list[tuple[str, str]]) -> Reply:
+    return Reply(meeting_page_html(committee, when, links), content_type="text/html")
+
+
+def _site(rt: Runtime, fake: FakeModernGov) -> FakeSite:
+    cabinet_items = [
+        agenda_item("101", "1", "Apologies for Absence"),
+        agenda_item("102", "2", "Declarations of Interest"),
+        agenda_item("103", "3", "Minutes of the previous meeting"),
+        agenda_item(
+            "104",
+            "4",
+            "Leisure Facilities - Public Consultation",
+            "To consider a public consultation on leisure facilities at Beacon Country Park.",
+            documents=(("Leisure consultation report", "documents/s5104/Leisure report.pdf"),),
+        ),
+        agenda_item("105", "5", "The use of Assistive Technology to support Independent Living"),
+        agenda_item("106", "6", "Budget Monitoring Quarter 2"),
+        agenda_item("107", "7", "Exclusion of the Press and Public"),
+        agenda_item("108", "8", "Acquisition of commercial property", restricted=True),
+    ]
+    executive_items = [
+        agenda_item("201", "4", "Housing Revenue Account Business Plan"),
+        agenda_item("202", "5", "Car Parking Charges Review"),
+    ]
+    licensing_items = [
+        agenda_item("301", "1", "Review of a premises licence", "The review of a licence."),
+    ]
+    meetings = [
+        FakeMeeting("9001", "31", "Cabinet", date(2026, 11, 12), "6.00 pm", items=cabinet_items),
+        FakeMeeting("9002", "32", "Executive", date(2026, 11, 11), items=executive_items),
+        FakeMeeting("9003", "33", "Licensing Committee", date(2026, 11, 10), items=licensing_items),
+    ]
+    pack = "documents/g9001/Public reports pack 12th-Nov-2026 18.00 Cabinet.pdf?T=10"
+    files = {
+        "/ieListDocuments.aspx?MId=9001": _page(
+            "Cabinet",
+            "Thursday, 12th November, 2026 6.00 pm",
+            [
+                ("Agenda frontsheet", "documents/g9001/Agenda frontsheet 12th-Nov-2026.pdf?T=0"),
+                ("Public reports pack", pack),
+                ("Printed minutes", "documents/g9001/Printed minutes 12th-Nov-2026.pdf?T=1"),
+                ("Reports pack", pack),  # the same file twice: shown once
+            ],
+        ),
+        "/documents/g9001/Printed minutes 12th-Nov-2026.pdf": _pdf("printed_minutes_cabinet.pdf"),
+        "/ieListDocuments.aspx?MId=9002": _page(
+            "Executive",
+            "Wednesday, 11th November, 2026 10.00 am",
+            [("Printed decisions", "documents/g9002/Printed decisions 11th-Nov-2026.pdf")],
+        ),
+        "/documents/g9002/Printed decisions 11th-Nov-2026.pdf": _pdf(
+            "decision_notice_executive.pdf"
+        ),
+        "/ieListDocuments.aspx?MId=9003": _page(
+            "Licensing Committee",
+            "Tuesday, 10th November, 2026 10.00 am",
+            [
+                ("Printed minutes", "documents/g9003/Printed minutes.pdf"),
+                ("Printed decisions", "documents/g9003/Printed decisions.pdf"),
+                ("Record of decisions", "documents/g9003/Record of decisions.pdf"),
+                ("Draft minutes", "documents/g9003/Draft minutes.pdf"),
+            ],
+        ),
+        "/documents/g9003/Printed minutes.pdf": _pdf("truncated_minutes.pdf"),
+        "/documents/g9003/Printed decisions.pdf": _pdf("scanned_decisions.pdf"),
+        "/documents/g9003/Record of decisions.pdf": _pdf("encrypted_minutes.pdf"),
+        # A council's error page, answered with 200 and a PDF content type.
+        "/documents/g9003/Draft minutes.pdf": Reply(
+            (FIXTURES / "error_leeds_sharepoint_error_page_2016.html").read_bytes(),
+            content_type=PDF,
+        ),
+    }
+    site = fake.add_site(HOST, FakeSite(meetings=meetings, files=files, etag=True))
+    point_at_fake(rt, "wigan", fake, HOST)
+    return site
+
+
+def _extract(rt: Runtime, **settings: Any) -> extraction.ExtractReport:
+    config = dataclasses.replace(rt.config.collector, **settings)
+    fetcher = extraction.pdf_fetcher(config, resolver=loopback_resolver)
+    return extraction.run(rt.sessions, fetcher, rt.now)
+
+
+def _documents(rt: Runtime, source_id: str) -> dict[str, Document]:
+    with rt.read_sessions() as session:
+        meeting = session.scalars(sa.select(Meeting).where(Meeting.source_id == source_id)).one()
+        docs = session.scalars(sa.select(Document).where(Document.meeting_id == meeting.id))
+        return {d.title: d for d in docs}
+
+
+def _items(rt: Runtime, source_id: str) -> dict[str, AgendaItem]:
+    with rt.read_sessions() as session:
+        found = session.scalars(
+            sa.select(AgendaItem).join(Meeting).where(Meeting.source_id == source_id)
+        )
+        return {i.title: i for i in found}
+
+
+def test_pdf_minutes_reach_the_meeting_page_the_digest_and_the_api(
+    rt: Runtime, fake_moderngov: FakeModernGov, client: FlaskClient
+) -> None:
+    _site(rt, fake_moderngov)
+    report = collect(rt, "wigan")
+    assert report.outcomes[0].ok, report.summary()
+    # One more request per held meeting without minutes: its public page.
+    pages = [r for r in fake_moderngov.requests_to(HOST) if r.operation == "ieListDocuments.aspx"]
+    assert len(pages) == 3
+
+    cabinet_docs = _documents(rt, "9001")
+    assert {t: d.kind for t, d in cabinet_docs.items()} == {
+        "Agenda frontsheet": "agenda",
+        "Public reports pack": "reports_pack",
+        "Printed minutes": "minutes",
+        "Leisure consultation report": "report",
+    }
+    assert cabinet_docs["Printed minutes"].extract_state == "pending"
+    assert cabinet_docs["Public reports pack"].extract_state == ""
+
+    result = _extract(rt)
+    assert result.read == 2 and len(result.problems) == 4, result.summary()
+
+    items = _items(rt, "9001")
+    assert items["Leisure Facilities - Public Consultation"].resolutions == [
+        "The proposed approach to Consultation and Options appraisal, as set out in Section 7 "
+        "of the report, be approved."
+    ]
+    budget = items["Budget Monitoring Quarter 2"]
+    # The numbered list runs over a page break: both sides are there, the running header
+    # and the page number between them are not.
+    assert "notes the forecast overspend of £4.2m" in budget.minutes_text
+    assert "delegates authority to the Chief Finance Officer" in budget.minutes_text
+    assert "Wychford District Council: Cabinet" not in budget.minutes_text
+    assert "Page 2 of 3" not in budget.minutes_text
+    two_columns = items["The use of Assistive Technology to support Independent Living"]
+    assert two_columns.resolutions and "support independent" in two_columns.resolutions[0]
+    assert items["Apologies for Absence"].resolutions == []
+    assert items["Acquisition of commercial property"].minutes_text == ""
+    executive = _items(rt, "9002")
+    assert (
+        "be approved and recommended to Council"
+        in (executive["Housing Revenue Account Business Plan"].resolutions[0])
+    )
+    assert "deferred" in executive["Car Parking Charges Review"].resolutions[0]
+
+    broken = _documents(rt, "9003")
+    assert {t: (d.extract_state, d.problem) for t, d in broken.items()} == {
+        "Printed minutes": (
+            "failed",
+            "truncated PDF: the file ends before its end marker (cut-off download?)",
+        ),
+        "Printed decisions": ("failed", "no text layer: a scanned image; we cannot read it"),
+        "Record of decisions": ("failed", "encrypted PDF: it needs a password to open"),
+        "Draft minutes": ("failed", "not a PDF: the address answered with a web page (HTML)"),
+    }
+
+    with rt.read_sessions() as session:
+        ids = {row[0]: row[1] for row in session.execute(sa.select(Meeting.source_id, Meeting.id))}
+    page = client.get(f"/councils/wigan/meetings/{ids['9001']}").get_data(as_text=True)
+    assert "The proposed approach to Consultation and Options appraisal" in page
+    assert "Printed minutes 12th-Nov-2026.pdf" in page  # the source, linked
+    # Reports pack first, then the other papers, each once.
+    assert page.index("Public reports pack") < page.index("Additional documents")
+    assert page.index("Additional documents") < page.index("Agenda frontsheet")
+    assert page.count("Public reports pack 12th-Nov-2026") == 1
+    licensing = client.get(f"/councils/wigan/meetings/{ids['9003']}").get_data(as_text=True)
+    assert "Review of a premises licence" in licensing and "The review of a licence." in licensing
+
+    api = client.get("/api/v1/councils/wigan/meetings").get_json()
+    by_id = {m["source_id"]: m for m in api["recent"]}
+    kinds = [d["kind"] for d in by_id["9001"]["documents"]]
+    assert kinds[0] == "reports_pack" and "minutes" in kinds
+    leisure = next(i for i in by_id["9001"]["agenda_items"] if i["number"] == "4.")
+    assert leisure["resolutions"][0].startswith("The proposed approach to Consultation")
+    problems = {d["title"]: d["problem"] for d in by_id["9003"]["documents"]}
+    assert problems["Record of decisions"] == "encrypted PDF: it needs a password to open"
+    assert by_id["9003"]["agenda_items"][0]["title"] == "Review of a premises licence"
+
+    with rt.sessions.begin() as session:
+        council = councils.get_by_slug(session, "wigan")
+        assert council is not None
+        built = build_council_digest(
+            session,
+            council,
+            IsoWeek.of(rt.now(), rt.config.tz),
+            rt.now(),
+            BuildSettings.from_config(rt.config),
+            rt.links,
+        )
+    with rt.read_sessions() as session:
+        digest = session.get_one(Digest, built.digest_id)
+        text, html = digest.body_text, digest.body_html
+    for body in (text, html):
+        assert "Consultation and Options appraisal" in body
+        assert "Housing Revenue Account Business Plan 2026-2056 be approved" in body
+
+
+def test_an_unchanged_pdf_is_not_read_twice_and_an_oversized_one_is_refused(
+    rt: Runtime, fake_moderngov: FakeModernGov
+) -> None:
+    _site(rt, fake_moderngov)
+    collect(rt, "wigan")
+    first = _extract(rt, max_pdf_bytes=30_000)
+    too_big = "the PDF is larger than 30,000 bytes ([collector] max_pdf_bytes); not downloaded"
+    assert _documents(rt, "9001")["Printed minutes"].problem == too_big
+    assert first.read == 1  # the 27 KB decision notice
+
+    # Queued again (say by an operator): a 304 for the same file, nothing parsed.
+    with rt.sessions.begin() as session:
+        session.execute(
+            sa.update(Document)
+            .where(Document.kind == "decision_notice")
+            .values(extract_state="pending")
+        )
+    fake_moderngov.clear_log()
+    again = _extract(rt)
+    assert again.read == 0
+    assert any(o.unchanged for o in again.outcomes)
+    sent = [r for r in fake_moderngov.requests_to(HOST) if "Printed decisions 11th" in r.path]
+    assert sent and sent[0].headers.get("If-None-Match")
+    # Collecting again does not queue what was read.
+    collect(rt, "wigan")
+    with rt.read_sessions() as session:
+        assert extraction.pending_count(session, rt.now()) == 0
