@@ -307,3 +307,49 @@ def _transient(message: str) -> bool:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class DocumentProblem:
+    meeting_id: int
+    committee: str
+    start_at: datetime
+    title: str
+    url: str
+    problem: str
+
+
+def problems_of(session: Session, council_id: int, *, limit: int = 50) -> list[DocumentProblem]:
+    """A council's documents whose text could not be read, newest meetings first (for
+    the admin's council page)."""
+    rows = session.execute(
+        sa.select(
+            Meeting.id,
+            Meeting.committee,
+            Meeting.start_at,
+            Document.title,
+            Document.url,
+            Document.problem,
+        )
+        .join(Meeting, Document.meeting_id == Meeting.id)
+        .where(Meeting.council_id == council_id, Document.problem.is_not(None))
+        .order_by(Meeting.start_at.desc(), Document.id)
+        .limit(limit)
+    )
+    return [DocumentProblem(a, b, c, d, e, f or "") for a, b, c, d, e, f in rows]
+
+
+def waiting_of(session: Session, council_id: int) -> int:
+    """How many of a council's documents wait to be read."""
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Document)
+            .join(Meeting, Document.meeting_id == Meeting.id)
+            .where(
+                Meeting.council_id == council_id,
+                Document.extract_state.in_([PENDING, WORKING]),
+            )
+        )
+        or 0
+    )

@@ -24,6 +24,7 @@ from digest.runtime import Runtime
 from digest.summaries.build import BuildSettings, build_council_digest
 from digest.summaries.weeks import IsoWeek
 from tests.integration.collecting import collect, point_at_fake
+from tests.integration.helpers import make_admin
 from tests.support.moderngov import (
     FIXTURES,
     FakeMeeting,
@@ -34,10 +35,13 @@ from tests.support.moderngov import (
     loopback_resolver,
     meeting_page_html,
 )
+from tests.support.web import post_form, text
 
 HOST = "democracy.wychford.test"
 PDFS = Path(__file__).resolve().parent.parent / "fixtures" / "pdf"
 PDF = "application/pdf"
+ADMIN = "admin@councildigest.example.org"
+PASSWORD = "correct horse battery staple"
 
 
 def _pdf(name: str) -> Reply:
@@ -222,6 +226,13 @@ def test_pdf_minutes_reach_the_meeting_page_the_digest_and_the_api(
     assert problems["Record of decisions"] == "encrypted PDF: it needs a password to open"
     assert by_id["9003"]["agenda_items"][0]["title"] == "Review of a premises licence"
 
+    # Admins see every problem on the council's page.
+    make_admin(rt, ADMIN, PASSWORD)
+    post_form(client, "/admin/login", "/admin/login", {"email": ADMIN, "password": PASSWORD})
+    admin_page = text(client.get("/admin/councils/wigan"))
+    assert "encrypted PDF: it needs a password to open" in admin_page
+    assert "no text layer: a scanned image; we cannot read it" in admin_page
+
     with rt.sessions.begin() as session:
         council = councils.get_by_slug(session, "wigan")
         assert council is not None
@@ -235,8 +246,8 @@ def test_pdf_minutes_reach_the_meeting_page_the_digest_and_the_api(
         )
     with rt.read_sessions() as session:
         digest = session.get_one(Digest, built.digest_id)
-        text, html = digest.body_text, digest.body_html
-    for body in (text, html):
+        body_text, body_html = digest.body_text, digest.body_html
+    for body in (body_text, body_html):
         assert "Consultation and Options appraisal" in body
         assert "Housing Revenue Account Business Plan 2026-2056 be approved" in body
 

@@ -11,6 +11,7 @@ from digest import councils, enablement
 from digest.collector.fetcher import Fetcher
 from digest.collector.probe import probe_site
 from digest.collector.probe import record as record_probe
+from digest.documents import extract as extraction
 from digest.models import CouncilStatus
 from digest.web.admin import bp
 from digest.web.admin.auth import audit, signed_in
@@ -39,7 +40,14 @@ def council_list() -> str:
 
 @bp.get("/councils/<slug>")
 def council_detail(slug: str) -> str:
-    return render_template("admin/council.html", council=_council(slug), now=runtime().now())
+    council = _council(slug)
+    return render_template(
+        "admin/council.html",
+        council=council,
+        now=runtime().now(),
+        document_problems=extraction.problems_of(db(), council.id),
+        documents_waiting=extraction.waiting_of(db(), council.id),
+    )
 
 
 @bp.post("/councils/<slug>/enable")
