@@ -132,7 +132,14 @@ def worker(state: CliState, idle_seconds: float | None) -> None:
     click.echo(f"Delivery worker {deliverer.worker} started.")
     try:
         while not stop.is_set():
-            report = deliverer.run_once()
+            try:
+                report = deliverer.run_once()
+            except Exception:
+                # One message fails alone inside run_once; what reaches here is the
+                # database or the relay going away. Keep the loop alive and try again.
+                log.exception("delivery run failed; trying again in %s s", idle)
+                stop.wait(max(idle, 1.0))
+                continue
             total.add(report)
             if report.handled:
                 log.info("batch: %s", report.summary())

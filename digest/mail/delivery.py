@@ -16,6 +16,7 @@ between the server's 250 and recording it; the copy carries the same Message-ID.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -46,6 +47,11 @@ from digest.models import (
 )
 
 log = logging.getLogger("digest.delivery")
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
 
 # Waits for a rate-limit slot up to this long; beyond it the message is put off instead,
 # so one slow domain group never holds a worker (and its lease) hostage.
@@ -183,6 +189,8 @@ class Deliverer:
         self._refused: set[str] = set()
         # Sends that failed since the last one that went through, for the breaker.
         self._failures_in_a_row = 0
+        # Messages failed outside `_record_failure` (composing raised), for the report.
+        self._unexpected: list[str] = []
         # Checked between messages: a worker asked to stop finishes the message in hand
         # and hands the rest of its batch back.
         self.should_stop: Callable[[], bool] = lambda: False
@@ -217,6 +225,8 @@ class Deliverer:
             finally:
                 self._record_accepted()
                 self._refused = set()
+                report.errors.extend(self._unexpected)
+                self._unexpected = []
         if self.should_stop():
             self.release_unsent()
         self._rows, self._leases = {}, {}
@@ -274,12 +284,35 @@ class Deliverer:
         is no longer ours."""
         try:
             return self._prepare_in_transaction(message_id)
+        except sa.exc.SQLAlchemyError:
+            # The database, not this message: nothing to blame the message for.
+            self._accepted[:0] = self._recording
+            raise
+        except Exception as exc:
+            # Composing this one message failed (a bug, or data no relay could take): it
+            # fails alone, with the reason, and the batch carries on.
+            self._accepted[:0] = self._recording
+            self._recording = []
+            log.exception("message %s could not be prepared", message_id)
+            return self._fail_alone(message_id, exc)
         except BaseException:
             # The transaction that was to record earlier sends rolled back: keep them.
             self._accepted[:0] = self._recording
             raise
         finally:
             self._recording = []
+
+    def _fail_alone(self, message_id: int, exc: Exception) -> str:
+        """Record an unexpected error as this message's failure; counts for the breaker,
+        so a bug that fails every message stops sending after `breaker_failures`."""
+        row = self._rows[message_id]
+        error = _describe(exc)
+        with self.sessions.begin() as session:
+            now = self.clock()
+            outbox.mark_failed(session, message_id, now, error)
+            self._count_failure(session, now, DeliveryError(error, temporary=False))
+        self._unexpected.append(f"{row.recipient}: {error}")
+        return "failed"
 
     def _prepare_in_transaction(self, message_id: int) -> _Ready | str | None:
         mail = self.config.mail
@@ -362,6 +395,9 @@ class Deliverer:
         except DeliveryError as exc:
             self._record_failure(ready, exc, report)
             return False
+        except Exception as exc:
+            self._unexpected_send_error(ready, exc, report)
+            return False
         return True
 
     def _finish(self, ready: _Ready, report: DeliveryReport, split: bool) -> None:
@@ -371,9 +407,21 @@ class Deliverer:
             except DeliveryError as exc:
                 self._record_failure(ready, exc, report)
                 return
+            except Exception as exc:
+                self._unexpected_send_error(ready, exc, report)
+                return
         self._accepted.append(ready.message_id)
         self._failures_in_a_row = 0
         report.sent += 1
+
+    def _unexpected_send_error(self, ready: _Ready, exc: Exception, report: DeliveryReport) -> None:
+        """The backend raised something other than DeliveryError (e.g. smtplib unable to
+        encode an address): the message fails with the error and the connection, whose
+        state is unknown, is closed; the next message opens a fresh one."""
+        log.exception("sending message %s failed unexpectedly", ready.message_id)
+        with contextlib.suppress(Exception):
+            self.backend.close()
+        self._record_failure(ready, DeliveryError(_describe(exc), temporary=False), report)
 
     def _record_accepted(self) -> None:
         accepted, self._accepted = self._accepted, []

@@ -1,7 +1,7 @@
 """Document kinds and text read from PDF minutes and decision notices
 
 Revision ID: 0008_document_text
-Revises: 0004_signup_intake
+Revises: 0005_ids_never_reused
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import digest.db
 
 revision = "0008_document_text"
-down_revision = "0004_signup_intake"
+down_revision = "0005_ids_never_reused"
 branch_labels = None
 depends_on = None
 
