@@ -10,21 +10,26 @@ server from its meeting page (ieListDocuments.aspx), not from GetMeeting.
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from digest import councils
+from digest.cli import main
+from digest.clock import utcnow
 from digest.documents import extract as extraction
 from digest.models import AgendaItem, Digest, Document, Meeting
 from digest.runtime import Runtime
 from digest.summaries.build import BuildSettings, build_council_digest
 from digest.summaries.weeks import IsoWeek
-from tests.integration.collecting import collect, point_at_fake
+from jobs import tasks
+from tests.integration.collecting import collect, point_at_fake, write_config
 from tests.integration.helpers import make_admin
+from tests.support.clock import Clock
 from tests.support.moderngov import (
     FIXTURES,
     FakeMeeting,
@@ -52,7 +57,9 @@ def _page(committee: str, when: str, links: list[tuple[str, str]]) -> Reply:
     return Reply(meeting_page_html(committee, when, links), content_type="text/html")
 
 
-def _site(rt: Runtime, fake: FakeModernGov) -> FakeSite:
+def _site(rt: Runtime, fake: FakeModernGov, host: str = HOST) -> FakeSite:
+    """Three held meetings of last week, their minutes only on their pages as PDFs."""
+    today = rt.now().date()
     cabinet_items = [
         agenda_item("101", "1", "Apologies for Absence"),
         agenda_item("102", "2", "Declarations of Interest"),
@@ -77,9 +84,13 @@ def _site(rt: Runtime, fake: FakeModernGov) -> FakeSite:
         agenda_item("301", "1", "Review of a premises licence", "The review of a licence."),
     ]
     meetings = [
-        FakeMeeting("9001", "31", "Cabinet", date(2026, 11, 12), "6.00 pm", items=cabinet_items),
-        FakeMeeting("9002", "32", "Executive", date(2026, 11, 11), items=executive_items),
-        FakeMeeting("9003", "33", "Licensing Committee", date(2026, 11, 10), items=licensing_items),
+        FakeMeeting(
+            "9001", "31", "Cabinet", today - timedelta(days=6), "6.00 pm", items=cabinet_items
+        ),
+        FakeMeeting("9002", "32", "Executive", today - timedelta(days=7), items=executive_items),
+        FakeMeeting(
+            "9003", "33", "Licensing Committee", today - timedelta(days=8), items=licensing_items
+        ),
     ]
     pack = "documents/g9001/Public reports pack 12th-Nov-2026 18.00 Cabinet.pdf?T=10"
     files = {
@@ -121,8 +132,8 @@ def _site(rt: Runtime, fake: FakeModernGov) -> FakeSite:
             content_type=PDF,
         ),
     }
-    site = fake.add_site(HOST, FakeSite(meetings=meetings, files=files, etag=True))
-    point_at_fake(rt, "wigan", fake, HOST)
+    site = fake.add_site(host, FakeSite(meetings=meetings, files=files, etag=True))
+    point_at_fake(rt, "wigan", fake, host)
     return site
 
 
@@ -279,3 +290,35 @@ def test_an_unchanged_pdf_is_not_read_twice_and_an_oversized_one_is_refused(
     collect(rt, "wigan")
     with rt.read_sessions() as session:
         assert extraction.pending_count(session, rt.now()) == 0
+
+
+def test_collect_reads_what_it_fetched_unless_told_not_to(
+    tmp_path: Path, rt: Runtime, clock: Clock, fake_moderngov: FakeModernGov
+) -> None:
+    clock.set(utcnow())  # the commands run on the real clock
+    _site(rt, fake_moderngov, host="127.0.0.1")
+    config = write_config(tmp_path, rt)
+    runner = CliRunner()
+
+    left = runner.invoke(main, ["--config", str(config), "collect", "wigan", "--no-extract"])
+    assert left.exit_code == 0, left.output
+    assert "PDF minutes" not in left.output
+    assert _waiting(rt) == 6
+    assert not [r for r in fake_moderngov.log if r.path.endswith(".pdf")]
+
+    # The scheduler's delivery round reads a few, as a worker does.
+    assert "documents read" in tasks.deliver_outbox(rt)
+    assert _waiting(rt) == 3
+
+    done = runner.invoke(main, ["--config", str(config), "collect", "wigan"])
+    assert done.exit_code == 0, done.output
+    assert "PDF minutes:" in done.output and "unreadable" in done.output
+    assert _waiting(rt) == 0
+    # Nothing left: `digest extract` has nothing to do.
+    idle = runner.invoke(main, ["--config", str(config), "extract", "--limit", "5"])
+    assert idle.exit_code == 0 and "0 documents read" in idle.output
+
+
+def _waiting(rt: Runtime) -> int:
+    with rt.read_sessions() as session:
+        return extraction.pending_count(session, rt.now())
