@@ -375,6 +375,10 @@ def _validate(config: Config) -> None:
         raise ConfigError("[mail] lease_seconds must be at least 4 x smtp_timeout")
     if config.collector.concurrency < 1:
         raise ConfigError("[collector] concurrency must be at least 1")
+    if config.collector.max_pdf_bytes < 1024:
+        raise ConfigError("[collector] max_pdf_bytes must be at least 1024")
+    if config.collector.reports_per_meeting < 0:
+        raise ConfigError("[collector] reports_per_meeting must be 0 or more")
 
 
 def cron_trigger(expr: str, tz: ZoneInfo) -> Any:

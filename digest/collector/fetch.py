@@ -66,6 +66,7 @@ class CouncilPlan:
     digests: dict[str, str]  # url -> fingerprint of the last answer we used
     recheck_after: timedelta
     pdf_text: bool = True
+    reports_per_meeting: int = 0
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,7 @@ def make_plans(
             digests={v.url: v.content_sha256 for v in rows_of if v.content_sha256},
             recheck_after=timedelta(hours=config.recheck_hours),
             pdf_text=config.pdf_text,
+            reports_per_meeting=config.reports_per_meeting,
         )
     return plans
 

@@ -123,7 +123,9 @@ def collect(
                 result.changed += 1
     session.flush()  # new meetings and items get their ids
     for meeting, detail, items in documents_due:
-        _store_documents(meeting, detail, items, read_pdfs=plan.pdf_text)
+        _store_documents(
+            meeting, detail, items, read_pdfs=plan.pdf_text, reports=plan.reports_per_meeting
+        )
     for meeting, kind, detail_json in seen:
         session.add(
             MeetingChange(
@@ -297,14 +299,19 @@ def _store_documents(
     items: dict[str, AgendaItem],
     *,
     read_pdfs: bool = True,
+    reports: int = 0,
 ) -> None:
     """Documents, one per URL, linked to the first item that lists them, each with its
     kind. Printed minutes and decision notices of a meeting whose minutes the web service
-    does not give are queued for `digest worker` to read (once per document)."""
+    does not give are queued for `digest worker` to read (once per document), and so are
+    up to `reports` item reports of an upcoming meeting whose agenda text is thin (their
+    "Recommendation(s)" say what the meeting is asked to decide)."""
     documents = {doc.url: doc for doc in meeting.documents}
     has_html_minutes = any(
         item.minutes_text and item.minutes_document_id is None for item in meeting.items
     )
+    upcoming = meeting.status in (MeetingStatus.SCHEDULED, MeetingStatus.RESCHEDULED)
+    reports_queued = sum(1 for d in meeting.documents if d.kind == "report" and d.extract_state)
     for position, parsed in enumerate(detail.documents):
         doc = documents.get(parsed.url[:700])
         if doc is None:
@@ -329,6 +336,19 @@ def _store_documents(
             and kinds.reads_decisions(doc.kind)
         ):
             doc.extract_state = "pending"
+        elif (
+            read_pdfs
+            and upcoming
+            and doc.kind == "report"
+            and not doc.extract_state
+            and not doc.is_restricted
+            and owner is not None
+            and not owner.is_restricted
+            and len(owner.agenda_text) < kinds.THIN_AGENDA_CHARS
+            and reports_queued < reports
+        ):
+            doc.extract_state = "pending"
+            reports_queued += 1
 
 
 def _upsert_committees(

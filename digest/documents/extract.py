@@ -244,6 +244,13 @@ def apply_text(session: Session, doc: Document, now: datetime) -> int:
         .where(Meeting.id == doc.meeting_id)
         .options(selectinload(Meeting.items), selectinload(Meeting.documents))
     ).one()
+    if doc.kind == "report":
+        owner = next((i for i in meeting.items if i.id == doc.agenda_item_id), None)
+        recommended = layout.recommendations(doc.text)
+        if owner is None or not recommended or owner.is_restricted:
+            return 0
+        owner.report_recommendations = recommended
+        return 1
     kinds = {d.id: d.kind for d in meeting.documents}
     public = [item for item in meeting.items if not item.is_restricted]
     headings = [layout.ItemHeading(str(item.id), item.number, item.title) for item in public]

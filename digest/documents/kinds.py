@@ -65,6 +65,11 @@ def classify(title: str, url: str = "", *, linked_to_item: bool = False) -> str:
     return "report" if linked_to_item else "other"
 
 
+# Agenda text shorter than this ("To consider the report of the Director.") says too
+# little about what is to be decided: the item's report is read for its recommendations.
+THIN_AGENDA_CHARS = 200
+
+
 def reads_decisions(kind: str) -> bool:
     """Documents whose text gives a held meeting's decisions."""
     return kind in ("minutes", "decision_notice")

@@ -131,3 +131,37 @@ def _find(lines: list[str], cursor: int, wanted: list[str]) -> tuple[int, int] |
         if numbered and short and short == wanted[: len(short)]:
             return at, 1
     return None
+
+
+_RECOMMENDATION_HEADING = re.compile(
+    r"^\s*(?:\d{1,2}(?:\.\d{1,2})*\.?\s+)?recommendations?(?:\s*\(s\))?\s*:?\s*$", re.I
+)
+# Where the recommendations end: the report's next numbered or known section.
+_NEXT_SECTION = re.compile(
+    r"^\s*(?:\d{1,2}\.?\s+(?:[A-Z][A-Za-z]+\s*){1,6}$"
+    r"|(?:reasons?\s+for|background|purpose|introduction|executive\s+summary|"
+    r"alternative\s+options|financial\s+implications|legal\s+implications|"
+    r"report\s+summary|wards?\s+affected|contact\s+officer)\b)",
+    re.I,
+)
+MAX_RECOMMENDATIONS_CHARS = 1500
+
+
+def recommendations(text: str) -> str:
+    """The "Recommendation(s)" section of a committee report, or '' when it has none."""
+    lines = text.split("\n")
+    for at, line in enumerate(lines):
+        if not _RECOMMENDATION_HEADING.match(line):
+            continue
+        kept: list[str] = []
+        for following in lines[at + 1 :]:
+            if kept and _NEXT_SECTION.match(following):
+                break
+            if following.strip():
+                kept.append(following.strip())
+            if sum(len(k) for k in kept) > MAX_RECOMMENDATIONS_CHARS:
+                break
+        section = "\n".join(kept).strip()
+        if section:
+            return section[:MAX_RECOMMENDATIONS_CHARS]
+    return ""

@@ -93,6 +93,9 @@ class AgendaItem(Base):
     minutes_document_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("documents.id", ondelete="SET NULL", use_alter=True)
     )
+    # The "Recommendation(s)" section of the item's report PDF, read for upcoming meetings
+    # whose agenda text says too little about what is to be decided.
+    report_recommendations: Mapped[str] = mapped_column(sa.Text, default="")
 
     meeting: Mapped[Meeting] = relationship(back_populates="items", lazy="raise_on_sql")
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from digest.documents.kinds import THIN_AGENDA_CHARS
 from digest.models import AgendaItem, Meeting, MeetingStatus
 from digest.summaries.documents import Paper, papers
 from digest.summaries.glossary import Annotated, Footnoter
@@ -244,6 +245,16 @@ def _decisions_source(meeting: Meeting, all_papers: list[Paper]) -> Paper | None
 def _item(item: AgendaItem, decided: list[str], notes: Footnoter, limits: Limits) -> ItemSummary:
     title = notes.annotate(item.title)
     about = description(item.agenda_text, item.title, limits.description_chars)
+    if (
+        item.report_recommendations
+        and limits.description_chars
+        and len(item.agenda_text) < THIN_AGENDA_CHARS
+    ):
+        # The agenda says little ("To consider the report"): what the item's report PDF
+        # recommends deciding says more.
+        about = shorten(
+            f"The report recommends: {item.report_recommendations}", limits.description_chars
+        )
     about_text = notes.annotate(about) if about and limits.description_chars else None
     shown = decided if limits.outcomes is None else decided[: limits.outcomes]
     outcomes = [notes.annotate(shorten(text, limits.outcome_chars)) for text in shown]

@@ -41,6 +41,9 @@ def upgrade() -> None:
         batch.create_index("ix_documents_extract_state", ["extract_state"])
     with op.batch_alter_table("agenda_items") as batch:
         batch.add_column(sa.Column("minutes_document_id", sa.Integer(), nullable=True))
+        batch.add_column(
+            sa.Column("report_recommendations", sa.Text(), nullable=False, server_default="")
+        )
         batch.create_foreign_key(
             "fk_agenda_items_minutes_document_id_documents",
             "documents",
@@ -53,6 +56,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("agenda_items") as batch:
         batch.drop_constraint("fk_agenda_items_minutes_document_id_documents", type_="foreignkey")
+        batch.drop_column("report_recommendations")
         batch.drop_column("minutes_document_id")
     with op.batch_alter_table("documents") as batch:
         batch.drop_index("ix_documents_extract_state")

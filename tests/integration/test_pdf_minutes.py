@@ -83,6 +83,17 @@ def _site(rt: Runtime, fake: FakeModernGov, host: str = HOST) -> FakeSite:
     licensing_items = [
         agenda_item("301", "1", "Review of a premises licence", "The review of a licence."),
     ]
+    upcoming_items = [
+        agenda_item(
+            "401",
+            "4",
+            "Leisure Facilities - Public Consultation",
+            "To consider the report of the Corporate Director.",
+            documents=(
+                ("Leisure consultation report", "documents/s6401/Leisure consultation.pdf"),
+            ),
+        ),
+    ]
     meetings = [
         FakeMeeting(
             "9001", "31", "Cabinet", today - timedelta(days=6), "6.00 pm", items=cabinet_items
@@ -91,6 +102,7 @@ def _site(rt: Runtime, fake: FakeModernGov, host: str = HOST) -> FakeSite:
         FakeMeeting(
             "9003", "33", "Licensing Committee", today - timedelta(days=8), items=licensing_items
         ),
+        FakeMeeting("9004", "31", "Cabinet", today + timedelta(days=8), items=upcoming_items),
     ]
     pack = "documents/g9001/Public reports pack 12th-Nov-2026 18.00 Cabinet.pdf?T=10"
     files = {
@@ -124,6 +136,8 @@ def _site(rt: Runtime, fake: FakeModernGov, host: str = HOST) -> FakeSite:
             ],
         ),
         "/documents/g9003/Printed minutes.pdf": _pdf("truncated_minutes.pdf"),
+        # The report of a coming meeting whose agenda says little.
+        "/documents/s6401/Leisure consultation.pdf": _pdf("report_leisure_consultation.pdf"),
         "/documents/g9003/Printed decisions.pdf": _pdf("scanned_decisions.pdf"),
         "/documents/g9003/Record of decisions.pdf": _pdf("encrypted_minutes.pdf"),
         # A council's error page, answered with 200 and a PDF content type.
@@ -179,7 +193,7 @@ def test_pdf_minutes_reach_the_meeting_page_the_digest_and_the_api(
     assert cabinet_docs["Public reports pack"].extract_state == ""
 
     result = _extract(rt)
-    assert result.read == 2 and len(result.problems) == 4, result.summary()
+    assert result.read == 3 and len(result.problems) == 4, result.summary()
 
     items = _items(rt, "9001")
     assert items["Leisure Facilities - Public Consultation"].resolutions == [
@@ -224,6 +238,11 @@ def test_pdf_minutes_reach_the_meeting_page_the_digest_and_the_api(
     assert page.index("Public reports pack") < page.index("Additional documents")
     assert page.index("Additional documents") < page.index("Agenda frontsheet")
     assert page.count("Public reports pack 12th-Nov-2026") == 1
+    coming = client.get(f"/councils/wigan/meetings/{ids['9004']}").get_data(as_text=True)
+    assert (
+        "The report recommends: 2.1 That the proposed approach to Consultation and Options "
+        "appraisal, as set out in Section 7 of the report, be approved." in coming
+    )
     licensing = client.get(f"/councils/wigan/meetings/{ids['9003']}").get_data(as_text=True)
     assert "Review of a premises licence" in licensing and "The review of a licence." in licensing
 
@@ -271,7 +290,7 @@ def test_an_unchanged_pdf_is_not_read_twice_and_an_oversized_one_is_refused(
     first = _extract(rt, max_pdf_bytes=30_000)
     too_big = "the PDF is larger than 30,000 bytes ([collector] max_pdf_bytes); not downloaded"
     assert _documents(rt, "9001")["Printed minutes"].problem == too_big
-    assert first.read == 1  # the 27 KB decision notice
+    assert first.read == 2  # the 27 KB decision notice and the report
 
     # Queued again (say by an operator): a 304 for the same file, nothing parsed.
     with rt.sessions.begin() as session:
@@ -303,12 +322,12 @@ def test_collect_reads_what_it_fetched_unless_told_not_to(
     left = runner.invoke(main, ["--config", str(config), "collect", "wigan", "--no-extract"])
     assert left.exit_code == 0, left.output
     assert "PDF minutes" not in left.output
-    assert _waiting(rt) == 6
+    assert _waiting(rt) == 7
     assert not [r for r in fake_moderngov.log if r.path.endswith(".pdf")]
 
     # The scheduler's delivery round reads a few, as a worker does.
     assert "documents read" in tasks.deliver_outbox(rt)
-    assert _waiting(rt) == 3
+    assert _waiting(rt) == 4
 
     done = runner.invoke(main, ["--config", str(config), "collect", "wigan"])
     assert done.exit_code == 0, done.output
