@@ -162,3 +162,14 @@ def test_meeting_page_links_to_meeting_wide_files() -> None:
             "https://democracy.example.test/documents/g9001/Printed minutes 12th-Nov-2026.pdf?T=1",
         ),
     ]
+
+
+def test_the_recommendations_of_a_report() -> None:
+    result = pdftext.extract((PDFS / "report_leisure_consultation.pdf").read_bytes())
+    found = layout.recommendations(layout.clean_pages(result.pages))
+    assert found.startswith("2.1 That the proposed approach to Consultation and Options")
+    assert found.endswith("to agree the final consultation\nmaterials.")
+    assert "Background" not in found
+    assert layout.recommendations("1. Purpose\nTo inform.\n2. Background\nNone.") == ""
+    shouting = "RECOMMENDATION\nThat the fees be approved.\nReasons for Recommendation\nCosts."
+    assert layout.recommendations(shouting) == "That the fees be approved."
