@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from flask.testing import FlaskClient
@@ -341,3 +342,19 @@ def test_collect_reads_what_it_fetched_unless_told_not_to(
 def _waiting(rt: Runtime) -> int:
     with rt.read_sessions() as session:
         return extraction.pending_count(session, rt.now())
+
+
+def test_workers_on_postgresql_claim_different_documents(
+    rt: Runtime, fake_moderngov: FakeModernGov, db_backend: str
+) -> None:
+    if db_backend != "postgresql":
+        pytest.skip("row locks (SKIP LOCKED) are PostgreSQL's; SQLite runs one worker")
+    _site(rt, fake_moderngov)
+    collect(rt, "wigan")
+    # Two workers claiming at the same moment, each inside its own open transaction.
+    with rt.sessions.begin() as first, rt.sessions.begin() as second:
+        a = extraction.claim(first, now=rt.now(), limit=3)
+        b = extraction.claim(second, now=rt.now(), limit=10)
+    assert (len(a), len(b)) == (3, 4) and not set(a) & set(b)
+    with rt.read_sessions() as session:
+        assert extraction.pending_count(session, rt.now()) == 0
