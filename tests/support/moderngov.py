@@ -154,7 +154,7 @@ def agenda_item(
     root = safe_xml.fromstring(fixture("getmeeting_manchester_with_minutes_trimmed.xml"))
     template = root.find("agendaitems/agendaitem")
     assert template is not None
-    element = copy.deepcopy(template)
+    element: ET.Element = copy.deepcopy(template)
     _set(element, "agendaitemid", item_id)
     _set(element, "agendaitemtitle", title)
     _set(element, "agendatext", f"<p>{agenda_text}</p>" if agenda_text else "\n")
