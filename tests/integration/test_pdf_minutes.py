@@ -42,6 +42,7 @@ from tests.support.moderngov import (
     meeting_page_html,
 )
 from tests.support.web import post_form, text
+from tests.support.workers import Worker, wait_until
 
 HOST = "democracy.wychford.test"
 PDFS = Path(__file__).resolve().parent.parent / "fixtures" / "pdf"
@@ -358,3 +359,21 @@ def test_workers_on_postgresql_claim_different_documents(
     assert (len(a), len(b)) == (3, 4) and not set(a) & set(b)
     with rt.read_sessions() as session:
         assert extraction.pending_count(session, rt.now()) == 0
+
+
+def test_a_digest_worker_process_reads_the_queued_pdfs(
+    tmp_path: Path, rt: Runtime, fake_moderngov: FakeModernGov, db_backend: str
+) -> None:
+    if db_backend != "sqlite":
+        pytest.skip("one backend is enough for the process; the claim is tested on both")
+    _site(rt, fake_moderngov, host="127.0.0.1")
+    collect(rt, "wigan")
+    assert _waiting(rt) == 7
+    worker = Worker(write_config(tmp_path, rt), tmp_path, "reader")
+    try:
+        assert wait_until(lambda: _waiting(rt) == 0, timeout=90), worker.output()
+    finally:
+        assert worker.terminate() == 0, worker.output()
+    problems = {d.title: d.problem for d in _documents(rt, "9003").values()}
+    assert problems["Record of decisions"] == "encrypted PDF: it needs a password to open"
+    assert _items(rt, "9002")["Car Parking Charges Review"].resolutions
