@@ -281,6 +281,8 @@ def test_pdf_minutes_reach_the_meeting_page_the_digest_and_the_api(
         body_text, body_html = digest.body_text, digest.body_html
     for body in (body_text, body_html):
         assert "Consultation and Options appraisal" in body
+        assert "Decisions read from the council" in body  # the source, linked
+        assert "Printed minutes 12th-Nov-2026.pdf" in body.replace("%20", " ")
         assert "Housing Revenue Account Business Plan 2026-2056 be approved" in body
 
 
