@@ -17,8 +17,12 @@ branch_labels = None
 depends_on = None
 
 
+# SQLite rebuilds a table to add a foreign key; keep AUTOINCREMENT (migration 0005).
+_KEEP = {"sqlite_autoincrement": True}
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("documents") as batch:
+    with op.batch_alter_table("documents", table_kwargs=_KEEP) as batch:
         batch.add_column(sa.Column("kind", sa.String(20), nullable=False, server_default="other"))
         batch.add_column(
             sa.Column("extract_state", sa.String(10), nullable=False, server_default="")
@@ -39,7 +43,7 @@ def upgrade() -> None:
             sa.Column("extracted_at", digest.db.UTCDateTime(timezone=True), nullable=True)
         )
         batch.create_index("ix_documents_extract_state", ["extract_state"])
-    with op.batch_alter_table("agenda_items") as batch:
+    with op.batch_alter_table("agenda_items", table_kwargs=_KEEP) as batch:
         batch.add_column(sa.Column("minutes_document_id", sa.Integer(), nullable=True))
         batch.add_column(
             sa.Column("report_recommendations", sa.Text(), nullable=False, server_default="")
@@ -54,11 +58,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("agenda_items") as batch:
+    with op.batch_alter_table("agenda_items", table_kwargs=_KEEP) as batch:
         batch.drop_constraint("fk_agenda_items_minutes_document_id_documents", type_="foreignkey")
         batch.drop_column("report_recommendations")
         batch.drop_column("minutes_document_id")
-    with op.batch_alter_table("documents") as batch:
+    with op.batch_alter_table("documents", table_kwargs=_KEEP) as batch:
         batch.drop_index("ix_documents_extract_state")
         for column in (
             "extracted_at",
