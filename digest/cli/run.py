@@ -18,7 +18,7 @@ from digest.cli import CliState, pass_state
 from digest.cli.output import progress, summary
 from digest.documents import extract as extraction
 from digest.mail import outbox
-from digest.mail.delivery import DeliveryReport
+from digest.mail.delivery import DeliveryReport, work_until_stopped
 from digest.models import OutboxMessage, OutboxStatus
 from digest.runtime import Runtime
 
@@ -128,31 +128,25 @@ def worker(state: CliState, idle_seconds: float | None) -> None:
     # Workers also read queued PDF minutes, one document per round, so mail is never
     # held up for long by a big file.
     reader = extraction.pdf_fetcher(rt.config.collector)
-    total = DeliveryReport()
+
+    def read_one() -> bool:
+        extracted = extraction.run(rt.sessions, reader, rt.now, limit=1)
+        if extracted.outcomes:
+            log.info("documents: %s", extracted.summary())
+        return bool(extracted.outcomes)
+
     click.echo(f"Delivery worker {deliverer.worker} started.")
+
+    def beat() -> None:
+        with rt.sessions.begin() as session:
+            heartbeats.beat(session, f"worker:{deliverer.worker}", rt.now())
+
     try:
-        while not stop.is_set():
-            try:
-                report = deliverer.run_once()
-            except Exception:
-                # One message fails alone inside run_once; what reaches here is the
-                # database or the relay going away. Keep the loop alive and try again.
-                log.exception("delivery run failed; trying again in %s s", idle)
-                stop.wait(max(idle, 1.0))
-                continue
-            total.add(report)
-            if report.handled:
-                log.info("batch: %s", report.summary())
-            extracted = extraction.run(rt.sessions, reader, rt.now, limit=1)
-            if extracted.outcomes:
-                log.info("documents: %s", extracted.summary())
-            with rt.sessions.begin() as session:
-                heartbeats.beat(session, f"worker:{deliverer.worker}", rt.now())
-            if report.handled == 0 and not extracted.outcomes:
-                stop.wait(idle)
+        total = work_until_stopped(
+            deliverer, stopped=stop.is_set, wait=stop.wait, idle=idle, beat=beat, also=read_one
+        )
     finally:
         backend.close()
-        deliverer.release_unsent()
     summary(f"Worker stopped: {total.summary()}.")
 
 
