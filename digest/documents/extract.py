@@ -166,7 +166,15 @@ def run(
         if not jobs:
             break
         for job in jobs:
-            report.outcomes.append(run_job(sessions, fetcher, clock, job))
+            try:
+                outcome = run_job(sessions, fetcher, clock, job)
+            except Exception as exc:  # a bug must not stop the loop or retry forever
+                log.exception("reading document %s failed", job.id)
+                message = f"internal error while reading ({type(exc).__name__}: {exc})"
+                with sessions.begin() as session:
+                    _fail(session.get_one(Document, job.id), message, clock())
+                outcome = Outcome(job.id, problem=message[:300])
+            report.outcomes.append(outcome)
     return report
 
 
