@@ -8,13 +8,14 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from digest import councils, enablement
+from digest.collector import store
 from digest.collector.fetcher import Fetcher
 from digest.collector.probe import probe_site
 from digest.collector.probe import record as record_probe
 from digest.documents import extract as extraction
 from digest.models import CouncilStatus
 from digest.web.admin import bp
-from digest.web.admin.auth import audit, signed_in
+from digest.web.admin.auth import audit, safe_admin_path, signed_in
 from digest.web.context import db, runtime
 from digest.web.public import council_or_404
 from jobs import tasks
@@ -47,6 +48,7 @@ def council_detail(slug: str) -> str:
         now=runtime().now(),
         document_problems=extraction.problems_of(db(), council.id),
         documents_waiting=extraction.waiting_of(db(), council.id),
+        meeting_failures=store.meeting_failures(db(), council.id),
     )
 
 
@@ -73,9 +75,8 @@ def enable(slug: str) -> BaseResponse:
     flash(
         f"{council.name} is enabled." if result.changed else f"{council.name} was already enabled."
     )
-    return redirect(
-        request.form.get("back") or url_for("admin.council_detail", slug=slug), code=303
-    )
+    here = url_for("admin.council_detail", slug=slug)
+    return redirect(safe_admin_path(request.form.get("back"), here), code=303)
 
 
 @bp.post("/councils/<slug>/pause")
