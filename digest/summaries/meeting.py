@@ -8,6 +8,7 @@ page, the weekly digest (with tighter limits) and the API.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -140,7 +141,26 @@ def asked_of(item: AgendaItem) -> list[str]:
     agenda text changes, read from the text for items stored before that."""
     if item.asked_to_decide:
         return list(item.asked_to_decide)
-    return extract_asked_to_decide(item.agenda_text) if item.agenda_text else []
+    found = extract_asked_to_decide(item.agenda_text) if item.agenda_text else []
+    if not found and item.report_recommendations:
+        # The agenda said too little; the item's report PDF says it (digest.documents).
+        found = extract_asked_to_decide(report_section_text(item.report_recommendations))
+    return found
+
+
+def report_section_text(section: str) -> str:
+    """A report's Recommendations section (PDF lines) as paragraphs under its heading,
+    the shape extract_asked_to_decide reads: a new paragraph at each numbered line."""
+    paragraphs: list[str] = []
+    for line in section.split("\n"):
+        if not paragraphs or _NUMBERED.match(line):
+            paragraphs.append(line.strip())
+        else:
+            paragraphs[-1] += " " + line.strip()
+    return "Recommendations\n\n" + "\n\n".join(paragraphs)
+
+
+_NUMBERED = re.compile(r"^\s*(?:\(?[a-z0-9]{1,3}[.)]|\d{1,2}\.\d{1,2}\.?)\s")
 
 
 def load_meetings(session: Session, ids: Sequence[int]) -> list[Meeting]:

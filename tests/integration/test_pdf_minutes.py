@@ -245,6 +245,7 @@ def test_pdf_minutes_reach_the_meeting_page_the_digest_and_the_api(
         "The report recommends: 2.1 That the proposed approach to Consultation and Options "
         "appraisal, as set out in Section 7 of the report, be approved." in coming
     )
+    assert "Asked to decide" in coming
     licensing = client.get(f"/councils/wigan/meetings/{ids['9003']}").get_data(as_text=True)
     assert "Review of a premises licence" in licensing and "The review of a licence." in licensing
 
@@ -254,6 +255,10 @@ def test_pdf_minutes_reach_the_meeting_page_the_digest_and_the_api(
     assert kinds[0] == "reports_pack" and "minutes" in kinds
     leisure = next(i for i in by_id["9001"]["agenda_items"] if i["number"] == "4.")
     assert leisure["resolutions"][0].startswith("The proposed approach to Consultation")
+    (asked,) = [m for m in api["upcoming"] if m["source_id"] == "9004"]
+    assert asked["agenda_items"][0]["asked_to_decide"][0].startswith(
+        "The proposed approach to Consultation and Options appraisal"
+    )
     problems = {d["title"]: d["problem"] for d in by_id["9003"]["documents"]}
     assert problems["Record of decisions"] == "encrypted PDF: it needs a password to open"
     assert by_id["9003"]["agenda_items"][0]["title"] == "Review of a premises licence"
