@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt typecheck check bench clean
+.PHONY: help install run demo test lint fmt typecheck check bench clean
 
 help: ## Show the available targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -12,8 +12,8 @@ help: ## Show the available targets
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "Installing into $(VENV) ..." >&2
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' >&2
+	@echo "Installing into $(VENV) (about two minutes on a fresh clone) ..." >&2
+	@$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev]' >&2
 	@touch $@
 
 install: $(BIN)/.installed ## Create .venv and install the project with its test tools
@@ -21,6 +21,9 @@ install: $(BIN)/.installed ## Create .venv and install the project with its test
 run: install ## Set up the database and start web + scheduler + delivery on http://127.0.0.1:5000
 	$(BIN)/digest init
 	$(BIN)/digest start
+
+demo: install ## Like `run`, on var/demo/, with two councils collected from replayed real responses
+	$(BIN)/digest demo
 
 test: install ## Run the whole test suite
 	$(BIN)/pytest

@@ -46,6 +46,8 @@ class SiteConfig:
     proxy_count: int = 0
     log_format: str = field(default="text", metadata=_choices("text", "json"))
     log_level: str = field(default="INFO", metadata=_choices("DEBUG", "INFO", "WARNING", "ERROR"))
+    # Set by `make demo`: every page says it is a demo.
+    demo: bool = False
 
 
 @dataclass(frozen=True)

@@ -35,3 +35,8 @@ def configure(log_format: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # APScheduler logs two INFO lines for every run of every job (delivery every 10 s),
+    # burying the request log; our jobs log one line when they did something.
+    logging.getLogger("apscheduler.executors").setLevel(
+        logging.DEBUG if level == "DEBUG" else logging.WARNING
+    )

@@ -51,14 +51,19 @@ def _stop_on_signals(stop: threading.Event) -> None:
 @pass_state
 def start(state: CliState) -> None:
     """Run the web app, the scheduler and delivery in one process (the embedded default)."""
+    rt = state.runtime()
+    _logging(rt)
+    _require_schema(rt)
+    serve(rt)
+
+
+def serve(rt: Runtime, *, banner: str = "") -> None:
+    """Web, scheduler and delivery in this process until SIGTERM or Ctrl+C."""
     from werkzeug.serving import make_server
 
     from digest import create_app
     from jobs.schedule import build_scheduler
 
-    rt = state.runtime()
-    _logging(rt)
-    _require_schema(rt)
     app = create_app(runtime=rt)
     scheduler = build_scheduler(rt, blocking=False)
     server = make_server(rt.config.web.host, rt.config.web.port, app, threaded=True)
@@ -79,6 +84,7 @@ def start(state: CliState) -> None:
     click.echo(
         f"{rt.config.site.name} is running at http://{rt.config.web.host}:{rt.config.web.port} "
         f"(web, scheduler and delivery in one process; {where}). Press Ctrl+C to stop."
+        + (f"\n{banner}" if banner else "")
     )
     try:
         server.serve_forever()

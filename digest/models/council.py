@@ -55,6 +55,13 @@ class Council(Base):
 
     meetings: Mapped[list[Meeting]] = relationship(back_populates="council", lazy="raise_on_sql")
 
+    def last_collection_failed(self) -> bool:
+        """Enabled, and the latest attempt to read its website failed (the page says so
+        at once, not only after 48 hours when it counts as stale)."""
+        if self.status != CouncilStatus.ENABLED or self.last_error_at is None:
+            return False
+        return self.last_success_at is None or self.last_error_at > self.last_success_at
+
     def is_stale(self, now: datetime) -> bool:
         """Enabled but without a successful collection for 48 hours."""
         if self.status != CouncilStatus.ENABLED:

@@ -186,7 +186,12 @@ def manage_add(token: str) -> BaseResponse:
     address is proven), so no second confirmation is needed."""
     subscriber = _subscriber_from_token(token)
     session = db()
-    council = councils.get_by_slug(session, request.form.get("council", "")[:80])
+    chosen = request.form.get("council", "")[:80]
+    if not chosen:
+        # Nothing is preselected, so a stray tap subscribes no one to anything.
+        flash("Choose a council to add, then press Subscribe.")
+        return redirect(url_for(".manage", token=token), code=303)
+    council = councils.get_by_slug(session, chosen)
     if council is None:
         abort(400)
     rt = runtime()

@@ -48,3 +48,22 @@ def test_professionals_add_councils_as_professionals(client: FlaskClient, rt: Ru
     with rt.read_sessions() as session:
         kinds = set(session.scalars(sa.select(Subscription.kind)))
     assert kinds == {SubscriptionKind.PROFESSIONAL}
+
+
+def test_nothing_is_preselected_so_a_stray_tap_adds_nothing(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    """The list used to open on Aberdeen City Council: one tap subscribed to it."""
+    active_subscription(rt, "careful@example.net", "wigan")
+    with rt.read_sessions() as session:
+        subscriber_id = session.scalars(sa.select(Subscriber.id)).one()
+    manage = "/manage/" + manage_link(rt, subscriber_id).rsplit("/", 1)[1]
+    page = client.get(manage).get_data(as_text=True)
+    select = page[page.index('<select class="input select" id="council"') :]
+    first_option = select[select.index("<option") : select.index("</option>")]
+    assert 'value=""' in first_option and "selected disabled" in first_option
+    done = post_form(client, manage, manage + "/add", {"council": ""})
+    assert done.status_code == 303
+    assert "Choose a council to add" in text(client.get(manage))
+    with rt.read_sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Subscription)) == 1

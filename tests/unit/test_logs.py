@@ -23,3 +23,18 @@ def test_json_lines_carry_extra_fields_and_exceptions() -> None:
 
         failing = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
     assert "ValueError: boom" in json.loads(JsonFormatter().format(failing))["exception"]
+
+
+def test_routine_scheduler_lines_are_debug_only() -> None:
+    """APScheduler's two lines per job run (delivery every 10 s) buried the request log."""
+    import logging
+
+    from digest import logs
+
+    logs.configure("text", "INFO")
+    executors = logging.getLogger("apscheduler.executors.default")
+    assert not executors.isEnabledFor(logging.INFO)
+    assert executors.isEnabledFor(logging.WARNING)
+    logs.configure("text", "DEBUG")
+    assert executors.isEnabledFor(logging.DEBUG)
+    logs.configure("text", "INFO")
