@@ -121,6 +121,10 @@ class CollectorConfig:
     allow_private_hosts: bool = False
     max_response_bytes: int = 20_000_000
     recheck_hours: float = 12.0
+    # Minutes and decision notices published only as PDF (SPEC §12.1).
+    pdf_text: bool = True
+    max_pdf_bytes: int = 25_000_000
+    reports_per_meeting: int = 5
 
 
 @dataclass(frozen=True)
@@ -397,6 +401,10 @@ def _validate(config: Config) -> None:
         )
     if config.lookup.timeout <= 0:
         raise ConfigError("[lookup] timeout must be more than 0")
+    if config.collector.max_pdf_bytes < 1024:
+        raise ConfigError("[collector] max_pdf_bytes must be at least 1024")
+    if config.collector.reports_per_meeting < 0:
+        raise ConfigError("[collector] reports_per_meeting must be 0 or more")
 
 
 def cron_trigger(expr: str, tz: ZoneInfo) -> Any:

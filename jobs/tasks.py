@@ -14,6 +14,7 @@ from digest.collector import councillors
 from digest.collector.fetcher import Fetcher
 from digest.collector.probe import probe_site
 from digest.collector.runner import Collector
+from digest.documents import extract as extraction
 from digest.models import Council, CouncilStatus
 from digest.runtime import Runtime
 from digest.summaries.build import BuildSettings, councils_to_build
@@ -48,7 +49,20 @@ def deliver_outbox(rt: Runtime) -> str:
         report = rt.deliverer(backend).run_until_empty()
     finally:
         backend.close()
-    return report.summary()
+    # The scheduler is a worker too: it reads a few queued PDF minutes per round (the
+    # parsing runs in a child process, so even `digest start` only waits on it).
+    extracted = extract_documents(rt, limit=EXTRACT_PER_ROUND)
+    return report.summary() + (f"; {extracted}" if extracted else "")
+
+
+EXTRACT_PER_ROUND = 3
+
+
+def extract_documents(rt: Runtime, *, limit: int | None = None) -> str:
+    """Read queued PDF minutes and decision notices; '' when none was due."""
+    fetcher = extraction.pdf_fetcher(rt.config.collector)
+    report = extraction.run(rt.sessions, fetcher, rt.now, limit=limit)
+    return report.summary() if report.outcomes else ""
 
 
 def purge_unconfirmed(rt: Runtime) -> str:
