@@ -12,7 +12,7 @@ from alembic import op
 import digest.db
 
 revision = "0008_document_text"
-down_revision = "0014_asked_to_decide"
+down_revision = "0011_finding"
 branch_labels = None
 depends_on = None
 
