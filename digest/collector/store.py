@@ -32,6 +32,7 @@ from digest.models import (
     MeetingFetchFailure,
     MeetingStatus,
 )
+from digest.summaries.asks import extract_asked_to_decide
 
 
 @dataclass
@@ -317,7 +318,11 @@ def _store_items_and_attendees(meeting: Meeting, detail: MeetingDetail) -> dict[
         item.is_restricted = parsed.is_restricted
         item.is_decision = parsed.is_decision
         # Keep earlier text rather than blank it when a later answer omits it.
-        item.agenda_text = parsed.agenda_text or ("" if parsed.is_restricted else item.agenda_text)
+        agenda_text = parsed.agenda_text or ("" if parsed.is_restricted else item.agenda_text)
+        if agenda_text != item.agenda_text or (agenda_text and item.asked_to_decide is None):
+            # Read once per change of text, not on every page view or digest.
+            item.asked_to_decide = extract_asked_to_decide(agenda_text)
+        item.agenda_text = agenda_text
         item.minutes_text = parsed.minutes_text or (
             "" if parsed.is_restricted else item.minutes_text
         )

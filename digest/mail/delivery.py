@@ -36,6 +36,7 @@ from typing import cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from digest import suppressions
 from digest.addresses import email_hash
 from digest.bounces import classify, record
 from digest.config import Config
@@ -103,7 +104,12 @@ def default_worker_id() -> str:
 # Built once: this runs for every message, and building the statement costs more than
 # running it.
 _SEND_TIME_CHECK = sa.select(
-    sa.exists().where(Suppression.email_hash == sa.bindparam("email_hash")),
+    sa.exists().where(
+        Suppression.email_hash == sa.bindparam("email_hash"),
+        # The hash erasure leaves blocks nothing by itself: an erased address that
+        # subscribes and confirms anew is mailed again, as the privacy notice promises.
+        Suppression.reason.in_(suppressions.BLOCKING),
+    ),
     sa.select(Subscription.status)
     .where(Subscription.id == sa.bindparam("subscription_id"))
     .scalar_subquery(),
@@ -575,19 +581,26 @@ class Deliverer:
             report.failed += 1
             if not exc.about_recipient:
                 return
-            kind = BounceKind.SOFT if exc.temporary else classify.classify(status, exc.code)
+            verdict = classify.classify(
+                action="delayed" if exc.temporary else "failed",
+                status=status,
+                smtp_code=exc.code,
+                diagnostic=str(exc),
+            )
             detail = str(exc) if not exc.temporary else f"gave up after {ready.attempts}: {exc}"
-            if kind == BounceKind.HARD:
+            if verdict.kind == BounceKind.HARD:
                 self._refused.add(ready.recipient)
             record.record(
                 session,
                 self.config.site.secret_key,
                 email=ready.recipient,
-                kind=kind,
+                kind=verdict.kind,
                 now=now,
-                status=status or str(exc.code or ""),
+                status=verdict.status or status or str(exc.code or ""),
                 diagnostic=detail,
+                reason=verdict.reason,
                 outbox_message_id=ready.message_id,
+                rules=record.Rules.of(mail),
             )
 
 

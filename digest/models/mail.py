@@ -67,6 +67,8 @@ class Suppression(Base):
 
 
 class BounceEvent(Base):
+    """One bounce, complaint or returned report about one address, with its class."""
+
     __tablename__ = "bounce_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -80,6 +82,8 @@ class BounceEvent(Base):
     kind: Mapped[BounceKind]
     status_code: Mapped[str] = mapped_column(sa.String(20), default="")
     diagnostic: Mapped[str] = mapped_column(sa.Text, default="")
+    # Which evidence decided the kind (digest.bounces.classify), for the operator.
+    reason: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     occurred_at: Mapped[datetime]
 
 

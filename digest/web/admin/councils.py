@@ -14,7 +14,7 @@ from digest.collector.probe import probe_site
 from digest.collector.probe import record as record_probe
 from digest.models import CouncilStatus
 from digest.web.admin import bp
-from digest.web.admin.auth import audit, signed_in
+from digest.web.admin.auth import audit, safe_admin_path, signed_in
 from digest.web.context import db, runtime
 from digest.web.public import council_or_404
 from jobs import tasks
@@ -72,9 +72,8 @@ def enable(slug: str) -> BaseResponse:
     flash(
         f"{council.name} is enabled." if result.changed else f"{council.name} was already enabled."
     )
-    return redirect(
-        request.form.get("back") or url_for("admin.council_detail", slug=slug), code=303
-    )
+    here = url_for("admin.council_detail", slug=slug)
+    return redirect(safe_admin_path(request.form.get("back"), here), code=303)
 
 
 @bp.post("/councils/<slug>/pause")

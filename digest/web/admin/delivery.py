@@ -31,6 +31,7 @@ def delivery() -> str:
         ),
         weeks=mail_stats.weekly(session, now=rt.now()),
         failures=stats.recent_failures(session),
+        about_us=mail_stats.recent_about_us(session),
         suppression_counts=stats.suppressions_by_reason(session),
         suppressions=stats.recent_suppressions(session),
         stopped=pauses.stopped_until(session, rt.now()),
