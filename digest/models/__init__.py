@@ -25,6 +25,7 @@ from digest.models.people import (
     SignupIntake,
     Subscriber,
     Subscription,
+    Watch,
 )
 
 __all__ = [
@@ -63,4 +64,5 @@ __all__ = [
     "SubscriptionStatus",
     "Suppression",
     "SuppressionReason",
+    "Watch",
 ]

@@ -37,6 +37,11 @@ class OutboxMessage(Base):
         sa.ForeignKey("councils.id", ondelete="SET NULL")
     )
     digest_id: Mapped[int | None] = mapped_column(sa.ForeignKey("digests.id", ondelete="CASCADE"))
+    # The topic watch an alert (or its confirmation) belongs to: checked at send time,
+    # and the source of its unsubscribe link.
+    watch_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("watches.id", ondelete="CASCADE"), index=True
+    )
     # Rendered content for one-off mails; digests are rendered once per council-week and
     # personalised at send time, so their rows carry no body.
     subject: Mapped[str] = mapped_column(sa.Text, default="")

@@ -22,6 +22,7 @@ from digest.summaries.glossary import Annotated, Footnoter
 from digest.summaries.procedural import is_routine, procedural_kind
 from digest.summaries.resolutions import extract_resolutions
 from digest.summaries.text import description, first_paragraph, shorten
+from digest.topics import Topic, meeting_topics, taxonomy
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,12 @@ class MeetingSummary:
     papers: list[Paper]
     hidden_papers: int
     attendees: list[AttendeeSummary] = field(default_factory=list)
+    # The meeting's topics (digest.topics), most frequent first.
+    topics: list[Topic] = field(default_factory=list)
+
+    @property
+    def topics_text(self) -> str:
+        return ", ".join(t.title for t in self.topics)
 
     @property
     def is_cancelled(self) -> bool:
@@ -169,15 +176,20 @@ def summarise(
     notes: Footnoter,
     page_url: Callable[[Meeting], str],
     limits: Limits = FULL,
+    only: Callable[[AgendaItem], bool] | None = None,
 ) -> MeetingSummary:
     """Summarise a meeting loaded with `load_meetings`. Glossary terms are footnoted in
-    reading order, so call this in the order the summaries will be shown."""
+    reading order, so call this in the order the summaries will be shown. `only` keeps
+    just the items it accepts (a digest filtered to some topics); the others are left
+    out entirely, neither listed nor counted."""
     heading = notes.annotate(heading_of(meeting))
     items: list[ItemSummary] = []
     routine: list[str] = []
     private = 0
     public_items = 0
     for item in meeting.items:
+        if only is not None and not only(item):
+            continue
         if item.is_restricted:
             private += 1
             continue
@@ -191,6 +203,7 @@ def summarise(
         if limits.items is not None and len(items) >= limits.items:
             continue
         items.append(_item(item, decided, notes, limits))
+    tax = taxonomy()
     all_papers = papers(meeting.documents)
     shown_papers = all_papers if limits.papers is None else all_papers[: limits.papers]
     held = meeting.start_date < now.astimezone(tz).date()
@@ -221,6 +234,7 @@ def summarise(
         ]
         if limits.attendees
         else [],
+        topics=[t for t in map(tax.get, meeting_topics(meeting.items)) if t is not None],
     )
 
 
