@@ -34,7 +34,7 @@ from digest.config import Config
 from digest.mail import outbox, pauses
 from digest.mail.backends import DeliveryError, MailBackend, SplitSending
 from digest.mail.compose import Composed, Composer
-from digest.mail.outbox import LIST_PURPOSES
+from digest.mail.outbox import LIST_PURPOSES, MessagePurpose
 from digest.mail.throttle import Throttle, domain_group
 from digest.mail.transactional import NotNeeded
 from digest.models import (
@@ -43,6 +43,7 @@ from digest.models import (
     Subscription,
     SubscriptionStatus,
     Suppression,
+    Watch,
 )
 
 log = logging.getLogger("digest.delivery")
@@ -94,19 +95,21 @@ _SEND_TIME_CHECK = sa.select(
     sa.select(Subscription.status)
     .where(Subscription.id == sa.bindparam("subscription_id"))
     .scalar_subquery(),
+    sa.select(Watch.status).where(Watch.id == sa.bindparam("watch_id")).scalar_subquery(),
 )
 
 
 def why_not_send(session: Session, row: OutboxMessage, secret_key: str) -> str | None:
     """A reason this message must not go out now, or None. Checked at send time because
     people unsubscribe, bounce and erase after a message was queued (one query)."""
-    suppressed, status = (
+    suppressed, status, watch_status = (
         session.connection()
         .execute(
             _SEND_TIME_CHECK,
             {
                 "email_hash": email_hash(secret_key, row.recipient),
                 "subscription_id": row.subscription_id or 0,
+                "watch_id": row.watch_id or 0,
             },
         )
         .one()
@@ -115,6 +118,10 @@ def why_not_send(session: Session, row: OutboxMessage, secret_key: str) -> str |
         return "address is suppressed"
     if row.purpose in LIST_PURPOSES and status != SubscriptionStatus.ACTIVE:
         return "subscription is no longer active"
+    if row.purpose == MessagePurpose.WATCH_ALERT and watch_status != SubscriptionStatus.ACTIVE:
+        return "topic watch is no longer active"
+    if row.purpose == MessagePurpose.CONFIRM_WATCH and watch_status != SubscriptionStatus.PENDING:
+        return "topic watch was confirmed or stopped since"
     return None
 
 

@@ -24,12 +24,15 @@ from digest.web import (
     public,
     security,
     subscriptions,
+    topics,
+    watch,
 )
 from digest.web.context import runtime
 from digest.web.limits import RateLimits, form_field_key
 
 csrf = CSRFProtect()
 csrf.exempt("digest.web.subscriptions.unsubscribe")
+csrf.exempt("digest.web.watch.unsubscribe")
 
 BLUEPRINTS = (
     public.bp,
@@ -42,6 +45,8 @@ BLUEPRINTS = (
     digests.bp,
     feeds.bp,
     api_digests.bp,
+    topics.bp,
+    watch.bp,
 )
 
 
@@ -72,6 +77,8 @@ def init_app(app: Flask) -> None:
         ("subscriptions.subscribe", web.subscribe_limit_per_email, by_email),
         ("requests.request_council", web.request_limit_per_ip, None),
         ("requests.request_council", web.subscribe_limit_per_email, by_email),
+        ("watch.submit", web.subscribe_limit_per_ip, None),
+        ("watch.submit", web.subscribe_limit_per_email, by_email),
         ("admin.login", web.login_limit_per_ip, None),
         ("admin.login", web.login_limit_per_ip, by_email),
     ]

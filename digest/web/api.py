@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from digest import councils, demand, meetings
 from digest.models import Council, CouncilStatus, Meeting
+from digest.topics import meeting_topics
 from digest.web.context import db, runtime
 from digest.web.public import council_or_404, ranked
 
@@ -103,10 +104,12 @@ def meeting_json(meeting: Meeting) -> dict[str, Any]:
         "source_url": meeting.source_url or None,
         "agenda_published": meeting.agenda_published,
         "minutes_published": meeting.minutes_published,
+        "topics": meeting_topics(meeting.items),
         "agenda_items": [
             {
                 "number": item.number,
                 "title": item.title,
+                "topics": list(item.topics or []),
                 "restricted": item.is_restricted,
                 "agenda_text": item.agenda_text,
                 "minutes_text": item.minutes_text,
