@@ -505,7 +505,7 @@ def send_alerts(
             sa.select(Subscriber.id, Subscriber.email).where(
                 Subscriber.id.in_({w.subscriber_id for w in watches})
             )
-        ).tuples()
+        ).all()
     )
     hashes = {e: email_hash(settings.secret_key, e) for e in emails.values()}
     suppressed = suppressions.which_suppressed(session, list(hashes.values()))

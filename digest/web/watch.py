@@ -93,7 +93,7 @@ def submit() -> BaseResponse | tuple[str, int]:
                 sa.select(Council.slug, Council.id).where(
                     Council.slug.in_(council_slugs), Council.status == CouncilStatus.ENABLED
                 )
-            ).tuples()
+            ).all()
         )
         if len(found) != len(set(council_slugs)):
             return _render_form(400, error="Choose councils from the list.", **values)
