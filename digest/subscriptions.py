@@ -606,6 +606,7 @@ def export(session: Session, subscriber_id: int) -> dict[str, Any]:
                 "created_at": _iso(s.created_at),
                 "confirmed_at": _iso(s.confirmed_at),
                 "unsubscribed_at": _iso(s.unsubscribed_at),
+                "topics": list(s.topics or []),
             }
             for s, council in subscriptions_of(session, subscriber_id)
         ],

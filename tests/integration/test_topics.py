@@ -160,3 +160,35 @@ def test_items_are_tagged_again_when_the_taxonomy_changes(rt: Runtime, clock: Cl
         assert topics.count_stale(session) == 0
         item = session.scalars(sa.select(AgendaItem)).one()
         assert item.topics == ["planning"] and item.topics_version == topics.taxonomy().version
+
+
+def test_manage_page_chooses_topics_per_subscription(client: FlaskClient, rt: Runtime) -> None:
+    from tests.support.web import post_form
+
+    subscription_id = active_subscription(rt, "chooser@example.net", "leeds")
+    with rt.read_sessions() as session:
+        subscriber_id = session.get_one(Subscription, subscription_id).subscriber_id
+    manage = "/manage/" + rt.links.manage(subscriber_id).rsplit("/", 1)[1]
+    page = text(client.get(manage))
+    assert "Topics in your Leeds City Council digest" in page and "All topics" in page
+    saved = post_form(
+        client,
+        manage,
+        manage + "/topics",
+        {
+            "subscription": str(subscription_id),
+            "choice": "some",
+            "topics": ["planning", "housing", "made-up"],
+        },
+    )
+    assert saved.status_code == 303
+    with rt.read_sessions() as session:
+        assert session.get_one(Subscription, subscription_id).topics == ["housing", "planning"]
+    assert "only: Housing and homelessness, Planning and development" in text(
+        client.get(saved.headers["Location"])
+    )
+    post_form(
+        client, manage, manage + "/topics", {"subscription": str(subscription_id), "choice": "all"}
+    )
+    with rt.read_sessions() as session:
+        assert session.get_one(Subscription, subscription_id).topics == []
