@@ -27,7 +27,7 @@ from digest.addresses import email_hash
 from digest.links import Links, site_domain
 from digest.mail import outbox
 from digest.mail.outbox import MessagePurpose
-from digest.mail.render import render_email
+from digest.mail.render import RenderedEmail, render_email
 from digest.models import (
     AgendaItem,
     ChangeKind,
@@ -486,8 +486,9 @@ def send_alerts(
     session: Session, frequency: str, now: datetime, settings: AlertSettings
 ) -> AlertRun:
     """Match every active watch of this frequency against what the collector recorded
-    since the watch's window ended, and queue one alert per watch that matched. Each
-    watch's window then ends at `now`, so running again sends nothing twice."""
+    since the watch's window ended, and queue one alert per watch that matched (rendered
+    when it is sent, from the matched items it names). Each watch's window then ends at
+    `now`, so running again sends nothing twice."""
     run = AlertRun()
     watches = list(
         session.scalars(
@@ -509,75 +510,83 @@ def send_alerts(
     )
     hashes = {e: email_hash(settings.secret_key, e) for e in emails.values()}
     suppressed = suppressions.which_suppressed(session, list(hashes.values()))
+    rows: list[dict[str, Any]] = []
+    stamp = int(now.timestamp())
     for watch in watches:
         run.watches += 1
         found = matcher.match(
             watch.topics or (), watch.keywords or (), watch.council_ids or (), watch.matched_until
         )
-        window_start = watch.matched_until
         watch.matched_until = now
         email = emails.get(watch.subscriber_id)
         if not found or email is None or hashes[email] in suppressed:
             continue
         run.alerts += 1
         run.matches += len(found)
-        _queue_alert(session, watch, email, found, window_start, now, settings)
+        rows.append(
+            {
+                "purpose": MessagePurpose.WATCH_ALERT,
+                "reference": f"watch:{watch.id}:{stamp}",
+                "recipient": email,
+                "subscriber_id": watch.subscriber_id,
+                "watch_id": watch.id,
+                "payload": {"items": [c.item_id for c in found], "count": len(found)},
+            }
+        )
         watch.last_sent_at = now
+    outbox.enqueue_many(session, rows, now=now, domain=settings.domain)
     return run
 
 
-def _queue_alert(
-    session: Session,
-    watch: Watch,
-    email: str,
-    found: list[Candidate],
-    since: datetime | None,
-    now: datetime,
-    settings: AlertSettings,
-) -> None:
-    links = settings.links
-    shown = found[:ALERT_ITEMS]
+def render_alert(
+    session: Session, row: OutboxMessage, links: Links, mail_context: dict[str, Any], config: Any
+) -> RenderedEmail | None:
+    """A watch alert as of now, from the items its row names (None if nothing is left)."""
+    watch = session.get(Watch, row.watch_id) if row.watch_id else None
+    ids = list((row.payload or {}).get("items", []))
+    if watch is None or not ids:
+        return None
+    tz = config.tz
+    shown_ids = ids[:ALERT_ITEMS]
+    loaded = session.execute(
+        sa.select(AgendaItem, Meeting, Council)
+        .join(Meeting, Meeting.id == AgendaItem.meeting_id)
+        .join(Council, Council.id == Meeting.council_id)
+        .where(AgendaItem.id.in_(shown_ids))
+        .order_by(Council.name, Meeting.start_at, AgendaItem.position)
+    ).all()
+    if not loaded:
+        return None
+    tax = taxonomy()
     groups: dict[str, list[dict[str, Any]]] = {}
-    for c in shown:
-        groups.setdefault(c.council_name, []).append(
+    for item, meeting, council in loaded:
+        groups.setdefault(council.name, []).append(
             {
-                "title": c.title,
-                "decisions": c.decisions[:3],
-                "meeting": c.meeting_heading,
-                "date": c.meeting_date,
-                "page_url": links.meeting(c.council_slug, c.meeting_id),
-                "source_url": c.source_url,
-                "topics": [taxonomy().title(s) for s in sorted(c.topics)],
+                "title": item.title,
+                "decisions": resolutions_of(item)[:3],
+                "meeting": heading_of(meeting),
+                "date": local_date(meeting.start_at, tz),
+                "page_url": links.meeting(council.slug, meeting.id),
+                "source_url": meeting.source_url,
+                "topics": [tax.title(s) for s in item.topics or []],
             }
         )
+    count = int((row.payload or {}).get("count", len(ids)))
     description = WatchDescription(
-        topics=[taxonomy().title(s) for s in watch.topics or []],
+        topics=[tax.title(s) for s in watch.topics or []],
         keywords=list(watch.keywords or []),
         councils=[],
         frequency=watch.frequency,
     )
-    rendered = render_email(
+    return render_email(
         "watch_alert",
-        **settings.mail_context,
+        **mail_context,
         watch=description,
         groups=groups,
-        count=len(found),
-        hidden=len(found) - len(shown),
+        count=count,
+        hidden=count - len(loaded),
         manage_url=links.watch_manage(watch.id),
         unsubscribe_url=links.watch_unsubscribe(watch.id),
-    )
-    outbox.enqueue(
-        session,
-        purpose=MessagePurpose.WATCH_ALERT,
-        reference=f"watch:{watch.id}:{now.isoformat()}",
-        recipient=email,
-        now=now,
-        domain=settings.domain,
-        subject=rendered.subject,
-        body_text=rendered.text,
-        body_html=rendered.html,
-        subscriber_id=watch.subscriber_id,
-        watch_id=watch.id,
     )
 
 

@@ -111,6 +111,7 @@ def _prepared(row: dict[str, Any], *, now: datetime, domain: str) -> dict[str, A
         "council_id": None,
         "digest_id": None,
         "watch_id": None,
+        "payload": None,
         **row,
         "purpose": purpose,
         "message_id": make_message_id(purpose, row["reference"], row["recipient"], domain),

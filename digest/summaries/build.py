@@ -13,7 +13,7 @@ failure for one council does not undo the others).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -107,7 +107,8 @@ def build_council_digest(
     settings: BuildSettings,
     links: Links,
 ) -> CouncilBuild:
-    digest = _stored(session, council.id, week, "")
+    stored = _stored(session, council.id, week)
+    digest = stored.get("")
     created = digest is None
     content: _Content | None = None
     if digest is None:
@@ -117,7 +118,7 @@ def build_council_digest(
     for key, recipients in _recipients(session, council, digest, settings.secret_key).items():
         chosen = digest
         if key:
-            found = _stored(session, council.id, week, key)
+            found = stored.get(key)
             if found is None:
                 content = content or _Content.load(session, council.id, week, settings.site.tz)
                 found = _render_and_store(
@@ -141,14 +142,14 @@ def build_council_digest(
     )
 
 
-def _stored(session: Session, council_id: int, week: IsoWeek, topics_key: str) -> Digest | None:
-    return session.scalar(
-        sa.select(Digest).where(
-            Digest.council_id == council_id,
-            Digest.week == week.label,
-            Digest.topics == topics_key,
+def _stored(session: Session, council_id: int, week: IsoWeek) -> dict[str, Digest]:
+    """The council's digests for the week, whole ("") and per topic selection."""
+    return {
+        d.topics: d
+        for d in session.scalars(
+            sa.select(Digest).where(Digest.council_id == council_id, Digest.week == week.label)
         )
-    )
+    }
 
 
 @dataclass
@@ -158,6 +159,9 @@ class _Content:
 
     selection: Selection
     meetings: dict[int, Meeting]
+    # Renderings by what they show: selections that keep the same items and name the
+    # same topics share one rendering (each still gets its own row).
+    rendered: dict[tuple[Any, ...], Digest] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, council_id: int, week: IsoWeek, tz: ZoneInfo) -> _Content:
@@ -191,13 +195,23 @@ class _Content:
         def keep(ids: list[int]) -> list[Meeting]:
             return [m for i in ids if any(map(matches, (m := self.meetings[i]).items))]
 
+        kept = [keep(ids) for ids in (sel.reported, sel.cancelled, sel.minutes, sel.upcoming)]
+        shown = {
+            slug
+            for meetings in kept
+            for m in meetings
+            for item in m.items
+            if matches(item)
+            for slug in item.topics or ()
+            if slug in wanted
+        }
         sections = Sections(
-            reported=keep(sel.reported),
-            cancelled=keep(sel.cancelled),
-            minutes=keep(sel.minutes),
-            upcoming=keep(sel.upcoming),
+            reported=kept[0],
+            cancelled=kept[1],
+            minutes=kept[2],
+            upcoming=kept[3],
             only=matches,
-            topics_note=topics_note(topics),
+            topics_note=topics_note(valid_selection(shown)),
         )
         empty = not (
             sections.reported or sections.cancelled or sections.minutes or sections.upcoming
@@ -205,13 +219,35 @@ class _Content:
         return sections, empty
 
 
-def topics_note(topics: Sequence[str]) -> str:
+def topics_note(shown: Sequence[str]) -> str:
+    """What a filtered digest says at the top; names the chosen topics it has news on."""
     tax = taxonomy()
-    names = [tax.title(slug) for slug in topics]
-    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    names = [tax.title(slug) for slug in shown]
+    if not names:
+        listed = ""
+    elif len(names) == 1:
+        listed = f": this week, {names[0]}"
+    else:
+        listed = f": this week, {', '.join(names[:-1])} and {names[-1]}"
     return (
-        f"This digest holds only meetings and items about {listed}, as you chose. "
+        f"This digest holds only meetings and items on the topics you chose{listed}. "
         "To get everything again, use the manage link at the bottom."
+    )
+
+
+def _content_key(sections: Sections) -> tuple[Any, ...]:
+    def ids(meetings: list[Meeting]) -> tuple[tuple[int, tuple[int, ...]], ...]:
+        only = sections.only
+        return tuple(
+            (m.id, tuple(i.id for i in m.items if only is None or only(i))) for m in meetings
+        )
+
+    return (
+        ids(sections.reported),
+        ids(sections.cancelled),
+        ids(sections.minutes),
+        ids(sections.upcoming),
+        sections.topics_note,
     )
 
 
@@ -242,7 +278,17 @@ def _render_and_store(
         session.add(digest)
         session.flush()
         return digest
-    rendered = render_digest(council, week, sections, now=now, site=settings.site, links=links)
+    key = _content_key(sections) if topics else None
+    twin = content.rendered.get(key) if key is not None else None
+    if twin is not None:
+        for column in ("subject", "body_text", "body_html", "web_html", "counts", "is_quiet"):
+            setattr(digest, column, getattr(twin, column))
+        session.add(digest)
+        session.flush()
+        return digest
+    rendered = render_digest(
+        council, week, sections, now=now, site=settings.site, links=links, web=not topics
+    )
     digest.subject = rendered.email.subject
     digest.body_text = rendered.email.text
     digest.body_html = rendered.email.html
@@ -251,6 +297,8 @@ def _render_and_store(
     digest.is_quiet = empty
     session.add(digest)
     session.flush()
+    if key is not None:
+        content.rendered[key] = digest
     if not topics:
         # The archive and the next weeks' selections go by the whole council's digest.
         session.add_all(

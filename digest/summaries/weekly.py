@@ -215,8 +215,10 @@ def render_digest(
     now: datetime,
     site: SiteInfo,
     links: Links,
+    web: bool = True,
 ) -> RenderedDigest:
-    """Render at the most detailed level whose HTML fits the budget."""
+    """Render at the most detailed level whose HTML fits the budget; `web` also renders
+    the archive's copy (digests filtered to topics have none)."""
     content = environment().get_template("email/weekly_digest/_content.html")
     for level in range(len(LEVELS)):
         view = build_view(council, week, sections, now=now, site=site, links=links, level=level)
@@ -226,5 +228,7 @@ def render_digest(
         email = render_email("weekly_digest", content=html, **_context(view, site))
         if len(email.html.encode()) <= HTML_BUDGET:
             break
-    web_html = environment().get_template("digests/_web_digest.html").render(content=html)
+    web_html = (
+        environment().get_template("digests/_web_digest.html").render(content=html) if web else ""
+    )
     return RenderedDigest(email=email, web_html=web_html, view=view)

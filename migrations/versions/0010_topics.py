@@ -82,6 +82,7 @@ def upgrade() -> None:
         batch.create_index("ix_watches_status_frequency", ["status", "frequency"], unique=False)
     with op.batch_alter_table("outbox_messages") as batch:
         batch.add_column(sa.Column("watch_id", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("payload", sa.JSON(), nullable=True))
         batch.create_foreign_key(
             batch.f("fk_outbox_messages_watch_id_watches"),
             "watches",
@@ -96,6 +97,7 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox_messages") as batch:
         batch.drop_index(batch.f("ix_outbox_messages_watch_id"))
         batch.drop_constraint(batch.f("fk_outbox_messages_watch_id_watches"), type_="foreignkey")
+        batch.drop_column("payload")
         batch.drop_column("watch_id")
     with op.batch_alter_table("watches") as batch:
         batch.drop_index("ix_watches_status_frequency")

@@ -180,7 +180,12 @@ def test_watch_across_two_councils_sends_exactly_one_alert(
     deliver(rt)
 
     alerts = smtp_sink.to(EMAIL)[1:]
-    assert len(alerts) == 1
+    with rt.read_sessions() as session:
+        states = [
+            (m.purpose, m.status.value, m.last_error)
+            for m in session.scalars(sa.select(OutboxMessage))
+        ]
+    assert len(alerts) == 1, states
     alert = alerts[0].message
     assert subject(alert) == "1 new item for your topic watch: “SEND transport”"
     text_body = body(alert)

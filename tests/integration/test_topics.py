@@ -118,7 +118,10 @@ def test_filtered_digest_holds_only_matching_items_and_is_skipped_when_nothing_m
     assert {r.reference for r in rows.values()} == {f"digest:{full.id}"}
 
     body = only_planning.body_text
-    assert "This digest holds only meetings and items about Planning and development" in body
+    assert (
+        "only meetings and items on the topics you chose: this week, Planning and development"
+        in body
+    )
     assert "126952/FO/2026 - 1 Great Ancoats Street" in body
     for other in (
         "Revenue Budget",
