@@ -34,8 +34,10 @@ BUILD_LIMIT_SECONDS = 30.0
 BUILD_LIMIT_MB = 500.0
 MATCH_LIMIT_SECONDS = 10.0
 LABELLED = Path(__file__).parent.parent / "tests" / "fixtures" / "topics" / "labelled_items.tsv"
-KEYWORDS = ["transport", "SEND", "school places", "homelessness", "parking", "local plan",
-            "leisure centre", "council tax", "libraries", "flood", "recycling", "licensing"]  # fmt: skip
+KEYWORDS = [
+    "transport", "SEND", "school places", "homelessness", "parking", "local plan",
+    "leisure centre", "council tax", "libraries", "flood", "recycling", "licensing",
+]  # fmt: skip
 
 
 def _titles() -> list[str]:

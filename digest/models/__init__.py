@@ -1,5 +1,6 @@
 """All models, importable from one place."""
 
+from digest.db import Base, never_reuse_ids
 from digest.models.council import Committee, Council, FetchValidator
 from digest.models.digest import Digest, DigestMeeting
 from digest.models.enums import (
@@ -27,6 +28,8 @@ from digest.models.people import (
     Subscription,
     Watch,
 )
+
+never_reuse_ids(Base.metadata)
 
 __all__ = [
     "Admin",

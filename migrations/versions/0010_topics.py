@@ -1,7 +1,7 @@
 """Topics on agenda items, topic selections on subscriptions and digests, topic watches
 
 Revision ID: 0010_topics
-Revises: 0004_signup_intake
+Revises: 0005_ids_never_reused
 """
 
 from __future__ import annotations
@@ -12,15 +12,19 @@ from alembic import op
 import digest.db
 
 revision = "0010_topics"
-down_revision = "0004_signup_intake"
+down_revision = "0005_ids_never_reused"
 branch_labels = None
 depends_on = None
+
+
+# Tables SQLite may rebuild here keep the AUTOINCREMENT that 0005 gave them.
+KEEP = {"sqlite_autoincrement": True}
 
 
 def upgrade() -> None:
     # Existing items get no topics and an empty version, so the first retag run (the
     # collect job, or `digest topics retag`) tags them all.
-    with op.batch_alter_table("agenda_items") as batch:
+    with op.batch_alter_table("agenda_items", table_kwargs=KEEP) as batch:
         batch.add_column(sa.Column("topics", sa.JSON(), nullable=False, server_default="[]"))
         batch.add_column(
             sa.Column("topics_version", sa.String(length=16), nullable=False, server_default="")
@@ -32,9 +36,9 @@ def upgrade() -> None:
             batch.f("ix_agenda_items_topics_version"), ["topics_version"], unique=False
         )
         batch.create_index(batch.f("ix_agenda_items_first_seen_at"), ["first_seen_at"], unique=False)
-    with op.batch_alter_table("subscriptions") as batch:
+    with op.batch_alter_table("subscriptions", table_kwargs=KEEP) as batch:
         batch.add_column(sa.Column("topics", sa.JSON(), nullable=False, server_default="[]"))
-    with op.batch_alter_table("digests") as batch:
+    with op.batch_alter_table("digests", table_kwargs=KEEP) as batch:
         batch.add_column(
             sa.Column("topics", sa.String(length=600), nullable=False, server_default="")
         )
@@ -76,11 +80,12 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_watches")),
+        sqlite_autoincrement=True,
     )
-    with op.batch_alter_table("watches") as batch:
+    with op.batch_alter_table("watches", table_kwargs=KEEP) as batch:
         batch.create_index(batch.f("ix_watches_subscriber_id"), ["subscriber_id"], unique=False)
         batch.create_index("ix_watches_status_frequency", ["status", "frequency"], unique=False)
-    with op.batch_alter_table("outbox_messages") as batch:
+    with op.batch_alter_table("outbox_messages", table_kwargs=KEEP) as batch:
         batch.add_column(sa.Column("watch_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("payload", sa.JSON(), nullable=True))
         batch.create_foreign_key(
@@ -94,22 +99,22 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("outbox_messages") as batch:
+    with op.batch_alter_table("outbox_messages", table_kwargs=KEEP) as batch:
         batch.drop_index(batch.f("ix_outbox_messages_watch_id"))
         batch.drop_constraint(batch.f("fk_outbox_messages_watch_id_watches"), type_="foreignkey")
         batch.drop_column("payload")
         batch.drop_column("watch_id")
-    with op.batch_alter_table("watches") as batch:
+    with op.batch_alter_table("watches", table_kwargs=KEEP) as batch:
         batch.drop_index("ix_watches_status_frequency")
         batch.drop_index(batch.f("ix_watches_subscriber_id"))
     op.drop_table("watches")
-    with op.batch_alter_table("digests") as batch:
+    with op.batch_alter_table("digests", table_kwargs=KEEP) as batch:
         batch.drop_constraint(batch.f("uq_digests_council_id_week_topics"), type_="unique")
         batch.create_unique_constraint("uq_digests_council_id_week", ["council_id", "week"])
         batch.drop_column("topics")
-    with op.batch_alter_table("subscriptions") as batch:
+    with op.batch_alter_table("subscriptions", table_kwargs=KEEP) as batch:
         batch.drop_column("topics")
-    with op.batch_alter_table("agenda_items") as batch:
+    with op.batch_alter_table("agenda_items", table_kwargs=KEEP) as batch:
         batch.drop_index(batch.f("ix_agenda_items_first_seen_at"))
         batch.drop_index(batch.f("ix_agenda_items_topics_version"))
         batch.drop_column("first_seen_at")
