@@ -97,6 +97,7 @@ class MailConfig:
     lease_seconds: int = 300
     batch_size: int = 50
     confirmations_per_day: int = 3
+    soft_bounce_limit: int = 3
     dkim_domain: str = ""
     dkim_selector: str = ""
     dkim_private_key_path: str = ""
@@ -382,6 +383,8 @@ def _validate(config: Config) -> None:
         raise ConfigError("[mail] dkim_ed25519_selector must differ from dkim_selector")
     if config.mail.messages_per_connection < 1:
         raise ConfigError("[mail] messages_per_connection must be at least 1")
+    if config.mail.soft_bounce_limit < 1:
+        raise ConfigError("[mail] soft_bounce_limit must be at least 1")
     if config.mail.max_attempts < 1:
         raise ConfigError("[mail] max_attempts must be at least 1")
     if config.mail.lease_seconds < 4 * config.mail.smtp_timeout:

@@ -85,6 +85,9 @@ class CouncilFetch:
     validators: list[ValidatorSeen] = field(default_factory=list)
     requests: int = 0
     still_listed: tuple[str, ...] = ()  # with an unchanged listing: what it lists
+    # Meetings whose GetMeeting failed, with why: left out of this run (never stored
+    # half-read) and tried again at the next.
+    failed_details: dict[str, str] = field(default_factory=dict)
 
 
 def make_plans(
@@ -178,25 +181,33 @@ def fetch_council(plan: CouncilPlan, fetcher: Fetcher, now: datetime) -> Council
         result.validators.append(ValidatorSeen(url, answer.validator, fingerprint))
         wanted = [m.source_id for m in listing.meetings if _needs_detail(m, plan, now)]
     for source_id in wanted:
-        detail_url = moderngov.meeting_url(plan.base_url, source_id)
         try:
-            detail_answer = fetcher.get(detail_url, validator=plan.validators.get(detail_url))
+            _fetch_detail(result, fetcher, source_id)
         except FetchError as exc:
-            raise FetchError(f"meeting {source_id}: {exc}") from exc
-        result.requests += 1
-        if detail_answer.not_modified:
-            result.not_modified_details.add(source_id)
-            continue
-        detail = moderngov.parse_meeting(detail_answer, plan.base_url)
-        if detail.source_id != source_id:
-            raise FetchError(
-                f"GetMeeting for meeting {source_id} described meeting {detail.source_id}"
-            )
-        result.details[source_id] = detail
-        result.validators.append(
-            ValidatorSeen(detail_url, detail_answer.validator, detail_answer.sha256)
-        )
+            result.failed_details[source_id] = str(exc)
+    if len(wanted) > 1 and len(result.failed_details) == len(wanted):
+        # Not one meeting readable: the site is down or broken, not one meeting.
+        source_id, error = next(iter(result.failed_details.items()))
+        raise FetchError(f"meeting {source_id}: {error}")
     return result
+
+
+def _fetch_detail(result: CouncilFetch, fetcher: Fetcher, source_id: str) -> None:
+    """GetMeeting for one meeting, read completely or not at all (FetchError)."""
+    plan = result.plan
+    detail_url = moderngov.meeting_url(plan.base_url, source_id)
+    result.requests += 1
+    detail_answer = fetcher.get(detail_url, validator=plan.validators.get(detail_url))
+    if detail_answer.not_modified:
+        result.not_modified_details.add(source_id)
+        return
+    detail = moderngov.parse_meeting(detail_answer, plan.base_url)
+    if detail.source_id != source_id:
+        raise FetchError(f"GetMeeting for meeting {source_id} described meeting {detail.source_id}")
+    result.details[source_id] = detail
+    result.validators.append(
+        ValidatorSeen(detail_url, detail_answer.validator, detail_answer.sha256)
+    )
 
 
 def keep_ours(listing: MeetingList, plan: CouncilPlan) -> MeetingList:

@@ -1,7 +1,7 @@
 """Topics on agenda items, topic selections on subscriptions and digests, topic watches
 
 Revision ID: 0010_topics
-Revises: 0005_ids_never_reused
+Revises: 0014_asked_to_decide
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import digest.db
 
 revision = "0010_topics"
-down_revision = "0005_ids_never_reused"
+down_revision = "0014_asked_to_decide"
 branch_labels = None
 depends_on = None
 
