@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from digest import councils, topics
-from digest.models import AgendaItem, Digest, OutboxMessage, Subscription
+from digest.models import AgendaItem, Digest, OutboxMessage, Subscriber, Subscription
 from digest.runtime import Runtime
 from digest.summaries.build import BuildSettings, build_council_digest
 from digest.summaries.weeks import IsoWeek
@@ -171,7 +171,8 @@ def test_manage_page_chooses_topics_per_subscription(client: FlaskClient, rt: Ru
     subscription_id = active_subscription(rt, "chooser@example.net", "leeds")
     with rt.read_sessions() as session:
         subscriber_id = session.get_one(Subscription, subscription_id).subscriber_id
-    manage = "/manage/" + rt.links.manage(subscriber_id).rsplit("/", 1)[1]
+        secret = session.get_one(Subscriber, subscriber_id).link_secret
+    manage = "/manage/" + rt.links.manage(subscriber_id, secret).rsplit("/", 1)[1]
     page = text(client.get(manage))
     assert "Topics in your Leeds City Council digest" in page and "All topics" in page
     saved = post_form(
