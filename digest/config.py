@@ -143,6 +143,13 @@ class DigestConfig:
 
 
 @dataclass(frozen=True)
+class WatchConfig:
+    daily: str = "30 7 * * *"
+    weekly: str = "30 7 * * mon"
+    max_keywords: int = 10
+
+
+@dataclass(frozen=True)
 class DemandConfig:
     professional_weight: int = 10
     public_threshold: int = 10
@@ -169,6 +176,7 @@ class Config:
     digest: DigestConfig = field(default_factory=DigestConfig)
     demand: DemandConfig = field(default_factory=DemandConfig)
     lookup: LookupConfig = field(default_factory=LookupConfig)
+    watch: WatchConfig = field(default_factory=WatchConfig)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -351,6 +359,16 @@ def _validate(config: Config) -> None:
             raise ConfigError(
                 f"[schedule] {key} is not a valid cron expression ({expr!r}: {exc})"
             ) from exc
+    for key in ("daily", "weekly"):
+        expr = getattr(config.watch, key)
+        try:
+            cron_trigger(expr, config.tz)
+        except ValueError as exc:
+            raise ConfigError(
+                f"[watch] {key} is not a valid cron expression ({expr!r}: {exc})"
+            ) from exc
+    if not 1 <= config.watch.max_keywords <= 50:
+        raise ConfigError("[watch] max_keywords must be between 1 and 50")
     if config.schedule.deliver_every_seconds < 1:
         raise ConfigError("[schedule] deliver_every_seconds must be at least 1")
     for key in (

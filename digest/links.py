@@ -40,6 +40,18 @@ class Links:
         token = self.tokens.make(Purpose.CONFIRM_REQUEST, [request_id, nonce])
         return self.url(f"/requests/confirm/{token}")
 
+    def watch_confirm(self, watch_id: int, nonce: str) -> str:
+        token = self.tokens.make(Purpose.WATCH_CONFIRM, [watch_id, nonce])
+        return self.url(f"/watch/confirm/{token}")
+
+    def watch_unsubscribe(self, watch_id: int) -> str:
+        return self.url(
+            f"/watch/unsubscribe/{self.tokens.make(Purpose.WATCH_UNSUBSCRIBE, watch_id)}"
+        )
+
+    def watch_manage(self, watch_id: int) -> str:
+        return self.url(f"/watch/manage/{self.tokens.make(Purpose.WATCH_MANAGE, watch_id)}")
+
     def meeting(self, slug: str, meeting_id: int) -> str:
         return self.url(f"/councils/{slug}/meetings/{meeting_id}")
 

@@ -43,6 +43,7 @@ from digest.models import (
     SubscriptionStatus,
     Suppression,
     SuppressionReason,
+    Watch,
 )
 from digest.tokens import Purpose, TokenError, TokenExpired, Tokens
 
@@ -657,8 +658,25 @@ def export(session: Session, subscriber_id: int) -> dict[str, Any]:
                 "created_at": _iso(s.created_at),
                 "confirmed_at": _iso(s.confirmed_at),
                 "unsubscribed_at": _iso(s.unsubscribed_at),
+                "topics": list(s.topics or []),
             }
             for s, council in subscriptions_of(session, subscriber_id)
+        ],
+        "topic_watches": [
+            {
+                "status": w.status.value,
+                "frequency": w.frequency,
+                "topics": list(w.topics or []),
+                "keywords": list(w.keywords or []),
+                "council_ids": list(w.council_ids or []),
+                "created_at": _iso(w.created_at),
+                "confirmed_at": _iso(w.confirmed_at),
+                "unsubscribed_at": _iso(w.unsubscribed_at),
+                "last_sent_at": _iso(w.last_sent_at),
+            }
+            for w in session.scalars(
+                sa.select(Watch).where(Watch.subscriber_id == subscriber_id).order_by(Watch.id)
+            )
         ],
         "consent_events": [
             {
@@ -711,7 +729,7 @@ def export(session: Session, subscriber_id: int) -> dict[str, Any]:
 
 # Every table that holds a subscriber's personal data, deleted on erasure. A test walks
 # the schema and fails if a table referencing subscribers is missing here.
-ERASED_TABLES = (BounceEvent, OutboxMessage, ConsentEvent, Subscription)
+ERASED_TABLES = (BounceEvent, OutboxMessage, ConsentEvent, Subscription, Watch)
 
 
 def _delete_subscriber(session: Session, subscriber_id: int) -> None:
@@ -794,10 +812,21 @@ def purge_unconfirmed(session: Session, now: datetime) -> int:
             sa.delete(OutboxMessage).where(OutboxMessage.subscription_id.in_(stale_ids))
         )
         session.execute(sa.delete(Subscription).where(Subscription.id.in_(stale_ids)))
+    # Topic watches never confirmed go the same way.
+    stale_watches = sa.select(Watch.id).where(
+        Watch.status == SubscriptionStatus.PENDING, Watch.created_at < cutoff
+    )
+    session.execute(sa.delete(OutboxMessage).where(OutboxMessage.watch_id.in_(stale_watches)))
+    session.execute(
+        sa.delete(Watch).where(
+            Watch.status == SubscriptionStatus.PENDING, Watch.created_at < cutoff
+        )
+    )
     orphans = list(
         session.scalars(
             sa.select(Subscriber.id).where(
-                ~sa.exists().where(Subscription.subscriber_id == Subscriber.id)
+                ~sa.exists().where(Subscription.subscriber_id == Subscriber.id),
+                ~sa.exists().where(Watch.subscriber_id == Subscriber.id),
             )
         )
     )

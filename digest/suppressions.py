@@ -77,3 +77,17 @@ def clear_after_confirmation(session: Session, secret_key: str, email: str) -> N
     existing = find(session, secret_key, email)
     if existing is not None and existing.reason in CLEARED_BY_CONFIRMATION:
         session.delete(existing)
+
+
+def which_suppressed(session: Session, hashes: list[str]) -> set[str]:
+    """Which of these address hashes are suppressed, asked in chunks."""
+    found: set[str] = set()
+    for start in range(0, len(hashes), 500):
+        found.update(
+            session.scalars(
+                sa.select(Suppression.email_hash).where(
+                    Suppression.email_hash.in_(hashes[start : start + 500])
+                )
+            )
+        )
+    return found

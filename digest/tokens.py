@@ -26,6 +26,9 @@ class Purpose(enum.StrEnum):
     MANAGE = "manage-v1"
     CONFIRM_REQUEST = "confirm-request-v1"
     VERP = "verp-v1"
+    WATCH_CONFIRM = "watch-confirm-v1"
+    WATCH_UNSUBSCRIBE = "watch-unsubscribe-v1"
+    WATCH_MANAGE = "watch-manage-v1"
 
 
 MAX_AGE: dict[Purpose, timedelta | None] = {
@@ -34,6 +37,9 @@ MAX_AGE: dict[Purpose, timedelta | None] = {
     Purpose.UNSUBSCRIBE: None,
     Purpose.MANAGE: None,
     Purpose.VERP: None,
+    Purpose.WATCH_CONFIRM: timedelta(hours=72),
+    Purpose.WATCH_UNSUBSCRIBE: None,
+    Purpose.WATCH_MANAGE: None,
 }
 
 

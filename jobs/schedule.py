@@ -51,6 +51,18 @@ def job_table(rt: Runtime) -> list[JobSpec]:
             "Build and queue the weekly digests",
         ),
         JobSpec(
+            "watch_daily",
+            tasks.watch_daily,
+            cron_trigger(rt.config.watch.daily, tz),
+            "Match daily topic watches and queue their alerts",
+        ),
+        JobSpec(
+            "watch_weekly",
+            tasks.watch_weekly,
+            cron_trigger(rt.config.watch.weekly, tz),
+            "Match weekly topic watches and queue their alerts",
+        ),
+        JobSpec(
             "heartbeat",
             tasks.beat,
             IntervalTrigger(seconds=HEARTBEAT_SECONDS, timezone=tz),

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from digest import autoenable, heartbeats, subscriptions
+from digest import autoenable, heartbeats, subscriptions, topics, watches
 from digest.collector import councillors
 from digest.collector.fetcher import Fetcher
 from digest.collector.probe import probe_site
@@ -110,7 +110,10 @@ def collect_councils(rt: Runtime, slugs: list[str]) -> str:
     no names means every enabled council."""
 
     def work() -> str:
-        return Collector.from_runtime(rt).run_all(slugs).summary()
+        summary = Collector.from_runtime(rt).run_all(slugs).summary()
+        # New items are tagged as they are stored; this catches up older ones after the
+        # taxonomy changed.
+        return f"{summary}; {retag_topics(rt)}"
 
     return recorded("collect", rt, work)
 
@@ -164,3 +167,35 @@ def demand_daily(rt: Runtime) -> str:
     if enabled:
         collect_councils(rt, enabled)
     return summary
+
+
+def retag_topics(rt: Runtime) -> str:
+    """Tag items the current taxonomy has not tagged yet (after an upgrade or an edit of
+    digest/data/topics.json), a batch per transaction."""
+    total = 0
+    while True:
+        with rt.sessions.begin() as session:
+            done = topics.retag_stale(session, limit=2000)
+        total += done
+        if done < 2000:
+            return f"{total} agenda items tagged"
+
+
+def watch_alerts(rt: Runtime, frequency: str) -> str:
+    """Match the topic watches of this frequency and queue their alerts."""
+
+    def work() -> str:
+        settings = watches.alert_settings(rt.config, rt.links)
+        with rt.sessions.begin() as session:
+            run = watches.send_alerts(session, frequency, rt.now(), settings)
+        return f"{run.watches} {frequency} watches, {run.alerts} alerts, {run.matches} matches"
+
+    return recorded(f"watch_{frequency}", rt, work)
+
+
+def watch_daily(rt: Runtime) -> str:
+    return watch_alerts(rt, "daily")
+
+
+def watch_weekly(rt: Runtime) -> str:
+    return watch_alerts(rt, "weekly")

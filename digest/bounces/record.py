@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from digest import subscriptions, suppressions
+from digest import subscriptions, suppressions, watches
 from digest.addresses import email_hash
 from digest.config import MailConfig
 from digest.mail import pauses
@@ -148,6 +148,7 @@ def record(
                 origin=subscriptions.Origin(source="spam complaint (ARF report)", ip=None),
                 secret_key=secret_key,
             )
+            watches.unsubscribe_all(session, subscriber_id, now)
         suppressions.suppress(
             session, secret_key, email, SuppressionReason.COMPLAINT, now, diagnostic
         )

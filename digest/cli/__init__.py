@@ -46,9 +46,20 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _register() -> None:
-    from digest.cli import admin, collect, councils, demand, demo, digests, extract, run, setup
+    from digest.cli import (
+        admin,
+        collect,
+        councils,
+        demand,
+        demo,
+        digests,
+        extract,
+        run,
+        setup,
+        topics,
+    )
 
-    for module in (setup, run, councils, collect, extract, digests, demand, admin, demo):
+    for module in (setup, run, councils, collect, extract, digests, demand, admin, topics, demo):
         module.register(main)
 
     from digest.cli import bounces, finding

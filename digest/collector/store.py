@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from digest import search
+from digest import search, topics
 from digest.collector import moderngov
 from digest.collector.fetch import CouncilFetch
 from digest.collector.moderngov import ListedMeeting, MeetingDetail
@@ -110,7 +110,7 @@ def collect(
         touched = bool(changes) or meeting.list_signature != listed_before
         signature = detail.signature() if detail is not None else ""
         if detail is not None and signature != meeting.detail_signature:
-            items = _store_items_and_attendees(meeting, detail)
+            items = _store_items_and_attendees(meeting, detail, now)
             documents_due.append((meeting, detail, items))
             meeting.detail_signature = signature
             touched = True
@@ -309,15 +309,19 @@ def _start(when: date, time_text: str, tz: ZoneInfo) -> tuple[datetime, bool]:
     return local.astimezone(UTC), parsed is not None
 
 
-def _store_items_and_attendees(meeting: Meeting, detail: MeetingDetail) -> dict[str, AgendaItem]:
+def _store_items_and_attendees(
+    meeting: Meeting, detail: MeetingDetail, now: datetime
+) -> dict[str, AgendaItem]:
     """Agenda items and attendees: updated in place, added when new, and kept when the
-    source stops listing them (we never delete what was collected). Returns the items by
-    source id, for the documents to point at once the items have ids."""
+    source stops listing them (we never delete what was collected). Items are tagged with
+    topics as they are stored. Returns the items by source id, for the documents to point
+    at once the items have ids."""
     items = {item.source_id: item for item in meeting.items}
+    tax = topics.taxonomy()
     for position, parsed in enumerate(detail.items):
         item = items.get(parsed.source_id)
         if item is None:
-            item = AgendaItem(source_id=parsed.source_id, title=parsed.title)
+            item = AgendaItem(source_id=parsed.source_id, title=parsed.title, first_seen_at=now)
             meeting.items.append(item)
             items[parsed.source_id] = item
         item.position = position
@@ -336,6 +340,7 @@ def _store_items_and_attendees(meeting: Meeting, detail: MeetingDetail) -> dict[
         )
         if parsed.minutes_text or parsed.is_restricted:
             item.minutes_document_id = None  # the web service's minutes win over a PDF's
+        topics.tag_item(item, tax)
     attendees = {a.name: a for a in meeting.attendees}
     for position, parsed_person in enumerate(detail.attendees):
         name = parsed_person.name[:200]

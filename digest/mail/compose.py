@@ -160,6 +160,9 @@ class Composer:
             if row.purpose in LIST_PURPOSES and council is not None and row.subscription_id
             else None
         )
+        if row.purpose == MessagePurpose.WATCH_ALERT and row.watch_id:
+            # A topic watch is a list of its own: one-click unsubscribe stops the watch.
+            unsubscribe = self.links.watch_unsubscribe(row.watch_id)
         msg = self._build(
             purpose=row.purpose,
             council=council,
@@ -235,6 +238,12 @@ class Composer:
         if cfg.reply_to:
             msg["Reply-To"] = cfg.reply_to
         msg["Auto-Submitted"] = "auto-generated"
+        if unsubscribe is not None and council is None:
+            msg["List-Id"] = f"Topic watch <watch.{self.domain}>"
+            _set_raw(msg, "List-Unsubscribe", f"<{unsubscribe}>")
+            _set_raw(msg, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+            msg["Precedence"] = "bulk"
+            msg["Feedback-ID"] = f"all:{purpose.replace('_', '-')}:watch:{FEEDBACK_SENDER_ID}"
         if unsubscribe is not None and council is not None:
             msg["List-Id"] = self.list_id(council)
             _set_raw(msg, "List-Unsubscribe", f"<{unsubscribe}>")

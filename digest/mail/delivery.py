@@ -43,7 +43,7 @@ from digest.config import Config
 from digest.mail import outbox, pauses
 from digest.mail.backends import DeliveryError, MailBackend, SplitSending
 from digest.mail.compose import Composed, Composer
-from digest.mail.outbox import LIST_PURPOSES
+from digest.mail.outbox import LIST_PURPOSES, MessagePurpose
 from digest.mail.throttle import Throttle, domain_group
 from digest.mail.transactional import NotNeeded
 from digest.models import (
@@ -52,6 +52,7 @@ from digest.models import (
     Subscription,
     SubscriptionStatus,
     Suppression,
+    Watch,
 )
 
 log = logging.getLogger("digest.delivery")
@@ -113,6 +114,7 @@ _SEND_TIME_CHECK = sa.select(
     sa.select(Subscription.status)
     .where(Subscription.id == sa.bindparam("subscription_id"))
     .scalar_subquery(),
+    sa.select(Watch.status).where(Watch.id == sa.bindparam("watch_id")).scalar_subquery(),
     *pauses.BREAKER_STATE,
 )
 
@@ -130,13 +132,14 @@ class SendTimeCheck:
 def send_time_check(session: Session, row: OutboxMessage, secret_key: str) -> SendTimeCheck:
     """Checked at send time because people unsubscribe, bounce and erase after a message
     was queued, and because another worker may have tripped the breaker (one query)."""
-    suppressed, status, stopped_until, failures = (
+    suppressed, status, watch_status, stopped_until, failures = (
         session.connection()
         .execute(
             _SEND_TIME_CHECK,
             {
                 "email_hash": email_hash(secret_key, row.recipient),
                 "subscription_id": row.subscription_id or 0,
+                "watch_id": row.watch_id or 0,
             },
         )
         .one()
@@ -146,6 +149,10 @@ def send_time_check(session: Session, row: OutboxMessage, secret_key: str) -> Se
         reason = "address is suppressed"
     elif row.purpose in LIST_PURPOSES and status != SubscriptionStatus.ACTIVE:
         reason = "subscription is no longer active"
+    elif row.purpose == MessagePurpose.WATCH_ALERT and watch_status != SubscriptionStatus.ACTIVE:
+        reason = "topic watch is no longer active"
+    elif row.purpose == MessagePurpose.CONFIRM_WATCH and watch_status != SubscriptionStatus.PENDING:
+        reason = "topic watch was confirmed or stopped since"
     if stopped_until is not None and stopped_until.tzinfo is None:
         stopped_until = stopped_until.replace(tzinfo=UTC)  # SQLite keeps no zone
     return SendTimeCheck(reason, stopped_until, int(failures or 0))

@@ -32,6 +32,8 @@ class MessagePurpose(enum.StrEnum):
     REQUEST_RECEIVED = "request_received"
     REQUEST_DECIDED = "request_decided"
     ADMIN_NOTICE = "admin_notice"
+    CONFIRM_WATCH = "confirm_watch"
+    WATCH_ALERT = "watch_alert"
 
 
 # Mail that belongs to a subscription: carries List-* headers and one-click unsubscribe,
@@ -69,6 +71,7 @@ def enqueue(
     subscription_id: int | None = None,
     council_id: int | None = None,
     digest_id: int | None = None,
+    watch_id: int | None = None,
 ) -> int | None:
     """Queue one message; its id, or None when it was already queued.
 
@@ -88,6 +91,7 @@ def enqueue(
             "subscription_id": subscription_id,
             "council_id": council_id,
             "digest_id": digest_id,
+            "watch_id": watch_id,
         },
         now=now,
         domain=domain,
@@ -106,6 +110,8 @@ def _prepared(row: dict[str, Any], *, now: datetime, domain: str) -> dict[str, A
         "subscription_id": None,
         "council_id": None,
         "digest_id": None,
+        "watch_id": None,
+        "payload": None,
         **row,
         "purpose": purpose,
         "message_id": make_message_id(purpose, row["reference"], row["recipient"], domain),

@@ -25,6 +25,7 @@ RENDERED_AT_SEND_TIME = frozenset(
         MessagePurpose.CONFIRM_SUBSCRIPTION,
         MessagePurpose.ALREADY_SUBSCRIBED,
         MessagePurpose.WELCOME,
+        MessagePurpose.WATCH_ALERT,
     }
 )
 
@@ -38,6 +39,13 @@ def render(
 ) -> RenderedEmail:
     """The email for `row` as of now; `figures` shares the demand ranking (a waitlist
     welcome names the council's place in the queue) instead of recounting it per email."""
+    if row.purpose == MessagePurpose.WATCH_ALERT:
+        from digest import watches  # imported here: the watch module queues mail itself
+
+        found = watches.render_alert(session, row, mail.links, mail.common_context(), mail.config)
+        if found is None:
+            raise NotNeeded("the topic watch or its items no longer exist")
+        return found
     subscription = session.get(Subscription, row.subscription_id) if row.subscription_id else None
     if subscription is None:
         raise NotNeeded("the subscription no longer exists")

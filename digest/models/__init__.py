@@ -40,6 +40,7 @@ from digest.models.people import (
     SignupIntake,
     Subscriber,
     Subscription,
+    Watch,
 )
 
 never_reuse_ids(Base.metadata)
@@ -85,4 +86,5 @@ __all__ = [
     "SubscriptionStatus",
     "Suppression",
     "SuppressionReason",
+    "Watch",
 ]

@@ -14,11 +14,14 @@ from digest.models.enums import DigestSection
 
 class Digest(Base):
     __tablename__ = "digests"
-    __table_args__ = (sa.UniqueConstraint("council_id", "week"),)
+    __table_args__ = (sa.UniqueConstraint("council_id", "week", "topics"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     council_id: Mapped[int] = mapped_column(sa.ForeignKey("councils.id", ondelete="CASCADE"))
     week: Mapped[str] = mapped_column(sa.String(8))
+    # "" for the whole council; otherwise the topic selection it was filtered to
+    # (sorted slugs joined by commas), rendered once for everyone who chose it.
+    topics: Mapped[str] = mapped_column(sa.String(600), default="")
     subject: Mapped[str] = mapped_column(sa.Text)
     body_text: Mapped[str] = mapped_column(sa.Text)
     body_html: Mapped[str] = mapped_column(sa.Text)

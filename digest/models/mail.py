@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -37,6 +38,14 @@ class OutboxMessage(Base):
         sa.ForeignKey("councils.id", ondelete="SET NULL")
     )
     digest_id: Mapped[int | None] = mapped_column(sa.ForeignKey("digests.id", ondelete="CASCADE"))
+    # The topic watch an alert (or its confirmation) belongs to: checked at send time,
+    # and the source of its unsubscribe link.
+    watch_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("watches.id", ondelete="CASCADE"), index=True
+    )
+    # What a message rendered at send time needs that its row does not say otherwise
+    # (a topic watch alert: the matched agenda items).
+    payload: Mapped[dict[str, Any] | None]
     # Rendered content for one-off mails; digests are rendered once per council-week and
     # personalised at send time, so their rows carry no body.
     subject: Mapped[str] = mapped_column(sa.Text, default="")

@@ -99,6 +99,12 @@ class AgendaItem(Base):
     # The "Recommendation(s)" section of the item's report PDF, read for upcoming meetings
     # whose agenda text says too little about what is to be decided.
     report_recommendations: Mapped[str] = mapped_column(sa.Text, default="")
+    # Topic slugs (digest.topics), strongest first, and the taxonomy version that gave
+    # them: items tagged with another version are tagged again.
+    topics: Mapped[list[str]] = mapped_column(default=list)
+    topics_version: Mapped[str] = mapped_column(sa.String(16), default="", index=True)
+    # When the collector first stored the item: topic watches match what is new.
+    first_seen_at: Mapped[datetime | None] = mapped_column(index=True)
 
     meeting: Mapped[Meeting] = relationship(back_populates="items", lazy="raise_on_sql")
 

@@ -67,11 +67,40 @@ class Subscription(Base):
     requested_at: Mapped[datetime]
     confirmed_at: Mapped[datetime | None]
     unsubscribed_at: Mapped[datetime | None]
+    # Topic slugs this subscriber wants from the council's digest; empty means all.
+    topics: Mapped[list[str]] = mapped_column(default=list)
 
     subscriber: Mapped[Subscriber] = relationship(
         back_populates="subscriptions", lazy="raise_on_sql"
     )
     council: Mapped[Council] = relationship(lazy="raise_on_sql")
+
+
+class Watch(Base):
+    """A topic watch: topics and/or keywords over some councils (none listed: all),
+    mailed daily or weekly when new agenda items or decisions match (SPEC §12.3)."""
+
+    __tablename__ = "watches"
+    __table_args__ = (sa.Index("ix_watches_status_frequency", "status", "frequency"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[SubscriptionStatus] = mapped_column(default=SubscriptionStatus.PENDING)
+    frequency: Mapped[str] = mapped_column(sa.String(10), default="weekly")
+    topics: Mapped[list[str]] = mapped_column(default=list)
+    keywords: Mapped[list[str]] = mapped_column(default=list)
+    council_ids: Mapped[list[int]] = mapped_column(default=list)
+    confirm_nonce: Mapped[str | None] = mapped_column(sa.String(32))
+    created_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
+    # The end of the window the last alert covered: the next one matches what the
+    # collector recorded after it.
+    matched_until: Mapped[datetime | None]
+    last_sent_at: Mapped[datetime | None]
+    ip_hash: Mapped[str] = mapped_column(sa.String(64), default="")
 
 
 class SignupIntake(Base):

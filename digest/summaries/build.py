@@ -13,9 +13,10 @@ failure for one council does not undo the others).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -26,19 +27,22 @@ from digest.links import Links, site_domain
 from digest.mail import outbox
 from digest.mail.outbox import MessagePurpose
 from digest.models import (
+    AgendaItem,
     Council,
     CouncilStatus,
     Digest,
     DigestMeeting,
+    Meeting,
     Subscriber,
     Subscription,
     SubscriptionStatus,
     Suppression,
 )
 from digest.summaries.meeting import load_meetings
-from digest.summaries.selection import select_meetings
+from digest.summaries.selection import Selection, select_meetings
 from digest.summaries.weekly import Sections, SiteInfo, render_digest
 from digest.summaries.weeks import IsoWeek
+from digest.topics import taxonomy, valid_selection
 
 QUIET_SKIP = "skip"
 
@@ -103,17 +107,29 @@ def build_council_digest(
     settings: BuildSettings,
     links: Links,
 ) -> CouncilBuild:
-    digest = session.scalar(
-        sa.select(Digest).where(Digest.council_id == council.id, Digest.week == week.label)
-    )
+    stored = _stored(session, council.id, week)
+    digest = stored.get("")
     created = digest is None
+    content: _Content | None = None
     if digest is None:
-        digest = _render_and_store(session, council, week, now, settings, links)
+        content = _Content.load(session, council.id, week, settings.site.tz)
+        digest = _render_and_store(session, council, week, now, settings, links, content, ())
     queued = 0
-    if not (digest.is_quiet and settings.quiet_weeks == QUIET_SKIP):
-        queued = outbox.enqueue_many(
+    for key, recipients in _recipients(session, council, digest, settings.secret_key).items():
+        chosen = digest
+        if key:
+            found = stored.get(key)
+            if found is None:
+                content = content or _Content.load(session, council.id, week, settings.site.tz)
+                found = _render_and_store(
+                    session, council, week, now, settings, links, content, tuple(key.split(","))
+                )
+            chosen = found
+        if chosen.is_quiet and settings.quiet_weeks == QUIET_SKIP:
+            continue
+        queued += outbox.enqueue_many(
             session,
-            _outbox_rows(session, council, digest, settings.secret_key),
+            _outbox_rows(council, digest, chosen, recipients),
             now=now,
             domain=settings.domain,
         )
@@ -126,6 +142,123 @@ def build_council_digest(
     )
 
 
+def _stored(session: Session, council_id: int, week: IsoWeek) -> dict[str, Digest]:
+    """The council's digests for the week, whole ("") and per topic selection."""
+    return {
+        d.topics: d
+        for d in session.scalars(
+            sa.select(Digest).where(Digest.council_id == council_id, Digest.week == week.label)
+        )
+    }
+
+
+@dataclass
+class _Content:
+    """What the council's digest for the week is made of, loaded once and shared by
+    every topic selection rendered from it."""
+
+    selection: Selection
+    meetings: dict[int, Meeting]
+    # Renderings by what they show: selections that keep the same items and name the
+    # same topics share one rendering (each still gets its own row).
+    rendered: dict[tuple[Any, ...], Digest] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, session: Session, council_id: int, week: IsoWeek, tz: ZoneInfo) -> _Content:
+        selection = select_meetings(session, council_id, week, tz)
+        ids = [i for _, ids in selection.sections() for i in ids]
+        return cls(selection, {m.id: m for m in load_meetings(session, ids)})
+
+    def sections(self, topics: tuple[str, ...]) -> tuple[Sections, bool]:
+        """The sections for a topic selection (all topics when empty), and whether
+        nothing is left in them."""
+        sel = self.selection
+        if not topics:
+
+            def pick(ids: list[int]) -> list[Meeting]:
+                return [self.meetings[i] for i in ids]
+
+            return (
+                Sections(
+                    reported=pick(sel.reported),
+                    cancelled=pick(sel.cancelled),
+                    minutes=pick(sel.minutes),
+                    upcoming=pick(sel.upcoming),
+                ),
+                sel.is_empty,
+            )
+        wanted = set(topics)
+
+        def matches(item: AgendaItem) -> bool:
+            return not item.is_restricted and not wanted.isdisjoint(item.topics or ())
+
+        def keep(ids: list[int]) -> list[Meeting]:
+            return [m for i in ids if any(map(matches, (m := self.meetings[i]).items))]
+
+        kept = [keep(ids) for ids in (sel.reported, sel.cancelled, sel.minutes, sel.upcoming)]
+        shown = {
+            slug
+            for meetings in kept
+            for m in meetings
+            for item in m.items
+            if matches(item)
+            for slug in item.topics or ()
+            if slug in wanted
+        }
+        sections = Sections(
+            reported=kept[0],
+            cancelled=kept[1],
+            minutes=kept[2],
+            upcoming=kept[3],
+            only=matches,
+            topics_note=topics_note(valid_selection(shown)),
+        )
+        empty = not (
+            sections.reported or sections.cancelled or sections.minutes or sections.upcoming
+        )
+        return sections, empty
+
+
+def topics_note(shown: Sequence[str]) -> str:
+    """What a filtered digest says at the top; names the chosen topics it has news on."""
+    tax = taxonomy()
+    names = [tax.title(slug) for slug in shown]
+    if not names:
+        listed = ""
+    elif len(names) == 1:
+        listed = f": this week, {names[0]}"
+    else:
+        listed = f": this week, {', '.join(names[:-1])} and {names[-1]}"
+    return (
+        f"This digest holds only meetings and items on the topics you chose{listed}. "
+        "To get everything again, use the manage link at the bottom."
+    )
+
+
+def _content_key(sections: Sections) -> tuple[Any, ...]:
+    def ids(meetings: list[Meeting]) -> tuple[tuple[int, tuple[int, ...]], ...]:
+        only = sections.only
+        return tuple(
+            (m.id, tuple(i.id for i in m.items if only is None or only(i))) for m in meetings
+        )
+
+    return (
+        ids(sections.reported),
+        ids(sections.cancelled),
+        ids(sections.minutes),
+        ids(sections.upcoming),
+        sections.topics_note,
+    )
+
+
+def selection_key(topics: Sequence[str] | None) -> str:
+    """How a subscription's topic choice is stored on its digest: "" for all topics."""
+    chosen = valid_selection(topics or ())
+    if not chosen or len(chosen) == len(taxonomy().slugs):
+        return ""
+    return ",".join(chosen)
+
+
 def _render_and_store(
     session: Session,
     council: Council,
@@ -133,50 +266,65 @@ def _render_and_store(
     now: datetime,
     settings: BuildSettings,
     links: Links,
+    content: _Content,
+    topics: tuple[str, ...],
 ) -> Digest:
-    selection = select_meetings(session, council.id, week, settings.site.tz)
-    loaded = {
-        m.id: m
-        for m in load_meetings(
-            session,
-            [i for _, ids in selection.sections() for i in ids],
-        )
-    }
-    sections = Sections(
-        reported=[loaded[i] for i in selection.reported],
-        cancelled=[loaded[i] for i in selection.cancelled],
-        minutes=[loaded[i] for i in selection.minutes],
-        upcoming=[loaded[i] for i in selection.upcoming],
+    sections, empty = content.sections(topics)
+    digest = Digest(council_id=council.id, week=week.label, topics=",".join(topics), built_at=now)
+    if empty and topics and settings.quiet_weeks == QUIET_SKIP:
+        # Nothing on these topics and nothing will be sent: no need to render.
+        digest.subject, digest.body_text, digest.body_html = "", "", ""
+        digest.counts, digest.is_quiet = {}, True
+        session.add(digest)
+        session.flush()
+        return digest
+    key = _content_key(sections) if topics else None
+    twin = content.rendered.get(key) if key is not None else None
+    if twin is not None:
+        for column in ("subject", "body_text", "body_html", "web_html", "counts", "is_quiet"):
+            setattr(digest, column, getattr(twin, column))
+        session.add(digest)
+        session.flush()
+        return digest
+    rendered = render_digest(
+        council, week, sections, now=now, site=settings.site, links=links, web=not topics
     )
-    rendered = render_digest(council, week, sections, now=now, site=settings.site, links=links)
-    digest = Digest(
-        council_id=council.id,
-        week=week.label,
-        subject=rendered.email.subject,
-        body_text=rendered.email.text,
-        body_html=rendered.email.html,
-        web_html=rendered.web_html,
-        counts={**rendered.view.counts, "detail_level": rendered.view.level},
-        is_quiet=selection.is_empty,
-        built_at=now,
-    )
+    digest.subject = rendered.email.subject
+    digest.body_text = rendered.email.text
+    digest.body_html = rendered.email.html
+    digest.web_html = rendered.web_html
+    digest.counts = {**rendered.view.counts, "detail_level": rendered.view.level}
+    digest.is_quiet = empty
     session.add(digest)
     session.flush()
-    session.add_all(
-        DigestMeeting(digest_id=digest.id, meeting_id=meeting_id, section=section)
-        for section, ids in selection.sections()
-        for meeting_id in ids
-    )
+    if key is not None:
+        content.rendered[key] = digest
+    if not topics:
+        # The archive and the next weeks' selections go by the whole council's digest.
+        session.add_all(
+            DigestMeeting(digest_id=digest.id, meeting_id=meeting_id, section=section)
+            for section, ids in content.selection.sections()
+            for meeting_id in ids
+        )
     return digest
 
 
-def _outbox_rows(
+@dataclass(frozen=True)
+class _Recipient:
+    subscription_id: int
+    subscriber_id: int
+    email: str
+
+
+def _recipients(
     session: Session, council: Council, digest: Digest, secret_key: str
-) -> Iterator[dict[str, Any]]:
-    """One row per subscription active when the digest was built, minus suppressed
-    addresses (delivery checks both again at send time)."""
-    recipients = session.execute(
-        sa.select(Subscription.id, Subscription.subscriber_id, Subscriber.email)
+) -> dict[str, list[_Recipient]]:
+    """Subscriptions active when the digest was built, minus suppressed addresses
+    (delivery checks both again at send time), grouped by topic selection ("": all)."""
+    rows = session.execute(
+        sa.select(
+            Subscription.id, Subscription.subscriber_id, Subscriber.email, Subscription.topics
+        )
         .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
         .where(
             Subscription.council_id == council.id,
@@ -185,20 +333,33 @@ def _outbox_rows(
         )
         .order_by(Subscription.id)
     ).all()
-    hashes = {email: email_hash(secret_key, email) for _, _, email in recipients}
+    hashes = {email: email_hash(secret_key, email) for _, _, email, _ in rows}
     suppressed = _suppressed(session, list(hashes.values()))
-    ref = reference(digest.id)
-    for subscription_id, subscriber_id, email in recipients:
+    groups: dict[str, list[_Recipient]] = {}
+    for subscription_id, subscriber_id, email, topics in rows:
         if hashes[email] in suppressed:
             continue
+        key = selection_key(topics)
+        groups.setdefault(key, []).append(_Recipient(subscription_id, subscriber_id, email))
+    return groups
+
+
+def _outbox_rows(
+    council: Council, digest: Digest, chosen: Digest, recipients: list[_Recipient]
+) -> Iterator[dict[str, Any]]:
+    """One row per recipient. Every row names the council's week (the whole digest's
+    reference), so a subscriber gets one digest a week whatever they choose; digest_id
+    points at the rendering they get."""
+    ref = reference(digest.id)
+    for r in recipients:
         yield {
             "purpose": MessagePurpose.WEEKLY_DIGEST,
             "reference": ref,
-            "recipient": email,
-            "subscriber_id": subscriber_id,
-            "subscription_id": subscription_id,
+            "recipient": r.email,
+            "subscriber_id": r.subscriber_id,
+            "subscription_id": r.subscription_id,
             "council_id": council.id,
-            "digest_id": digest.id,
+            "digest_id": chosen.id,
         }
 
 

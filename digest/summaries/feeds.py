@@ -150,7 +150,7 @@ def atom(
     """The council's weekly digests and its recently changed meetings, newest first."""
     digests = session.scalars(
         sa.select(Digest)
-        .where(Digest.council_id == council.id, Digest.is_quiet.is_(False))
+        .where(Digest.council_id == council.id, Digest.topics == "", Digest.is_quiet.is_(False))
         .order_by(Digest.week.desc())
         .limit(FEED_DIGESTS)
     ).all()

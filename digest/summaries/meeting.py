@@ -26,6 +26,7 @@ from digest.summaries.plain import Decided, plain_summary
 from digest.summaries.procedural import is_routine, procedural_kind
 from digest.summaries.resolutions import extract_resolutions
 from digest.summaries.text import description, first_paragraph, shorten
+from digest.topics import Topic, meeting_topics, taxonomy
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,13 @@ class MeetingSummary:
     @property
     def additional_papers(self) -> list[Paper]:
         return [p for p in self.papers if not p.is_pack]
+
+    # The meeting's topics (digest.topics), most frequent first.
+    topics: list[Topic] = field(default_factory=list)
+
+    @property
+    def topics_text(self) -> str:
+        return ", ".join(t.title for t in self.topics)
 
     @property
     def is_cancelled(self) -> bool:
@@ -213,9 +221,12 @@ def summarise(
     notes: Footnoter,
     page_url: Callable[[Meeting], str],
     limits: Limits = FULL,
+    only: Callable[[AgendaItem], bool] | None = None,
 ) -> MeetingSummary:
     """Summarise a meeting loaded with `load_meetings`. Glossary terms are footnoted in
-    reading order, so call this in the order the summaries will be shown."""
+    reading order, so call this in the order the summaries will be shown. `only` keeps
+    just the items it accepts (a digest filtered to some topics); the others are left
+    out entirely, neither listed nor counted."""
     # Headings and link texts carry no footnote markers: a marker inside a link or a
     # heading is read out and clicked as part of it.
     heading = Annotated.plain(heading_of(meeting))
@@ -227,6 +238,8 @@ def summarise(
     asks: list[Decided] = []
     held = meeting.start_date < now.astimezone(tz).date()
     for item in meeting.items:
+        if only is not None and not only(item):
+            continue
         if item.is_restricted:
             private += 1
             continue
@@ -243,6 +256,7 @@ def summarise(
         if limits.items is not None and len(items) >= limits.items:
             continue
         items.append(_item(item, decided, notes, limits, asks=not held))
+    tax = taxonomy()
     all_papers = papers(meeting.documents)
     shown_papers = all_papers if limits.papers is None else all_papers[: limits.papers]
     return MeetingSummary(
@@ -275,6 +289,7 @@ def summarise(
         else [],
         decisions_source=_decisions_source(meeting, all_papers),
         summary=_plain(meeting, decisions, private, tz=tz, now=now, asks=asks),
+        topics=[t for t in map(tax.get, meeting_topics(meeting.items)) if t is not None],
     )
 
 

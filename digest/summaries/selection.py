@@ -67,6 +67,7 @@ def _shown_elsewhere(
         .where(
             Digest.council_id == council_id,
             Digest.week != week.label,
+            Digest.topics == "",
             DigestMeeting.meeting_id == Meeting.id,
             DigestMeeting.section == section,
             *also,

@@ -9,6 +9,7 @@ week is re-rendered with less detail per meeting until it fits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,7 @@ from markupsafe import Markup
 from digest.links import Links
 from digest.mail.compose import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
 from digest.mail.render import RenderedEmail, environment, render_email
-from digest.models import Council, Meeting
+from digest.models import AgendaItem, Council, Meeting
 from digest.summaries.glossary import Footnote, glossary
 from digest.summaries.meeting import Limits, MeetingSummary, local_date, local_time, summarise
 from digest.summaries.weeks import IsoWeek, date_range_text
@@ -71,6 +72,8 @@ class DigestView:
     digest_url: str
     footnotes: list[Footnote]
     level: int
+    # For a digest filtered to some topics: what it holds, said at the top.
+    topics_note: str = ""
 
     @property
     def is_quiet(self) -> bool:
@@ -90,6 +93,9 @@ class Sections:
     cancelled: list[Meeting]
     minutes: list[Meeting]
     upcoming: list[Meeting]
+    # A digest filtered to topics: the items to keep, and the note that says so.
+    only: Callable[[AgendaItem], bool] | None = None
+    topics_note: str = ""
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
@@ -138,7 +144,15 @@ def build_view(
 
     def many(meetings: list[Meeting], section_limits: Limits) -> list[MeetingSummary]:
         return [
-            summarise(m, tz=tz, now=now, notes=notes, page_url=page, limits=section_limits)
+            summarise(
+                m,
+                tz=tz,
+                now=now,
+                notes=notes,
+                page_url=page,
+                limits=section_limits,
+                only=sections.only,
+            )
             for m in meetings
         ]
 
@@ -178,6 +192,7 @@ def build_view(
         digest_url=links.digest(council.slug, week.label),
         footnotes=list(notes.notes),
         level=level,
+        topics_note=sections.topics_note,
     )
 
 
@@ -200,8 +215,10 @@ def render_digest(
     now: datetime,
     site: SiteInfo,
     links: Links,
+    web: bool = True,
 ) -> RenderedDigest:
-    """Render at the most detailed level whose HTML fits the budget."""
+    """Render at the most detailed level whose HTML fits the budget; `web` also renders
+    the archive's copy (digests filtered to topics have none)."""
     content = environment().get_template("email/weekly_digest/_content.html")
     for level in range(len(LEVELS)):
         view = build_view(council, week, sections, now=now, site=site, links=links, level=level)
@@ -211,5 +228,7 @@ def render_digest(
         email = render_email("weekly_digest", content=html, **_context(view, site))
         if len(email.html.encode()) <= HTML_BUDGET:
             break
-    web_html = environment().get_template("digests/_web_digest.html").render(content=html)
+    web_html = (
+        environment().get_template("digests/_web_digest.html").render(content=html) if web else ""
+    )
     return RenderedDigest(email=email, web_html=web_html, view=view)

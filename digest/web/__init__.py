@@ -27,6 +27,8 @@ from digest.web import (
     search,
     security,
     subscriptions,
+    topics,
+    watch,
 )
 from digest.web.context import runtime
 from digest.web.limits import RateLimits, form_field_key
@@ -45,6 +47,7 @@ class _CSRFProtect(CSRFProtect):  # type: ignore[misc]
 
 csrf = _CSRFProtect()
 csrf.exempt("digest.web.subscriptions.unsubscribe")
+csrf.exempt("digest.web.watch.unsubscribe")
 
 BLUEPRINTS = (
     public.bp,
@@ -59,6 +62,8 @@ BLUEPRINTS = (
     api_digests.bp,
     search.bp,
     councillors.bp,
+    topics.bp,
+    watch.bp,
 )
 
 
@@ -90,6 +95,8 @@ def init_app(app: Flask) -> None:
         ("subscriptions.subscribe", web.subscribe_limit_per_email, by_email),
         ("requests.request_council", web.request_limit_per_ip, None),
         ("requests.request_council", web.subscribe_limit_per_email, by_email),
+        ("watch.submit", web.subscribe_limit_per_ip, None),
+        ("watch.submit", web.subscribe_limit_per_email, by_email),
         ("admin.login", web.login_limit_per_ip, None),
         ("admin.login", web.login_limit_per_ip, by_email),
     ]

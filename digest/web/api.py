@@ -12,6 +12,7 @@ from digest import councils, demand, meetings
 from digest.models import Council, CouncilStatus, Meeting
 from digest.summaries.documents import kind_of, rank_of
 from digest.summaries.meeting import asked_of, plain_summary_of, resolutions_of
+from digest.topics import meeting_topics
 from digest.web.context import db, runtime
 from digest.web.public import council_or_404, ranked
 
@@ -108,10 +109,12 @@ def meeting_json(meeting: Meeting) -> dict[str, Any]:
         "minutes_published": meeting.minutes_published,
         # The meeting in plain words (SPEC §12.1); null when there is nothing to say.
         "summary": plain_summary_of(meeting, tz=tz, now=rt.now()),
+        "topics": meeting_topics(meeting.items),
         "agenda_items": [
             {
                 "number": item.number,
                 "title": item.title,
+                "topics": list(item.topics or []),
                 "restricted": item.is_restricted,
                 "agenda_text": item.agenda_text,
                 "minutes_text": item.minutes_text,

@@ -21,7 +21,7 @@ ARCHIVE_LIMIT = 260  # five years of weeks
 def latest_digest(council: Council) -> Digest | None:
     return db().scalar(
         sa.select(Digest)
-        .where(Digest.council_id == council.id, Digest.is_quiet.is_(False))
+        .where(Digest.council_id == council.id, Digest.topics == "", Digest.is_quiet.is_(False))
         .order_by(Digest.week.desc())
         .limit(1)
     )
@@ -51,7 +51,7 @@ def council_digests(council: Council, limit: int) -> list[Digest]:
     return list(
         db().scalars(
             sa.select(Digest)
-            .where(Digest.council_id == council.id)
+            .where(Digest.council_id == council.id, Digest.topics == "")
             .order_by(Digest.week.desc())
             .limit(limit)
         )
@@ -65,7 +65,9 @@ def digest_or_404(council: Council, week: str) -> Digest:
     except InvalidWeek:
         abort(404)
     digest = db().scalar(
-        sa.select(Digest).where(Digest.council_id == council.id, Digest.week == label)
+        sa.select(Digest).where(
+            Digest.council_id == council.id, Digest.topics == "", Digest.week == label
+        )
     )
     if digest is None:
         abort(404)

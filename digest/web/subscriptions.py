@@ -11,7 +11,7 @@ import json
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from digest import councils, intake, subscriptions
+from digest import councils, intake, subscriptions, watches
 from digest.addresses import InvalidEmail, normalise_email
 from digest.models import (
     Council,
@@ -21,6 +21,7 @@ from digest.models import (
     SubscriptionStatus,
 )
 from digest.subscriptions import LinkExpired, LinkProblem, LinkUsed
+from digest.topics import taxonomy, valid_selection
 from digest.web.context import db, origin, runtime
 from digest.web.public import council_ids, council_or_404, render_council
 
@@ -165,12 +166,15 @@ def _render_manage(
     rows = subscriptions.subscriptions_of(session, subscriber.id)
     active = {c.id for s, c in rows if s.status == SubscriptionStatus.ACTIVE}
     others = [c for c in councils.search(session) if c.id not in active]
+    links = runtime().links
     return render_template(
         "subscriptions/manage.html",
         subscriber=subscriber,
         rows=rows,
         token=token,
         others=others,
+        all_topics=taxonomy().topics,
+        watches=[(w, links.watch_manage(w.id)) for w in watches.watches_of(session, subscriber.id)],
         **extra,
     ), status
 
@@ -233,6 +237,28 @@ def manage_unsubscribe(token: str) -> BaseResponse:
             session, subscription_id=int(target), now=rt.now(), origin=origin(), secret_key=secret
         )
         flash(f"You are unsubscribed from {owned[int(target)].name}.")
+    session.commit()
+    return redirect(url_for(".manage", token=token), code=303)
+
+
+@bp.post("/manage/<token>/topics")
+def manage_topics(token: str) -> BaseResponse:
+    """Choose the topics of one subscription's digest: all (the default) or some."""
+    subscriber = _subscriber_from_token(token)
+    session = db()
+    target = request.form.get("subscription", "")
+    owned = {s.id: (s, c) for s, c in subscriptions.subscriptions_of(session, subscriber.id)}
+    if not target.isdigit() or int(target) not in owned:
+        abort(400)
+    subscription, council = owned[int(target)]
+    chosen = valid_selection(request.form.getlist("topics"))
+    if request.form.get("choice") == "all" or not chosen:
+        subscription.topics = []
+        flash(f"Your {council.name} digest has every topic.")
+    else:
+        subscription.topics = chosen
+        names = ", ".join(taxonomy().title(s) for s in chosen)
+        flash(f"Your {council.name} digest now holds only: {names}.")
     session.commit()
     return redirect(url_for(".manage", token=token), code=303)
 

@@ -26,6 +26,7 @@ from digest.models import (
     MeetingChange,
     MeetingStatus,
 )
+from digest.topics import tag_item
 
 LONDON = ZoneInfo("Europe/London")
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "moderngov"
@@ -111,7 +112,10 @@ def add_meeting(
             minutes_text=item.minutes,
             resolutions=[],
             is_restricted=item.restricted,
+            first_seen_at=seen,
         )
+        # Tagged as the collector tags what it stores.
+        tag_item(row)
         session.add(row)
         session.flush()
         for doc_title, url in item.documents:
