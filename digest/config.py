@@ -111,6 +111,8 @@ class CollectorConfig:
     allow_private_hosts: bool = False
     max_response_bytes: int = 20_000_000
     recheck_hours: float = 12.0
+    # CMIS renders a month of its calendar slowly (about 40 s at Birmingham).
+    cmis_timeout: float = 120.0
 
 
 @dataclass(frozen=True)

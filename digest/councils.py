@@ -18,7 +18,7 @@ from digest.models import Council, CouncilStatus, CouncilSystem
 SYSTEMS = {
     "moderngov": CouncilSystem.MODERNGOV,
     "cmis": CouncilSystem.CMIS,
-    "jadu": CouncilSystem.OTHER,
+    "jadu": CouncilSystem.JADU,
     "other": CouncilSystem.OTHER,
     "unknown": CouncilSystem.UNKNOWN,
 }

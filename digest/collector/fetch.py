@@ -1,76 +1,59 @@
 """What to fetch for one council, and fetching it (network only; nothing is written).
 
-GetMeetings is asked for the whole window once per run. GetMeeting is asked only for a
-meeting that is new, whose GetMeetings entry changed, or that still waits for something
-(an agenda before it happens, minutes after it is held) and was last looked at more than
-`recheck_hours` ago. So a re-poll with nothing new costs one request per council.
+The council's source (chosen by its `system`) lists the whole window once per run
+(GetMeetings; CMIS month pages). A meeting's detail is asked for only when the meeting is
+new, its listing entry changed, or it still waits for something (an agenda before it
+happens, minutes after it is held) and was last looked at more than `recheck_hours` ago.
+So a re-poll with nothing new costs one request per listing page.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from digest.collector import moderngov
-from digest.collector.committees import CommitteeRule, rule_for
+from digest.collector.cmis import CmisSource
+from digest.collector.committees import rule_for
 from digest.collector.fetcher import Fetcher, FetchError, Validator
-from digest.collector.moderngov import ListedMeeting, MeetingDetail, MeetingList
+from digest.collector.moderngov import ModernGovSource
+from digest.collector.parsed import ListedMeeting, MeetingDetail, MeetingList
+from digest.collector.sources import (
+    CouncilPlan,
+    KnownMeeting,
+    Source,
+    ValidatorSeen,
+    system_name,
+)
 from digest.config import CollectorConfig
-from digest.models import Council, FetchValidator, Meeting, MeetingStatus
+from digest.models import Council, CouncilSystem, FetchValidator, Meeting, MeetingStatus
+
+__all__ = ["CouncilFetch", "CouncilPlan", "KnownMeeting", "NothingToCollect", "ValidatorSeen"]
 
 
 class NothingToCollect(FetchError):
-    """The council cannot be collected as configured (no base URL, a bad filter)."""
+    """The council cannot be collected as configured (no base URL, a bad filter, a system
+    we have no source for)."""
 
 
-@dataclass(frozen=True)
-class KnownMeeting:
-    source_id: str
-    list_signature: str
-    status: MeetingStatus
-    start_at: datetime
-    start_date: date
-    committee_title: str
-    agenda_published: bool
-    minutes_published: bool
-    detail_fetched_at: datetime | None
-
-    def waits_for_papers(self, now: datetime) -> bool:
-        """An agenda still due before the meeting, or minutes still due after it."""
-        if self.status == MeetingStatus.CANCELLED:
-            return False
-        if self.start_at > now:
-            return not self.agenda_published
-        return not self.minutes_published
+# One module per council system; a council whose system is not here is not collectable.
+SOURCES: dict[CouncilSystem, Source] = {
+    CouncilSystem.MODERNGOV: ModernGovSource(),
+    CouncilSystem.CMIS: CmisSource(),
+}
+COLLECTABLE = frozenset(SOURCES)
 
 
-@dataclass(frozen=True)
-class CouncilPlan:
-    """A snapshot of what we hold for a council, taken before any network traffic."""
-
-    council_id: int
-    slug: str
-    base_url: str
-    tz: ZoneInfo
-    window: tuple[date, date]
-    rule: CommitteeRule
-    known: dict[str, KnownMeeting]
-    validators: dict[str, Validator]
-    digests: dict[str, str]  # url -> fingerprint of the last answer we used
-    recheck_after: timedelta
+def source_for(system: CouncilSystem) -> Source | None:
+    return SOURCES.get(system)
 
 
-@dataclass(frozen=True)
-class ValidatorSeen:
-    url: str
-    validator: Validator
-    sha256: str
+def is_collectable(system: CouncilSystem) -> bool:
+    return system in COLLECTABLE
 
 
 @dataclass
@@ -78,13 +61,14 @@ class CouncilFetch:
     """Everything fetched for one council, parsed and filtered, ready to store."""
 
     plan: CouncilPlan
-    # None: GetMeetings answered 304 Not Modified, or exactly what it said last time.
+    # None: the listing answered 304 Not Modified, or exactly what it said last time.
     listing: MeetingList | None
     details: dict[str, MeetingDetail] = field(default_factory=dict)
     not_modified_details: set[str] = field(default_factory=set)
     validators: list[ValidatorSeen] = field(default_factory=list)
     requests: int = 0
-    still_listed: tuple[str, ...] = ()  # with an unchanged listing: what it lists
+    still_listed: tuple[str, ...] = ()  # from unchanged listing pages: what they list
+    listing_urls: tuple[str, ...] = ()
 
 
 def make_plans(
@@ -110,6 +94,7 @@ def make_plans(
             Meeting.agenda_published,
             Meeting.minutes_published,
             Meeting.detail_fetched_at,
+            Meeting.source_url,
         ).where(Meeting.council_id.in_(ids))
     )
     for council_id, *values in rows:
@@ -125,6 +110,13 @@ def make_plans(
         if not council.base_url:
             plans[council.id] = NothingToCollect(
                 f"{council.name} has no democracy website address (base URL)"
+            )
+            continue
+        source = source_for(council.system)
+        if source is None:
+            plans[council.id] = NothingToCollect(
+                f"{council.name} runs {system_name(council.system)}: we can't collect this "
+                "council's meetings automatically yet"
             )
             continue
         try:
@@ -148,54 +140,49 @@ def make_plans(
             },
             digests={v.url: v.content_sha256 for v in rows_of if v.content_sha256},
             recheck_after=timedelta(hours=config.recheck_hours),
+            source=source,
         )
     return plans
 
 
 def fetch_council(plan: CouncilPlan, fetcher: Fetcher, now: datetime) -> CouncilFetch:
-    """GetMeetings, then GetMeeting where needed. Raises FetchError on the first failure,
-    before anything has been stored."""
-    start, end = plan.window
-    url = moderngov.meetings_url(plan.base_url, start, end)
-    answer = fetcher.get(url, validator=plan.validators.get(url))
-    result = CouncilFetch(plan=plan, listing=None, requests=1)
-    # The answer's fingerprint includes the committee rule: a new filter must re-read it.
-    fingerprint = hashlib.sha256(answer.body + plan.rule.describe().encode()).hexdigest()
-    if answer.not_modified or plan.digests.get(url) == fingerprint:
-        # Nothing new in the list: only meetings whose papers are due need a look.
-        listed = [
-            k
-            for k in plan.known.values()
-            if start <= k.start_date <= end and plan.rule.keeps(k.committee_title)
-        ]
-        result.still_listed = tuple(k.source_id for k in listed)
-        wanted = [k.source_id for k in listed if _due_for_recheck(k, plan, now)]
-        if not answer.not_modified:
-            result.validators.append(ValidatorSeen(url, answer.validator, fingerprint))
-    else:
-        listing = keep_ours(moderngov.parse_meetings(answer), plan)
-        result.listing = listing
-        result.validators.append(ValidatorSeen(url, answer.validator, fingerprint))
-        wanted = [m.source_id for m in listing.meetings if _needs_detail(m, plan, now)]
+    """The listing, then each meeting's detail where needed. Raises FetchError on the first
+    failure, before anything has been stored."""
+    source = plan.source
+    listing = source.list_meetings(plan, fetcher)
+    result = CouncilFetch(
+        plan=plan,
+        listing=None,
+        requests=listing.requests,
+        validators=list(listing.validators),
+        listing_urls=listing.urls,
+    )
+    # Nothing new on these pages: only meetings whose papers are due need a look.
+    held = [
+        k
+        for k in plan.known.values()
+        if any(start <= k.start_date <= end for start, end in listing.unchanged)
+        and plan.rule.keeps(k.committee_title)
+    ]
+    result.still_listed = tuple(k.source_id for k in held)
+    wanted = [k.source_id for k in held if _due_for_recheck(k, plan, now)]
+    pages: dict[str, str] = {k.source_id: k.source_url for k in held}
+    if listing.meetings is not None:
+        ours = keep_ours(listing.meetings, plan)
+        result.listing = ours
+        for m in ours.meetings:
+            pages[m.source_id] = m.page_url or pages.get(m.source_id, "")
+            if m.source_id not in wanted and _needs_detail(m, plan, now):
+                wanted.append(m.source_id)
     for source_id in wanted:
-        detail_url = moderngov.meeting_url(plan.base_url, source_id)
-        try:
-            detail_answer = fetcher.get(detail_url, validator=plan.validators.get(detail_url))
-        except FetchError as exc:
-            raise FetchError(f"meeting {source_id}: {exc}") from exc
-        result.requests += 1
-        if detail_answer.not_modified:
+        answer = source.fetch_meeting(plan, fetcher, source_id, pages.get(source_id, ""))
+        result.requests += answer.requests
+        if answer.detail is None:
             result.not_modified_details.add(source_id)
             continue
-        detail = moderngov.parse_meeting(detail_answer, plan.base_url)
-        if detail.source_id != source_id:
-            raise FetchError(
-                f"GetMeeting for meeting {source_id} described meeting {detail.source_id}"
-            )
-        result.details[source_id] = detail
-        result.validators.append(
-            ValidatorSeen(detail_url, detail_answer.validator, detail_answer.sha256)
-        )
+        result.details[source_id] = answer.detail
+        if answer.validator is not None:
+            result.validators.append(answer.validator)
     return result
 
 
@@ -220,7 +207,8 @@ def _needs_detail(listed: ListedMeeting, plan: CouncilPlan, now: datetime) -> bo
 
 
 def _due_for_recheck(known: KnownMeeting, plan: CouncilPlan, now: datetime) -> bool:
-    if not known.waits_for_papers(now):
+    upcoming = known.status != MeetingStatus.CANCELLED and known.start_at > now
+    if not known.waits_for_papers(now) and not (plan.source.rechecks_upcoming and upcoming):
         return False
     last = known.detail_fetched_at
     return last is None or now - last >= plan.recheck_after

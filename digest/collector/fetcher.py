@@ -162,8 +162,11 @@ class Fetcher:
             self._local.session = session
         return session
 
-    def get(self, url: str, *, validator: Validator | None = None) -> Fetched:
-        """GET `url`, following up to five redirects. Raises FetchError."""
+    def get(
+        self, url: str, *, validator: Validator | None = None, timeout: float | None = None
+    ) -> Fetched:
+        """GET `url`, following up to five redirects. Raises FetchError. `timeout`
+        replaces `[collector] timeout` for slow systems (CMIS month pages)."""
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
             scheme = urlsplit(current).scheme.lower()
@@ -171,7 +174,7 @@ class Fetcher:
             if scheme not in ("http", "https") or not host:
                 raise FetchError(f"{current} is not an http(s) address")
             with self.gate.slot(host):
-                status, headers, body = self._one(current, validator)
+                status, headers, body = self._one(current, validator, timeout)
             if status in _REDIRECTS and headers.get("Location"):
                 current = urljoin(current, headers["Location"].strip())
                 continue
@@ -190,9 +193,9 @@ class Fetcher:
         raise FetchError(f"more than {MAX_REDIRECTS} redirects; gave up at {current}")
 
     def _one(
-        self, url: str, validator: Validator | None
+        self, url: str, validator: Validator | None, timeout: float | None = None
     ) -> tuple[int, CaseInsensitiveDict[str], bytes]:
-        timeout = self.config.timeout
+        timeout = timeout or self.config.timeout
         deadline = time.monotonic() + timeout * 2
         limit = self.config.max_response_bytes
         try:

@@ -14,6 +14,7 @@ class CouncilStatus(enum.StrEnum):
 class CouncilSystem(enum.StrEnum):
     MODERNGOV = "moderngov"
     CMIS = "cmis"
+    JADU = "jadu"
     OTHER = "other"
     UNKNOWN = "unknown"
 
