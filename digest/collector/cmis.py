@@ -92,12 +92,15 @@ def _html(fetched: Fetched, what: str) -> lxml.html.HtmlElement:
     body = fetched.body
     if not any(mark in body for mark in _CMIS_MARKS):
         raise BadResponse(
-            f"{what}: the answer is not a CMIS page (an error page, a login or a firewall?)"
+            f"{what}{': ' if what else ''}the answer is not a CMIS page "
+            "(an error page, a login or a firewall?)"
         )
     try:
         return lxml.html.document_fromstring(body)
     except (etree.ParserError, ValueError) as exc:
-        raise BadResponse(f"{what}: the page could not be read ({exc})") from exc
+        raise BadResponse(
+            f"{what}{': ' if what else ''}the page could not be read ({exc})"
+        ) from exc
 
 
 def _text(element: lxml.html.HtmlElement) -> str:
@@ -135,15 +138,17 @@ def month_url(template: str, month: date) -> str:
 def parse_month(fetched: Fetched, month: date) -> list[ListedMeeting]:
     """One month page: day headings ("Monday, 8 June"; the year is the month's) each
     followed by a cell of links "10:00 Licensing Sub-Committee A"."""
-    page = _html(fetched, "CMIS month calendar")
+    page = _html(fetched, "")
     found: list[ListedMeeting] = []
     for cell in page.iter("td", "th"):
         heading = DAY_HEADING.match(_text(cell))
         if heading is None:
             continue
-        when = _date(heading.group("day"), heading.group("month"), heading.group("year"))
+        when = _date(heading.group("day"), heading.group("month"), heading.group("year") or "")
         if when is None:
             continue
+        if heading.group("year") is None:
+            when = _in_year_of(when, month)
         entries = cell.getnext()
         while entries is not None and entries.tag not in ("td", "th"):
             entries = entries.getnext()
@@ -173,15 +178,30 @@ def parse_month(fetched: Fetched, month: date) -> list[ListedMeeting]:
     return found
 
 
-def _date(day: str, month: str, year: str | None, default_year: int | None = None) -> date | None:
+def _date(day: str, month: str, year: str) -> date | None:
+    # Without a year, a leap year so that "29 February" parses; _in_year_of corrects it.
     for pattern in ("%d %B %Y", "%d %b %Y"):
         try:
             # A calendar date, not an instant: no time zone applies.
-            parsed = datetime.strptime(f"{day} {month} {year or default_year}", pattern)  # noqa: DTZ007
-            return parsed.date()
+            parsed = datetime.strptime(f"{day} {month} {year or 2000}", pattern)  # noqa: DTZ007
         except ValueError:
             continue
+        return parsed.date()
     return None
+
+
+def _in_year_of(when: date, page_month: date) -> date:
+    """A day heading carries no year: it is the page's, except across the turn of the
+    year (a December page running on into January, or starting in December)."""
+    year = page_month.year
+    if page_month.month == 12 and when.month == 1:
+        year += 1
+    elif page_month.month == 1 and when.month == 12:
+        year -= 1
+    try:
+        return when.replace(year=year)
+    except ValueError:  # 29 February in a year without one: not a real date
+        return when.replace(year=year, day=28)
 
 
 def details(page: lxml.html.HtmlElement) -> dict[str, str]:
@@ -299,7 +319,11 @@ class CmisSource:
                 unchanged.append(span)
                 continue
             changed = True
-            for meeting in parse_month(answer, month):
+            try:
+                on_page = parse_month(answer, month)
+            except FetchError as exc:
+                raise FetchError(f"calendar for {month:%B %Y}: {exc}") from exc
+            for meeting in on_page:
                 # The same meeting on two month pages (or twice on one) is read once.
                 meetings.setdefault(meeting.source_id, meeting)
                 if meeting.committee_id:
