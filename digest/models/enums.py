@@ -19,6 +19,11 @@ class CouncilSystem(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
+# Systems the collector has a source for (digest/collector/fetch.py SOURCES; a test keeps
+# the two in step). Councils on any other system cannot be collected yet.
+COLLECTABLE_SYSTEMS = frozenset({CouncilSystem.MODERNGOV, CouncilSystem.CMIS})
+
+
 class MeetingStatus(enum.StrEnum):
     SCHEDULED = "scheduled"
     CANCELLED = "cancelled"
