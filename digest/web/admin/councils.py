@@ -11,7 +11,7 @@ from digest import councils, enablement
 from digest.collector.fetcher import Fetcher
 from digest.collector.probe import probe_site
 from digest.collector.probe import record as record_probe
-from digest.models import CouncilStatus
+from digest.models import CouncilStatus, CouncilSystem
 from digest.web.admin import bp
 from digest.web.admin.auth import audit, signed_in
 from digest.web.context import db, runtime
@@ -39,7 +39,12 @@ def council_list() -> str:
 
 @bp.get("/councils/<slug>")
 def council_detail(slug: str) -> str:
-    return render_template("admin/council.html", council=_council(slug), now=runtime().now())
+    return render_template(
+        "admin/council.html",
+        council=_council(slug),
+        now=runtime().now(),
+        systems=[s.value for s in CouncilSystem],
+    )
 
 
 @bp.post("/councils/<slug>/enable")
@@ -84,18 +89,28 @@ def pause(slug: str) -> BaseResponse:
 
 @bp.post("/councils/<slug>/base-url")
 def set_base_url(slug: str) -> BaseResponse:
+    """The council's source: its base URL and (when the form sends one) its system."""
     council = _council(slug)
     value = request.form.get("base_url", "").strip().rstrip("/")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or len(value) > 300:
         flash("Enter the full address of the council's democracy website, starting https://")
         return redirect(url_for("admin.council_detail", slug=slug), code=303)
+    system_arg = request.form.get("system")
+    if system_arg is not None and system_arg not in set(CouncilSystem):
+        flash("Choose one of the systems listed.")
+        return redirect(url_for("admin.council_detail", slug=slug), code=303)
     old = council.base_url
     council.base_url = value
     council.updated_at = runtime().now()
     audit("council.base_url", council.slug, f"{old or '(none)'} -> {value}")
+    if system_arg is not None and system_arg != council.system.value:
+        was = council.system.value
+        council.system = CouncilSystem(system_arg)
+        council.system_source = "admin"  # an import of the council list keeps it
+        audit("council.system", council.slug, f"{was} -> {system_arg}")
     db().commit()
-    flash("Source address saved.")
+    flash("Source saved.")
     return redirect(url_for("admin.council_detail", slug=slug), code=303)
 
 
@@ -112,12 +127,18 @@ def probe(slug: str) -> BaseResponse:
     rt = runtime()
     # One request to the council's site, outside any transaction.
     result = probe_site(
-        Fetcher(rt.config.collector), council.base_url, rt.now().astimezone(rt.config.tz).date()
+        Fetcher(rt.config.collector),
+        council.base_url,
+        rt.now().astimezone(rt.config.tz).date(),
+        council.system,
     )
     record_probe(council, result, rt.now())
     audit("council.probe", council.slug, result.message)
     db().commit()
-    flash(f"Probe {'succeeded' if result.ok else 'failed'}: {result.message}.")
+    flash(
+        f"Probe {'succeeded' if result.ok else 'failed'}: {result.message}."
+        + (f" System: {council.system.value}." if result.system else "")
+    )
     return redirect(url_for("admin.council_detail", slug=slug), code=303)
 
 
