@@ -58,7 +58,7 @@ class CmisMeeting:
 
 @dataclass
 class CmisSite(FakeSite):
-    """A CMIS host. `root` is the fake's own http://host:port."""
+    """A CMIS host. Links point at `root`, by default the address the request came to."""
 
     root: str = ""
     cmis_meetings: list[CmisMeeting] = field(default_factory=list)
@@ -72,34 +72,32 @@ class CmisSite(FakeSite):
             if answer is not None:
                 return answer
         path = request.path
+        root = self.root or request.host_url.rstrip("/")
         if path.rstrip("/").lower() == "/birmingham":
             if request.args.get("ctl") == "MeetingCalendarListView":
-                return self._page(fixture("list_view_birmingham_trimmed.html"))
-            return self._page(fixture("base_page_view_actions_birmingham_trimmed.html"))
+                return self._page(fixture("list_view_birmingham_trimmed.html"), root)
+            return self._page(fixture("base_page_view_actions_birmingham_trimmed.html"), root)
         month = MONTH_PATH.search(path)
         if month:
             first = date(int(month.group(1)), int(month.group(2)), 1)
             self.requested_months.append(first.isoformat())
             if self.month_override is not None:
                 return self.month_override
-            reply = self._maybe_304(request, self._rewrite(self.month_page(first)).encode())
+            reply = self._maybe_304(request, self._rewrite(self.month_page(first), root).encode())
             return Reply(reply.body, reply.status, HTML, reply.headers, delay=self.month_delay)
         meeting = MEETING_PATH.search(path)
         if meeting:
             for m in self.cmis_meetings:
                 if m.id == meeting.group(1):
-                    return self._page(self.meeting_page(m))
+                    return self._page(self.meeting_page(m), root)
             return Reply(b"<html><body>Server Error in '/' Application.</body></html>", 500, HTML)
         return Reply(b"<html><body>404 - Not Found</body></html>", 404, HTML)
 
-    def _page(self, text: str) -> Reply:
-        reply = Reply(self._rewrite(text).encode())
-        return Reply(reply.body, content_type=HTML)
+    def _page(self, text: str, root: str) -> Reply:
+        return Reply(self._rewrite(text, root).encode(), content_type=HTML)
 
-    def _rewrite(self, text: str) -> str:
-        return text.replace(REAL_ROOT, self.root).replace(
-            "http://birmingham.cmis.uk.com", self.root
-        )
+    def _rewrite(self, text: str, root: str) -> str:
+        return re.sub(r"https?://birmingham\.cmis\.uk\.com(?![\w.-])", root, text)
 
     def month_page(self, first: date) -> str:
         """The real month calendar page with its rows replaced by this month's meetings,
