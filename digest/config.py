@@ -96,6 +96,9 @@ class MailConfig:
     dkim_domain: str = ""
     dkim_selector: str = ""
     dkim_private_key_path: str = ""
+    # Optional second signature with Ed25519 (RFC 8463), under its own selector.
+    dkim_ed25519_selector: str = ""
+    dkim_ed25519_key_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -349,6 +352,14 @@ def _validate(config: Config) -> None:
         raise ConfigError(
             "[mail] dkim_domain, dkim_selector and dkim_private_key_path must be set together"
         )
+    ed25519 = (config.mail.dkim_ed25519_selector, config.mail.dkim_ed25519_key_path)
+    if any(ed25519) and not (all(ed25519) and all(dkim)):
+        raise ConfigError(
+            "[mail] dkim_ed25519_selector and dkim_ed25519_key_path go together, and with the "
+            "RSA key: Ed25519 is a second signature, not a replacement"
+        )
+    if all(ed25519) and config.mail.dkim_ed25519_selector == config.mail.dkim_selector:
+        raise ConfigError("[mail] dkim_ed25519_selector must differ from dkim_selector")
     if config.mail.messages_per_connection < 1:
         raise ConfigError("[mail] messages_per_connection must be at least 1")
     if config.mail.max_attempts < 1:

@@ -14,12 +14,12 @@ import dkim
 import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from dkim.util import parse_tag_value
 
 from digest import councils
 from digest.mail import verp
-from digest.mail.dkim import OVERSIGNED
+from digest.mail.dkim import OVERSIGNED, ed25519_dns_record
 from digest.models import OutboxMessage, Subscription
 from digest.runtime import Runtime
 from tests.integration.helpers import confirm_subscription, pending_subscription
@@ -70,12 +70,20 @@ class Delivered:
 
 @pytest.fixture
 def delivered(smtp_rt: Runtime, smtp_sink: SmtpSink, dkim_key: DkimKey) -> Delivered:
+    return deliver_three(smtp_rt, smtp_sink, dkim_key)
+
+
+def deliver_three(
+    smtp_rt: Runtime, smtp_sink: SmtpSink, dkim_key: DkimKey, **mail: str
+) -> Delivered:
+    """A confirmation, a welcome and a weekly digest, sent through the real engine."""
     config = smtp_rt.config.replace(
         mail={
             "dkim_domain": DOMAIN,
             "dkim_selector": SELECTOR,
             "dkim_private_key_path": str(dkim_key.path),
             "bounce_domain": BOUNCE_DOMAIN,
+            **mail,
         }
     )
     rt = Runtime.from_config(config, engine=smtp_rt.engine)
@@ -135,6 +143,50 @@ def test_every_message_verifies_with_dkimpy(delivered: Delivered, dkim_key: Dkim
             assert signed.count(name.encode()) == present.count(name.encode()) + 1, name
         for name in (b"from", b"to", b"subject", b"date", b"message-id", b"mime-version"):
             assert name in signed
+
+
+def test_ed25519_dual_signature_verifies_with_both_verifiers(
+    smtp_rt: Runtime, smtp_sink: SmtpSink, dkim_key: DkimKey, tmp_path: Path
+) -> None:
+    """RFC 8463: with an Ed25519 key configured every message carries two signatures; each
+    verifies on its own with dkimpy. Debian's Mail::DKIM (1.20230212) does not know
+    Ed25519, which is what the dual signature is for: it passes the message on the RSA
+    signature and sets the other aside as unsupported, not failed."""
+    ed_key = ed25519.Ed25519PrivateKey.generate()
+    ed_path = tmp_path / "ed25519.pem"
+    ed_path.write_bytes(
+        ed_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    ed_txt = ed25519_dns_record(ed_path.read_bytes())
+    delivered = deliver_three(
+        smtp_rt,
+        smtp_sink,
+        dkim_key,
+        dkim_ed25519_selector="e2026a",
+        dkim_ed25519_key_path=str(ed_path),
+    )
+    records = {b"s2026a": dkim_key.txt.encode(), b"e2026a": ed_txt.encode()}
+
+    def dnsfunc(name: bytes, timeout: int = 5) -> bytes:
+        return records[name.split(b".", 1)[0]]
+
+    both = f"s2026a\t{dkim_key.txt}\ne2026a\t{ed_txt}\n"
+    for received in (delivered.confirmation, delivered.welcome, delivered.digest):
+        raw = received.data
+        algorithms = []
+        for idx in (0, 1):
+            checker = dkim.DKIM(raw)
+            assert checker.verify(idx=idx, dnsfunc=dnsfunc), idx
+            algorithms.append(checker.signature_fields[b"a"])
+        assert algorithms == [b"rsa-sha256", b"ed25519-sha256"]
+        ok, output = perl_dkim_verify(raw, both, tmp_path)
+        assert ok, output
+        assert "a=rsa-sha256 result=pass" in output, output
+        assert "a=ed25519-sha256 result=invalid detail=invalid (unsupported algorithm" in output
 
 
 def test_list_headers_are_signed_so_tampering_breaks_the_signature(

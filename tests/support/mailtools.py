@@ -52,7 +52,8 @@ def perl_mail_dkim() -> str:
 
 
 def perl_dkim_verify(raw: bytes, txt_record: str, tmp: Path) -> tuple[bool, str]:
-    """Verify with Mail::DKIM against a stub resolver that answers `txt_record`."""
+    """Verify with Mail::DKIM against a stub resolver that answers `txt_record` (or, for
+    several selectors, 'selector<TAB>record' lines)."""
     perl = perl_mail_dkim()
     record = tmp / "selector.txt"
     record.write_text(txt_record)
