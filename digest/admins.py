@@ -9,7 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
-from digest.addresses import normalise_email
+from digest.addresses import address_key, normalise_email
 from digest.models import Admin, AdminAction
 
 MIN_PASSWORD_LENGTH = 12
@@ -51,9 +51,17 @@ def set_password(session: Session, admin: Admin, password: str) -> None:
 
 
 def authenticate(session: Session, email: str, password: str, now: datetime) -> Admin | None:
-    """The admin whose credentials these are, or None; same cost either way."""
-    address = (email or "").strip().lower()
-    admin = session.scalar(sa.select(Admin).where(Admin.email == address)) if address else None
+    """The admin whose credentials these are, or None; same cost either way.
+
+    `email` is the field as typed: it is normalised here exactly as the per-account rate
+    limit normalises it (login_address), so no spelling of an address gets past one and
+    into the other."""
+    address = login_address(email)
+    admin = (
+        session.scalar(sa.select(Admin).where(Admin.email == address))
+        if address and len(address) <= 320
+        else None
+    )
     try:
         _hasher.verify(admin.password_hash if admin else _DUMMY_HASH, password or "")
     except (VerificationError, InvalidHashError):
@@ -64,6 +72,11 @@ def authenticate(session: Session, email: str, password: str, now: datetime) -> 
         admin.password_hash = _hasher.hash(password)
     admin.last_login_at = now
     return admin
+
+
+def login_address(email: str) -> str:
+    """The account a sign-in form's email field names, as sign-in and its rate limit see it."""
+    return address_key(email or "")
 
 
 def record(

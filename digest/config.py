@@ -59,6 +59,9 @@ class WebConfig:
     login_limit_per_ip: str = "5 per minute; 30 per hour"
     admin_idle_minutes: int = 30
     public_cache_seconds: int = 30
+    # Bearer token for the full /metrics; without one /metrics shows only figures no
+    # single person's action moves (see digest/web/ops.py).
+    metrics_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class MailConfig:
     smtp_password: str = ""
     smtp_security: str = field(default="none", metadata=_choices("none", "starttls", "tls"))
     smtp_timeout: float = 30.0
+    smtp_data_timeout: float = 600.0
     smtp_ca_file: str = ""
     messages_per_connection: int = 100
     rate_per_second: float = 20.0
@@ -368,6 +372,8 @@ def _validate(config: Config) -> None:
         # A lease shorter than one slow SMTP exchange would let a second worker take over
         # a message the first is still sending.
         raise ConfigError("[mail] lease_seconds must be at least 4 x smtp_timeout")
+    if config.mail.smtp_data_timeout < config.mail.smtp_timeout:
+        raise ConfigError("[mail] smtp_data_timeout must be at least smtp_timeout")
     if config.collector.concurrency < 1:
         raise ConfigError("[collector] concurrency must be at least 1")
 

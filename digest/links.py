@@ -26,11 +26,15 @@ class Links:
     def confirm(self, subscription_id: int, nonce: str) -> str:
         return self.url(f"/confirm/{self.tokens.make(Purpose.CONFIRM, [subscription_id, nonce])}")
 
-    def unsubscribe(self, subscription_id: int) -> str:
-        return self.url(f"/unsubscribe/{self.tokens.make(Purpose.UNSUBSCRIBE, subscription_id)}")
+    # Unsubscribe and manage links never expire, so they carry the subscriber's
+    # link_secret as well as the id: the row's secret dies with it on erasure, and an old
+    # link can never name a later subscriber.
+    def unsubscribe(self, subscription_id: int, link_secret: str) -> str:
+        token = self.tokens.make(Purpose.UNSUBSCRIBE, [subscription_id, link_secret])
+        return self.url(f"/unsubscribe/{token}")
 
-    def manage(self, subscriber_id: int) -> str:
-        return self.url(f"/manage/{self.tokens.make(Purpose.MANAGE, subscriber_id)}")
+    def manage(self, subscriber_id: int, link_secret: str) -> str:
+        return self.url(f"/manage/{self.tokens.make(Purpose.MANAGE, [subscriber_id, link_secret])}")
 
     def confirm_request(self, request_id: int, nonce: str) -> str:
         token = self.tokens.make(Purpose.CONFIRM_REQUEST, [request_id, nonce])

@@ -6,7 +6,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from digest.config import ROOT
 
@@ -25,10 +25,34 @@ def upgrade(engine: Engine) -> bool:
     if is_current(engine):
         return False
     cfg = alembic_config(engine)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # Migrations that rebuild a table (SQLite's only way to change some things)
+            # drop the old one, which with foreign keys on deletes its rows and cascades
+            # to the children. The pragma only takes effect outside a transaction, so it
+            # goes to the driver's connection before SQLAlchemy begins one.
+            _pragma(conn, "PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration left broken references: {broken[:5]}")
+        finally:
+            if sqlite:
+                _pragma(conn, "PRAGMA foreign_keys=ON")
     return True
+
+
+def _pragma(conn: Connection, statement: str) -> None:
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(statement)
+    finally:
+        cursor.close()
 
 
 def is_current(engine: Engine) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from digest.db import UTCDateTime, is_postgres
 from digest.mail.outbox import MessagePurpose
 from digest.mail.queue import MailQueue
 from digest.models import (
+    AdminAction,
     BounceEvent,
     ConsentEvent,
     ConsentEventKind,
@@ -428,6 +430,55 @@ def read_nonce_link(tokens: Tokens, purpose: Purpose, token: str) -> tuple[int, 
     return payload[0], payload[1]
 
 
+def _id_and_secret(tokens: Tokens, purpose: Purpose, token: str) -> tuple[int, str | None]:
+    """(row id, link secret) from a manage or unsubscribe link; None for the secret in
+    links made before links carried one. LinkInvalid for anything not made by us."""
+    try:
+        payload = tokens.read(purpose, token)
+    except TokenError as exc:
+        raise LinkInvalid(str(exc)) from exc
+    if isinstance(payload, int) and not isinstance(payload, bool):
+        return payload, None
+    if (
+        isinstance(payload, list)
+        and len(payload) == 2
+        and isinstance(payload[0], int)
+        and isinstance(payload[1], str)
+    ):
+        return payload[0], payload[1]
+    raise LinkInvalid("unexpected payload")
+
+
+def _secret_matches(subscriber: Subscriber, given: str | None) -> bool:
+    # A link without a secret is from before links carried one: only subscribers from
+    # then (whose secret is empty) accept it. Ids are never reused, so it names them.
+    if given is None:
+        return subscriber.link_secret == ""
+    return hmac.compare_digest(subscriber.link_secret.encode(), given.encode())
+
+
+def read_manage_link(session: Session, tokens: Tokens, token: str) -> Subscriber:
+    """The subscriber a manage link belongs to; LinkInvalid when the link is not ours or
+    its subscriber is gone (erased: the link died with the data)."""
+    subscriber_id, secret = _id_and_secret(tokens, Purpose.MANAGE, token)
+    subscriber = session.get(Subscriber, subscriber_id)
+    if subscriber is None or not _secret_matches(subscriber, secret):
+        raise LinkInvalid("no such subscriber")
+    return subscriber
+
+
+def read_unsubscribe_link(session: Session, tokens: Tokens, token: str) -> Subscription | None:
+    """The subscription an unsubscribe link is for, or None when it no longer exists
+    (the link is genuine, so the answer is still "unsubscribed"); LinkInvalid when the
+    link is not ours."""
+    subscription_id, secret = _id_and_secret(tokens, Purpose.UNSUBSCRIBE, token)
+    subscription = session.get(Subscription, subscription_id)
+    if subscription is None:
+        return None
+    subscriber = session.get_one(Subscriber, subscription.subscriber_id)
+    return subscription if _secret_matches(subscriber, secret) else None
+
+
 def read_confirm_link(session: Session, tokens: Tokens, token: str) -> Subscription:
     """The pending subscription a confirmation link is for; LinkProblem if it cannot be used."""
     subscription_id, nonce = read_nonce_link(tokens, Purpose.CONFIRM, token)
@@ -486,11 +537,12 @@ def welcome_context(
     figures: TTLCache,
 ) -> dict[str, Any]:
     config = mail.config
+    secret = session.get_one(Subscriber, subscription.subscriber_id).link_secret
     context: dict[str, Any] = {
         "council": council,
         "enabled": council.status == CouncilStatus.ENABLED,
-        "manage_url": mail.links.manage(subscription.subscriber_id),
-        "unsubscribe_url": mail.links.unsubscribe(subscription.id),
+        "manage_url": mail.links.manage(subscription.subscriber_id, secret),
+        "unsubscribe_url": mail.links.unsubscribe(subscription.id, secret),
         "council_url": mail.links.council(council.slug),
         "position": None,
         "next_digest": None,
@@ -674,11 +726,57 @@ def erase(session: Session, *, subscriber_id: int, now: datetime, secret_key: st
     subscriber = session.get_one(Subscriber, subscriber_id)
     email = subscriber.email
     _delete_subscriber(session, subscriber_id)
-    session.execute(sa.delete(OutboxMessage).where(OutboxMessage.recipient == email))
-    session.execute(sa.delete(EnablementRequest).where(EnablementRequest.email == email))
+    _erase_requests(session, email)
+    # Mail to the address, and any other mail that names it (in any table, the
+    # address is the one thing that identifies the person outside the rows above).
+    session.execute(
+        sa.delete(OutboxMessage).where(
+            sa.or_(
+                OutboxMessage.recipient == email,
+                *(
+                    column.contains(email, autoescape=True)
+                    for column in (
+                        OutboxMessage.subject,
+                        OutboxMessage.body_text,
+                        OutboxMessage.body_html,
+                    )
+                ),
+            )
+        )
+    )
     session.execute(sa.delete(SignupIntake).where(SignupIntake.email == email))
+    for column in (AdminAction.actor, AdminAction.target, AdminAction.detail):
+        session.execute(
+            sa.update(AdminAction)
+            .where(column.contains(email, autoescape=True))
+            .values({column.key: "(erased)"})
+        )
     session.expunge(subscriber)
     suppressions.suppress(session, secret_key, email, SuppressionReason.ERASED, now)
+
+
+def _erase_requests(session: Session, email: str) -> None:
+    """The person's professional requests and every copy of what they wrote: the mails
+    about them (the admins' "New request" notices carry name, organisation and reason)
+    and the notes admins wrote about them in the audit trail."""
+    request_ids = list(
+        session.scalars(sa.select(EnablementRequest.id).where(EnablementRequest.email == email))
+    )
+    if not request_ids:
+        return
+    session.execute(
+        sa.delete(OutboxMessage).where(
+            OutboxMessage.reference.in_([f"request:{i}" for i in request_ids])
+        )
+    )
+    for request_id in request_ids:
+        # Targets are written as "request <id> (<council>)" by the admin console.
+        session.execute(
+            sa.update(AdminAction)
+            .where(AdminAction.target.startswith(f"request {request_id} ", autoescape=True))
+            .values(detail="")
+        )
+    session.execute(sa.delete(EnablementRequest).where(EnablementRequest.id.in_(request_ids)))
 
 
 def purge_unconfirmed(session: Session, now: datetime) -> int:

@@ -17,7 +17,7 @@ from digest import heartbeats, logs, schema
 from digest.cli import CliState, pass_state
 from digest.cli.output import progress, summary
 from digest.mail import outbox
-from digest.mail.delivery import DeliveryReport
+from digest.mail.delivery import DeliveryReport, work_until_stopped
 from digest.models import OutboxMessage, OutboxStatus
 from digest.runtime import Runtime
 
@@ -124,21 +124,18 @@ def worker(state: CliState, idle_seconds: float | None) -> None:
     backend = rt.mail_backend()
     deliverer = rt.deliverer(backend)
     deliverer.should_stop = stop.is_set
-    total = DeliveryReport()
     click.echo(f"Delivery worker {deliverer.worker} started.")
+
+    def beat() -> None:
+        with rt.sessions.begin() as session:
+            heartbeats.beat(session, f"worker:{deliverer.worker}", rt.now())
+
     try:
-        while not stop.is_set():
-            report = deliverer.run_once()
-            total.add(report)
-            if report.handled:
-                log.info("batch: %s", report.summary())
-            with rt.sessions.begin() as session:
-                heartbeats.beat(session, f"worker:{deliverer.worker}", rt.now())
-            if report.handled == 0:
-                stop.wait(idle)
+        total = work_until_stopped(
+            deliverer, stopped=stop.is_set, wait=stop.wait, idle=idle, beat=beat
+        )
     finally:
         backend.close()
-        deliverer.release_unsent()
     summary(f"Worker stopped: {total.summary()}.")
 
 

@@ -5,7 +5,10 @@
   connect (rebinding) gains nothing. TLS still verifies the certificate for the name.
 * Redirects are followed by hand, each hop checked and queued behind its host's gate.
 * Bodies are read as a stream and refused past `max_response_bytes` (after
-  decompression) or past the overall time limit.
+  decompression). Every request has a total deadline of twice `timeout`, from the
+  connection to the last byte: a watchdog shuts the request's socket when it passes, so
+  a server trickling its answer a byte at a time (which no per-read timeout catches)
+  costs at most that, and holds its host's queue no longer.
 * Stored ETag / Last-Modified make the request conditional; 304 means "unchanged".
 
 Every failure is a `FetchError` whose message a council officer could act on.
@@ -13,9 +16,11 @@ Every failure is a `FetchError` whose message a council officer could act on.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import socket
 import threading
-import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urljoin, urlsplit
@@ -23,6 +28,8 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from digest.collector.addresses import (
     AddressPolicy,
@@ -79,6 +86,89 @@ class Fetched:
         return hashlib.sha256(self.body).hexdigest()
 
 
+class _Deadline:
+    """The total deadline of the request in hand on one thread: the sockets it uses, and
+    whether the watchdog had to cut them."""
+
+    def __init__(self) -> None:
+        self.sockets: list[socket.socket] = []
+        self.expired = False
+        self._lock = threading.Lock()
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            if self.expired:
+                _shut(sock)
+            self.sockets.append(sock)
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self.sockets:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    # Shutting down (not closing) wakes a thread blocked reading it, with an error.
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+_current = threading.local()
+
+
+@contextlib.contextmanager
+def _total_deadline(seconds: float) -> Iterator[_Deadline]:
+    deadline = _Deadline()
+    _current.deadline = deadline
+    timer = threading.Timer(seconds, deadline.expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield deadline
+    finally:
+        timer.cancel()
+        _current.deadline = None
+
+
+def _watch(sock: socket.socket | None) -> None:
+    deadline: _Deadline | None = getattr(_current, "deadline", None)
+    if deadline is not None:
+        deadline.watch(sock)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    """Puts its socket (new or reused from the pool) under the request's deadline."""
+
+    def connect(self) -> None:
+        super().connect()
+        _watch(self.sock)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _watch(self.sock)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
 class PinnedAddressAdapter(HTTPAdapter):
     """Connects to the address the policy approved rather than letting urllib3 resolve
     the name again; the Host header and TLS name stay the original host name."""
@@ -87,6 +177,13 @@ class PinnedAddressAdapter(HTTPAdapter):
         super().__init__(max_retries=0)
         self._resolver = resolver
         self._allowed = allowed
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _WatchedHTTPPool,
+            "https": _WatchedHTTPSPool,
+        }
 
     def build_connection_pool_key_attributes(
         self,
@@ -196,7 +293,22 @@ class Fetcher:
         self, url: str, validator: Validator | None, timeout: float | None = None
     ) -> tuple[int, CaseInsensitiveDict[str], bytes]:
         timeout = timeout or self.config.timeout
-        deadline = time.monotonic() + timeout * 2
+        with _total_deadline(timeout * 2) as deadline:
+            try:
+                return self._read(url, validator, timeout)
+            except FetchError:
+                if deadline.expired:
+                    raise FetchError(_too_slow(timeout)) from None
+                raise
+            except (requests.RequestException, OSError) as exc:
+                # OSError: name resolution inside the adapter, or the cut socket
+                if deadline.expired:
+                    raise FetchError(_too_slow(timeout)) from exc
+                raise FetchError(_network_message(exc, url, timeout)) from exc
+
+    def _read(
+        self, url: str, validator: Validator | None, timeout: float
+    ) -> tuple[int, CaseInsensitiveDict[str], bytes]:
         limit = self.config.max_response_bytes
         try:
             response = self._session().get(
@@ -208,10 +320,6 @@ class Fetcher:
             )
         except AddressRefused as exc:
             raise FetchError(f"{urlsplit(url).hostname}: {exc}") from exc
-        except requests.RequestException as exc:
-            raise FetchError(_network_message(exc, url, timeout)) from exc
-        except OSError as exc:  # name resolution inside the adapter
-            raise FetchError(_network_message(exc, url, timeout)) from exc
         with response:
             headers = CaseInsensitiveDict(dict(response.headers))
             headers["Reason"] = response.reason or ""
@@ -220,20 +328,16 @@ class Fetcher:
                 raise FetchError(_too_big(limit))
             chunks: list[bytes] = []
             size = 0
-            try:
-                for chunk in response.iter_content(_CHUNK):
-                    size += len(chunk)
-                    if size > limit:
-                        raise FetchError(_too_big(limit))
-                    if time.monotonic() > deadline:
-                        raise FetchError(
-                            f"the answer took longer than {timeout * 2:g} seconds to arrive; "
-                            "gave up"
-                        )
-                    chunks.append(chunk)
-            except requests.RequestException as exc:
-                raise FetchError(_network_message(exc, url, timeout)) from exc
+            for chunk in response.iter_content(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise FetchError(_too_big(limit))
+                chunks.append(chunk)
             return response.status_code, headers, b"".join(chunks)
+
+
+def _too_slow(timeout: float) -> str:
+    return f"the answer took longer than {timeout * 2:g} seconds to arrive; gave up"
 
 
 def _too_big(limit: int) -> str:
@@ -258,7 +362,7 @@ def _status_message(status: int, reason: str) -> str:
 
 def _network_message(exc: BaseException, url: str, timeout: float) -> str:
     host = urlsplit(url).hostname or url
-    if isinstance(exc, requests.Timeout):
+    if isinstance(exc, requests.Timeout) or _timed_out(exc):
         return f"{host} did not answer within {timeout:g} seconds"
     if isinstance(exc, requests.exceptions.SSLError):
         return f"{host}: TLS (https) certificate or handshake problem: {_root(exc)}"
@@ -270,6 +374,17 @@ def _network_message(exc: BaseException, url: str, timeout: float) -> str:
     if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.ConnectionError):
         return f"{host}: the connection failed or was cut off ({text})"
     return f"{host}: {text}"
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """Whether a read timed out somewhere down the chain (requests reports a read timeout
+    in the middle of a body as a connection error)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, TimeoutError | socket.timeout) or "timed out" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _root(exc: BaseException) -> str:

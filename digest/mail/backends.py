@@ -8,11 +8,15 @@ import re
 import smtplib
 import socket
 import ssl
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from digest.config import MailConfig
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 
 class DeliveryError(Exception):
@@ -26,11 +30,15 @@ class DeliveryError(Exception):
         code: int | None = None,
         enhanced: str = "",
         about_recipient: bool = False,
+        abandoned: bool = False,
     ) -> None:
         super().__init__(message)
         self.temporary = temporary
         self.code = code
         self.enhanced = enhanced
+        # True when we gave up waiting because the message could no longer be kept
+        # ours (its lease could not be renewed): nothing may be recorded about it.
+        self.abandoned = abandoned
         # True when the server refused this recipient or this message (RCPT or DATA),
         # so the reply says something about the address; False for connection problems
         # and sender refusals, which are about us or the relay.
@@ -51,7 +59,9 @@ class SplitSending(Protocol):
 
     def begin(self, sender: str, recipient: str, message: bytes) -> None: ...
 
-    def finish(self) -> None: ...
+    def finish(self, keepalive: Callable[[], None] | None = None, every: float = 60.0) -> None:
+        """`keepalive` is called every `every` seconds while waiting for the server;
+        an exception from it abandons the wait."""
 
 
 class MaildirBackend:
@@ -98,29 +108,146 @@ def _enhanced_status(text: str) -> str:
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
+class ExchangeTimeout(TimeoutError):
+    """The server did not finish answering within the exchange's deadline."""
+
+
+class KeepaliveFailed(OSError):
+    """The caller's keepalive failed while we waited for the server: stop waiting."""
+
+
+class _Bounded:
+    """smtplib with a total deadline per exchange instead of a timeout per socket
+    operation: a server answering a byte at a time would otherwise hold a worker (and
+    outlast its lease) indefinitely. `deadline` (time.monotonic) bounds every read and
+    write until it is moved; `keepalive` runs every `keepalive_every` seconds of a wait."""
+
+    sock: socket.socket | None
+    file: Any
+    deadline: float = 0.0
+    budget: float = 0.0
+    keepalive: Callable[[], None] | None = None
+    keepalive_every: float = 60.0
+
+    def bound(self, seconds: float, keepalive: Callable[[], None] | None = None) -> None:
+        self.until(time.monotonic() + seconds, seconds, keepalive)
+
+    def until(
+        self, deadline: float, budget: float, keepalive: Callable[[], None] | None = None
+    ) -> None:
+        self.deadline = deadline
+        self.budget = budget
+        self.keepalive = keepalive
+        self._next_keepalive: float | None = None
+
+    def _remaining(self) -> float:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise ExchangeTimeout(f"no answer within {self.budget:g} seconds")
+        return remaining
+
+    def send(self, s: ReadableBuffer | str) -> None:
+        if self.sock is not None:
+            # sendall: the timeout bounds the whole write (Python 3.5+).
+            self.sock.settimeout(self._remaining())
+        super().send(s)  # type: ignore[misc]
+
+    def getreply(self) -> tuple[int, bytes]:
+        if not isinstance(self.file, _DeadlineReader) and self.sock is not None:
+            self.file = _DeadlineReader(self)
+        reply: tuple[int, bytes] = super().getreply()  # type: ignore[misc]
+        return reply
+
+    def recv(self) -> bytes:
+        while True:
+            remaining = self._remaining()
+            wait = remaining
+            if self.keepalive is not None:
+                # Due by the clock, not by silence: a trickle never stays silent.
+                now = time.monotonic()
+                if self._next_keepalive is None:
+                    self._next_keepalive = now + self.keepalive_every
+                elif now >= self._next_keepalive:
+                    try:
+                        self.keepalive()
+                    except Exception as exc:
+                        raise KeepaliveFailed(f"stopped waiting: {exc}") from exc
+                    self._next_keepalive = now + self.keepalive_every
+                wait = min(remaining, max(0.01, self._next_keepalive - now))
+            assert self.sock is not None
+            self.sock.settimeout(wait)
+            try:
+                return self.sock.recv(8192)
+            except TimeoutError:
+                continue  # the deadline or the keepalive is due: checked above
+
+
+class _DeadlineReader:
+    """Stands in for smtplib's socket file (it only calls `readline`)."""
+
+    def __init__(self, conn: _Bounded) -> None:
+        self.conn = conn
+        self.buffer = b""
+
+    def readline(self, limit: int = -1) -> bytes:
+        while True:
+            end = self.buffer.find(b"\n") + 1
+            if not end and 0 < limit <= len(self.buffer):
+                end = limit
+            if end:
+                line, self.buffer = self.buffer[:end], self.buffer[end:]
+                return line
+            chunk = self.conn.recv()
+            if not chunk:
+                line, self.buffer = self.buffer, b""
+                return line
+            self.buffer += chunk
+
+    def close(self) -> None:
+        self.buffer = b""
+
+
+class _BoundedSMTP(_Bounded, smtplib.SMTP):
+    pass
+
+
+class _BoundedSMTP_SSL(_Bounded, smtplib.SMTP_SSL):
+    pass
+
+
 class SmtpBackend:
     """One connection reused for up to `messages_per_connection` messages, opened again
-    after the server closes it (smtplib itself closes the socket on a 421 reply)."""
+    after the server closes it (smtplib itself closes the socket on a 421 reply).
+
+    Deadlines: everything up to the end of DATA (connecting, TLS and login included)
+    must be done within `smtp_timeout` in total; the server's final reply to DATA may
+    take `smtp_data_timeout` (RFC 5321 section 4.5.3.2.6 suggests 10 minutes: the relay
+    may be scanning or relaying the message). A final reply that never comes leaves the
+    message's fate unknown, so it is failed with that reason rather than sent again."""
 
     def __init__(self, config: MailConfig) -> None:
         self.config = config
-        self._conn: smtplib.SMTP | None = None
+        self._conn: _BoundedSMTP | _BoundedSMTP_SSL | None = None
         self._sent_on_conn = 0
         self.connections_opened = 0
+        self._deadline = 0.0
 
     def _tls_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.config.smtp_ca_file or None)
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> _BoundedSMTP | _BoundedSMTP_SSL:
         cfg = self.config
-        conn: smtplib.SMTP
+        conn: _BoundedSMTP | _BoundedSMTP_SSL
         if cfg.smtp_security == "tls":
-            conn = smtplib.SMTP_SSL(
-                cfg.smtp_host, cfg.smtp_port, timeout=cfg.smtp_timeout, context=self._tls_context()
-            )
+            conn = _BoundedSMTP_SSL(timeout=cfg.smtp_timeout, context=self._tls_context())
         else:
-            conn = smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=cfg.smtp_timeout)
+            conn = _BoundedSMTP(timeout=cfg.smtp_timeout)
+        # Within the deadline `begin` set for the whole exchange.
+        conn.until(self._deadline, cfg.smtp_timeout)
+        # The name TLS checks the certificate against (set by __init__ when it connects).
+        conn._host = cfg.smtp_host  # type: ignore[union-attr]
         try:
+            conn.connect(cfg.smtp_host, cfg.smtp_port)
             if cfg.smtp_security == "starttls":
                 conn.starttls(context=self._tls_context())
             if cfg.smtp_username:
@@ -148,10 +275,14 @@ class SmtpBackend:
         with self._translate_errors():
             if self._conn is None or self._sent_on_conn >= self.config.messages_per_connection:
                 self.close()
+                self._deadline = time.monotonic() + self.config.smtp_timeout
                 self._conn = self._connect()
                 self._sent_on_conn = 0
+            else:
+                self._deadline = time.monotonic() + self.config.smtp_timeout
             self._sent_on_conn += 1
             conn = self._conn
+            conn.until(self._deadline, self.config.smtp_timeout)
             conn.ehlo_or_helo_if_needed()
             code, reply = conn.mail(sender)
             if code != 250:
@@ -174,11 +305,14 @@ class SmtpBackend:
                 body += b"\r\n"
             conn.send(body + b".\r\n")
 
-    def finish(self) -> None:
-        """The server's reply to the message sent by `begin`."""
-        with self._translate_errors():
+    def finish(self, keepalive: Callable[[], None] | None = None, every: float = 60.0) -> None:
+        """The server's reply to the message sent by `begin`, waited for up to
+        `smtp_data_timeout`, calling `keepalive` every `every` seconds meanwhile."""
+        with self._translate_errors(final_reply=True):
             if self._conn is None:
                 raise smtplib.SMTPServerDisconnected("connection lost before the reply")
+            self._conn.bound(self.config.smtp_data_timeout, keepalive)
+            self._conn.keepalive_every = every
             code, reply = self._conn.getreply()
             if code != 250:
                 self._refused(code)
@@ -191,12 +325,13 @@ class SmtpBackend:
             self._drop()
             return
         try:
+            self._conn.bound(self.config.smtp_timeout)
             self._conn.rset()
         except (smtplib.SMTPException, OSError):
             self._drop()
 
     @contextlib.contextmanager
-    def _translate_errors(self) -> Iterator[None]:
+    def _translate_errors(self, *, final_reply: bool = False) -> Iterator[None]:
         try:
             yield
         except smtplib.SMTPRecipientsRefused as exc:
@@ -218,9 +353,25 @@ class SmtpBackend:
             self._drop()
             raise _about_us(exc) from exc
         except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            stopped = _in_chain(exc, KeepaliveFailed)
+            if stopped is not None:
+                raise DeliveryError(
+                    f"abandoned while waiting for the relay: {stopped}",
+                    temporary=True,
+                    abandoned=True,
+                ) from exc
+            if final_reply and _in_chain(exc, ExchangeTimeout):
+                # The whole message reached the relay, which may have accepted it: sending
+                # it again could deliver it twice.
+                raise DeliveryError(
+                    "the relay did not answer the end of the message within "
+                    f"{self.config.smtp_data_timeout:g} seconds; it may have accepted it, "
+                    "so it is not sent again (requeue it if it never arrived)",
+                    temporary=False,
+                ) from exc
             # Timeouts, refused or dropped connections, TLS failures: nothing was accepted
             # (or we cannot know), so the message goes back to the queue.
-            self._drop()
             raise DeliveryError(f"connection problem: {exc!r}", temporary=True) from exc
 
     def _drop(self) -> None:
@@ -233,9 +384,19 @@ class SmtpBackend:
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
+                conn.bound(self.config.smtp_timeout)
                 conn.quit()
             except (smtplib.SMTPException, OSError):
                 conn.close()
+
+
+def _in_chain(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _about_us(exc: smtplib.SMTPResponseException) -> DeliveryError:

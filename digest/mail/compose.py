@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from digest.addresses import smtp_address
 from digest.cache import TTLCache
 from digest.config import Config
 from digest.links import Links, site_domain
@@ -30,7 +31,7 @@ from digest.mail.dkim import DkimSigner
 from digest.mail.headers import header_text
 from digest.mail.outbox import LIST_PURPOSES, MessagePurpose
 from digest.mail.queue import MailQueue
-from digest.models import Council, Digest, OutboxMessage
+from digest.models import Council, Digest, OutboxMessage, Subscriber, Subscription
 
 # Stand-ins for per-recipient links inside a stored digest. Plain ASCII that neither
 # Jinja escaping nor CSS inlining alters.
@@ -79,6 +80,15 @@ _SAFE_VALUE = re.compile(r"[\x21-\x7e]+")
 
 
 # What decides whether a cached digest and its template are still current.
+_SECRET_BY_SUBSCRIBER = sa.select(Subscriber.link_secret).where(
+    Subscriber.id == sa.bindparam("subscriber_id")
+)
+_SECRET_BY_SUBSCRIPTION = (
+    sa.select(Subscriber.link_secret)
+    .join(Subscription, Subscription.subscriber_id == Subscriber.id)
+    .where(Subscription.id == sa.bindparam("subscription_id"))
+)
+
 _DIGEST_VERSION = (
     sa.select(Digest.built_at, Council.name, Council.slug)
     .join(Council, Council.id == Digest.council_id)
@@ -111,6 +121,11 @@ class Composer:
         return f"{header_text(council.name, 120)} <{council.slug}.{self.domain}>"
 
     def compose(self, session: Session, row: OutboxMessage, now: datetime) -> Composed:
+        """The message for `row`. Raises NotNeeded when it no longer applies, InvalidEmail
+        for a recipient no relay could take; anything else it raises is a bug the
+        delivery loop records on this message alone."""
+        recipient = smtp_address(row.recipient)
+        secret = self._link_secret(session, row)
         council: Council | None = None
         digest: Digest | None = None
         if row.digest_id:
@@ -125,9 +140,9 @@ class Composer:
             and row.subscription_id
             and row.purpose == MessagePurpose.WEEKLY_DIGEST
             and not row.subject
-            and all(_SAFE_VALUE.fullmatch(v) for v in (row.recipient, row.message_id))
+            and all(_SAFE_VALUE.fullmatch(v) for v in (recipient, row.message_id))
         ):
-            return self._from_template(digest, council, row, now)
+            return self._from_template(digest, council, row, now, recipient, secret)
         subject, text, html = row.subject, row.body_text or "", row.body_html
         if row.body_text is None and row.purpose in transactional.RENDERED_AT_SEND_TIME:
             # Raises NotNeeded when the message no longer applies.
@@ -135,13 +150,13 @@ class Composer:
             subject, text, html = rendered.subject, rendered.text, rendered.html
         if digest is not None:
             subject = subject or digest.subject
-            text, html = self._personalise(digest.body_text, digest.body_html, row)
+            text, html = self._personalise(digest.body_text, digest.body_html, row, secret)
         elif UNSUBSCRIBE_PLACEHOLDER in text or MANAGE_PLACEHOLDER in text:
             # Mail rendered once for many recipients (a council going live).
-            text, personal_html = self._personalise(text, html or "", row)
+            text, personal_html = self._personalise(text, html or "", row, secret)
             html = personal_html if html else None
         unsubscribe = (
-            self.links.unsubscribe(row.subscription_id)
+            self.links.unsubscribe(row.subscription_id, secret)
             if row.purpose in LIST_PURPOSES and council is not None and row.subscription_id
             else None
         )
@@ -149,7 +164,7 @@ class Composer:
             purpose=row.purpose,
             council=council,
             digest=digest,
-            to=row.recipient,
+            to=recipient,
             subject=subject,
             date=now,
             message_id=row.message_id,
@@ -158,10 +173,24 @@ class Composer:
         )
         return Composed(
             sender=self.envelope_sender(row),
-            recipient=row.recipient,
+            recipient=recipient,
             message=msg,
             signer=self.signer,
         )
+
+    def _link_secret(self, session: Session, row: OutboxMessage) -> str:
+        """The recipient's link secret, for the manage and unsubscribe links (one query)."""
+        if row.subscriber_id:
+            found = session.connection().scalar(
+                _SECRET_BY_SUBSCRIBER, {"subscriber_id": row.subscriber_id}
+            )
+        elif row.subscription_id:
+            found = session.connection().scalar(
+                _SECRET_BY_SUBSCRIPTION, {"subscription_id": row.subscription_id}
+            )
+        else:
+            found = ""
+        return str(found or "")
 
     def _digest(self, session: Session, digest_id: int) -> tuple[Digest, Council] | None:
         """The digest and its council, loaded once per worker and reused while the digest
@@ -229,7 +258,13 @@ class Composer:
         return msg
 
     def _from_template(
-        self, digest: Digest, council: Council, row: OutboxMessage, now: datetime
+        self,
+        digest: Digest,
+        council: Council,
+        row: OutboxMessage,
+        now: datetime,
+        recipient: str,
+        secret: str,
     ) -> Composed:
         """A digest goes to thousands of people and differs between them only in To,
         Date, Message-ID, the unsubscribe link and the links in the body. Build and
@@ -241,10 +276,10 @@ class Composer:
             if len(self._templates) > 64:
                 self._templates.clear()
             template = self._templates[key] = self._make_template(digest, council)
-        unsubscribe = self.links.unsubscribe(row.subscription_id or 0)
-        text, html = self._personalise(digest.body_text, digest.body_html, row, unsubscribe)
+        unsubscribe = self.links.unsubscribe(row.subscription_id or 0, secret)
+        text, html = self._personalise(digest.body_text, digest.body_html, row, secret, unsubscribe)
         raw = (
-            template.head.replace(template.to, row.recipient.encode(), 1)
+            template.head.replace(template.to, recipient.encode(), 1)
             .replace(template.message_id, row.message_id.encode(), 1)
             .replace(template.date, format_datetime(now).encode(), 1)
             .replace(template.unsubscribe, unsubscribe.encode(), 1)
@@ -253,7 +288,7 @@ class Composer:
             raw = raw.replace(marker, _encode(body), 1)
         return Composed(
             sender=self.envelope_sender(row),
-            recipient=row.recipient,
+            recipient=recipient,
             signer=self.signer,
             prebuilt=raw,
         )
@@ -299,12 +334,19 @@ class Composer:
         return cfg.from_address
 
     def _personalise(
-        self, text: str, html: str, row: OutboxMessage, unsubscribe: str | None = None
+        self,
+        text: str,
+        html: str,
+        row: OutboxMessage,
+        secret: str,
+        unsubscribe: str | None = None,
     ) -> tuple[str, str]:
         """This recipient's unsubscribe and manage links in place of the placeholders."""
         if unsubscribe is None:
-            unsubscribe = self.links.unsubscribe(row.subscription_id) if row.subscription_id else ""
-        manage = self.links.manage(row.subscriber_id) if row.subscriber_id else ""
+            unsubscribe = (
+                self.links.unsubscribe(row.subscription_id, secret) if row.subscription_id else ""
+            )
+        manage = self.links.manage(row.subscriber_id, secret) if row.subscriber_id else ""
         replace = {UNSUBSCRIBE_PLACEHOLDER: unsubscribe, MANAGE_PLACEHOLDER: manage}
         for placeholder, value in replace.items():
             text = text.replace(placeholder, value)

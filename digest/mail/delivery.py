@@ -11,16 +11,24 @@ between the server's 250 and recording it; the copy carries the same Message-ID.
    (renewing it in the database when needed; a worker whose lease already ran out does
    not send), so two live workers never send one message.
  * The server's acceptance is recorded in the next short transaction, a few
-   milliseconds later (that of the next message, or the end of the batch).
+   milliseconds later (that of the next message, or the end of the batch), through one
+   hand-off (`Deliverer._recording_accepted`): the worker forgets an accepted send only
+   once the transaction recording it has committed, so a database blip between the 250
+   and the record delays the record instead of losing it, and handing a stopping or
+   interrupted worker's claims back never puts back a message the relay accepted.
+ * While waiting for the relay's verdict on a message the worker renews the lease
+   (every quarter of it), so a slow relay never lets another worker take the message
+   over; if renewing fails, the send is abandoned before the lease can lapse.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
@@ -46,6 +54,11 @@ from digest.models import (
 )
 
 log = logging.getLogger("digest.delivery")
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
 
 # Waits for a rate-limit slot up to this long; beyond it the message is put off instead,
 # so one slow domain group never holds a worker (and its lease) hostage.
@@ -175,24 +188,54 @@ class Deliverer:
         # Messages the server accepted, recorded as sent in the next transaction (that
         # of the next message, or at the end of the batch): one commit per message
         # instead of two. Only the few milliseconds until then widen the window in
-        # which a crash means a second copy (with the same Message-ID).
+        # which a crash means a second copy (with the same Message-ID). Entries leave
+        # this list only after the transaction recording them committed
+        # (`_recording_accepted`).
         self._accepted: list[int] = []
-        self._recording: list[int] = []
+        # Set when a round stopped half-way (the database went away): the next round
+        # first records what was accepted and hands the rest of the batch back, so
+        # sending resumes at once instead of after the lease.
+        self._interrupted = False
         # Addresses suppressed by a refusal during this batch, for messages to them
         # that were already prepared.
         self._refused: set[str] = set()
         # Sends that failed since the last one that went through, for the breaker.
         self._failures_in_a_row = 0
+        # Messages failed outside `_record_failure` (composing raised), for the report.
+        self._unexpected: list[str] = []
         # Checked between messages: a worker asked to stop finishes the message in hand
         # and hands the rest of its batch back.
         self.should_stop: Callable[[], bool] = lambda: False
 
+    @contextlib.contextmanager
+    def _recording_accepted(self) -> Iterator[Session]:
+        """A transaction that first records the sends the relay accepted (after DATA
+        250) and not yet recorded. They are forgotten only once it committed: if it
+        fails they stay for the next transaction, and nothing in it can release them."""
+        accepted = list(self._accepted)
+        with self.sessions.begin() as session:
+            if accepted:
+                outbox.mark_all_sent(session, accepted, self.clock())
+            yield session
+        del self._accepted[: len(accepted)]
+
     def run_once(self, limit: int | None = None) -> DeliveryReport:
         """Take in waiting sign-ups, then deliver one batch of due messages."""
+        try:
+            return self._run_once(limit)
+        except BaseException:
+            self._interrupted = True
+            raise
+
+    def _run_once(self, limit: int | None) -> DeliveryReport:
+        if self._interrupted or self._accepted:
+            # The last round broke off (database gone): settle it before anything else.
+            self.release_unsent()
+            self._interrupted = False
         self._take_in()
         report = DeliveryReport()
         batch = min(limit, self.config.mail.batch_size) if limit else self.config.mail.batch_size
-        with self.sessions.begin() as session:
+        with self._recording_accepted() as session:
             now = self.clock()
             # Pauses are shared through the table; while the breaker is open no worker
             # claims anything.
@@ -217,6 +260,8 @@ class Deliverer:
             finally:
                 self._record_accepted()
                 self._refused = set()
+                report.errors.extend(self._unexpected)
+                self._unexpected = []
         if self.should_stop():
             self.release_unsent()
         self._rows, self._leases = {}, {}
@@ -233,14 +278,22 @@ class Deliverer:
             current = upcoming
             in_flight = isinstance(current, _Ready) and self._start(current, report, split)
             more = position + 1 < len(ids) and not self.should_stop()
+            broken: Exception | None = None
             if more:
                 # While the relay digests the message just sent.
-                upcoming = self._prepare(ids[position + 1])
+                try:
+                    upcoming = self._prepare(ids[position + 1])
+                except Exception as exc:
+                    # Still collect the verdict on the message in flight (and keep it if
+                    # accepted) before giving up on the batch.
+                    broken = exc
             if isinstance(current, _Ready):
                 if in_flight:
                     self._finish(current, report, split)
             elif current is not None:
                 setattr(report, current, getattr(report, current) + 1)
+            if broken is not None:
+                raise broken
             if not more:
                 break
 
@@ -264,31 +317,43 @@ class Deliverer:
         return total
 
     def release_unsent(self) -> int:
-        """Give back messages this worker claimed but has not started sending."""
-        with self.sessions.begin() as session:
+        """Give back messages this worker claimed but has not sent; those the relay
+        accepted are recorded as sent in the same transaction, never given back."""
+        with self._recording_accepted() as session:
             return outbox.release(session, worker=self.worker, now=self.clock())
 
     def _prepare(self, message_id: int) -> _Ready | str | None:
-        """Lease, send-time checks and composition, in one short transaction. Returns the
-        message to send, or the report counter to add one to, or None when the message
-        is no longer ours."""
+        """Lease, send-time checks and composition. Returns the message to send, or the
+        report counter to add one to, or None when the message is no longer ours."""
         try:
             return self._prepare_in_transaction(message_id)
-        except BaseException:
-            # The transaction that was to record earlier sends rolled back: keep them.
-            self._accepted[:0] = self._recording
-            raise
-        finally:
-            self._recording = []
+        except sa.exc.SQLAlchemyError:
+            raise  # the database, not this message: nothing to blame the message for
+        except Exception as exc:
+            # Composing this one message failed (a bug, or data no relay could take): it
+            # fails alone, with the reason, and the batch carries on.
+            log.exception("message %s could not be prepared", message_id)
+            return self._fail_alone(message_id, exc)
+
+    def _fail_alone(self, message_id: int, exc: Exception) -> str:
+        """Record an unexpected error as this message's failure; counts for the breaker,
+        so a bug that fails every message stops sending after `breaker_failures`."""
+        row = self._rows[message_id]
+        error = _describe(exc)
+        with self._recording_accepted() as session:
+            now = self.clock()
+            outbox.mark_failed(session, message_id, now, error)
+            self._count_failure(session, now, DeliveryError(error, temporary=False))
+        self._unexpected.append(f"{row.recipient}: {error}")
+        return "failed"
 
     def _prepare_in_transaction(self, message_id: int) -> _Ready | str | None:
+        """One short transaction (which also records the sends accepted since the last
+        one)."""
         mail = self.config.mail
         row = self._rows[message_id]
-        with self.sessions.begin() as session:
+        with self._recording_accepted() as session:
             now = self.clock()
-            self._recording, self._accepted = self._accepted, []
-            if self._recording:
-                outbox.mark_all_sent(session, self._recording, now)
             # Renew while a quarter of the lease is used: a message is then never sent
             # with less than three quarters of the lease (3 x smtp_timeout) left, so no
             # other worker can take it over mid-send.
@@ -351,6 +416,10 @@ class Deliverer:
             return False
         if wait > 0:
             self.sleep(wait)
+        # Normally renewed moments ago by `_prepare`, but the verdict on the message
+        # before may have taken minutes.
+        if not self._lease_kept(ready.message_id):
+            return False
         composed = ready.composed
         try:
             if split:
@@ -362,24 +431,73 @@ class Deliverer:
         except DeliveryError as exc:
             self._record_failure(ready, exc, report)
             return False
+        except Exception as exc:
+            self._unexpected_send_error(ready, exc, report)
+            return False
         return True
 
     def _finish(self, ready: _Ready, report: DeliveryReport, split: bool) -> None:
         if split:
             try:
-                cast(SplitSending, self.backend).finish()
+                cast(SplitSending, self.backend).finish(
+                    lambda: self._keep_leases(ready.message_id),
+                    self.lease.total_seconds() / 4,
+                )
             except DeliveryError as exc:
+                if exc.abandoned:
+                    # Not ours any more, or the database is away: record nothing.
+                    report.errors.append(f"{ready.recipient}: {exc}")
+                    self._interrupted = True
+                    return
                 self._record_failure(ready, exc, report)
+                return
+            except Exception as exc:
+                self._unexpected_send_error(ready, exc, report)
                 return
         self._accepted.append(ready.message_id)
         self._failures_in_a_row = 0
         report.sent += 1
 
+    def _unexpected_send_error(self, ready: _Ready, exc: Exception, report: DeliveryReport) -> None:
+        """The backend raised something other than DeliveryError (e.g. smtplib unable to
+        encode an address): the message fails with the error and the connection, whose
+        state is unknown, is closed; the next message opens a fresh one."""
+        log.exception("sending message %s failed unexpectedly", ready.message_id)
+        with contextlib.suppress(Exception):
+            self.backend.close()
+        self._record_failure(ready, DeliveryError(_describe(exc), temporary=False), report)
+
+    def _keep_leases(self, message_id: int) -> None:
+        """While the relay takes its time over a message: renew this worker's leases, so
+        no other worker takes the message (or the rest of the batch) over. Raises if the
+        message is no longer ours, which abandons the wait."""
+        with self._recording_accepted() as session:
+            now = self.clock()
+            kept = outbox.renew_all(session, worker=self.worker, now=now, lease=self.lease)
+        for kept_id in kept:
+            self._leases[kept_id] = now + self.lease
+        if message_id not in kept:
+            raise RuntimeError("the lease on this message ran out")
+
+    def _lease_kept(self, message_id: int) -> bool:
+        """Make sure most of the lease remains before a send (renewing it when needed);
+        False when it ran out and the message may be someone else's."""
+        now = self.clock()
+        if self._leases[message_id] - now >= self.lease * 0.75:
+            return True
+        with self._recording_accepted() as session:
+            if (
+                outbox.renew(session, message_id, worker=self.worker, now=now, lease=self.lease)
+                is None
+            ):
+                return False
+        self._leases[message_id] = now + self.lease
+        return True
+
     def _record_accepted(self) -> None:
-        accepted, self._accepted = self._accepted, []
-        if accepted:
-            with self.sessions.begin() as session:
-                outbox.mark_all_sent(session, accepted, self.clock())
+        if self._accepted:
+            with self._recording_accepted():
+                pass
 
     def _defer(self, ready: _Ready, until: datetime, reason: str) -> None:
         with self.sessions.begin() as session:
@@ -435,3 +553,93 @@ class Deliverer:
                 diagnostic=detail,
                 outbox_message_id=ready.message_id,
             )
+
+
+# Database errors that mean "not reachable right now" rather than a bug: a restart,
+# a failover, a cut connection, SQLite's lock timeout.
+DATABASE_GONE = (sa.exc.OperationalError, sa.exc.InterfaceError)
+
+
+class Outages:
+    """Backoff and logging for a loop that must outlive faults: each outage is logged
+    once when it starts and once when it ends, and the pause between tries grows from
+    `first` to `longest` seconds, so a database that comes back is used again within
+    `longest` seconds."""
+
+    def __init__(
+        self,
+        what: str,
+        *,
+        first: float = 0.5,
+        longest: float = 5.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.what = what
+        self.first = first
+        self.longest = longest
+        self.monotonic = monotonic
+        self.started: float | None = None
+        self.pause = first
+
+    def failed(self, exc: BaseException) -> float:
+        """Note a failed round; how long to wait before the next."""
+        if self.started is None:
+            self.started = self.monotonic()
+            self.pause = self.first
+            if isinstance(exc, DATABASE_GONE):
+                log.error(
+                    "%s: the database is unavailable (%s); retrying", self.what, _first_line(exc)
+                )
+            else:
+                log.exception("%s failed; retrying", self.what)
+            return self.pause
+        self.pause = min(self.longest, self.pause * 2)
+        return self.pause
+
+    def succeeded(self) -> None:
+        if self.started is not None:
+            log.warning(
+                "%s: working again after %.1f s", self.what, self.monotonic() - self.started
+            )
+            self.started = None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def work_until_stopped(
+    deliverer: Deliverer,
+    *,
+    stopped: Callable[[], bool],
+    wait: Callable[[float], object],
+    idle: float,
+    beat: Callable[[], None],
+) -> DeliveryReport:
+    """The worker loop: deliver, beat, rest when idle; survive database outages (and any
+    other failed round) by waiting with backoff and carrying on. On the way out, hand
+    back the unsent claims (trying for a few seconds if the database is away)."""
+    total = DeliveryReport()
+    outages = Outages(f"delivery worker {deliverer.worker}")
+    while not stopped():
+        try:
+            report = deliverer.run_once()
+            total.add(report)
+            if report.handled:
+                log.info("batch: %s", report.summary())
+            beat()
+        except Exception as exc:
+            wait(outages.failed(exc))
+            continue
+        outages.succeeded()
+        if report.handled == 0:
+            wait(idle)
+    for pause in (0.0, 0.5, 1.0, 2.0, 4.0):
+        time.sleep(pause)  # not `wait`: once stopped, it would return at once
+        try:
+            deliverer.release_unsent()
+            break
+        except Exception as exc:
+            outages.failed(exc)
+    return total

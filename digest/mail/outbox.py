@@ -211,6 +211,23 @@ def renew(
     return session.scalars(stmt).one_or_none()
 
 
+def renew_all(session: Session, *, worker: str, now: datetime, lease: timedelta) -> set[int]:
+    """Extend every lease `worker` still holds (while it waits on a slow relay); the ids
+    still its own. A message missing from the answer may be someone else's now."""
+    stmt = (
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.worker == worker,
+            OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.lease_until > now,
+        )
+        .values(lease_until=now + lease)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(session.scalars(stmt))
+
+
 def active_workers(session: Session) -> int:
     """How many workers hold claimed messages right now (the caller's claim included).
     Workers divide the configured sending rates by this."""

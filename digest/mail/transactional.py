@@ -17,7 +17,7 @@ from digest.cache import TTLCache
 from digest.mail.outbox import MessagePurpose
 from digest.mail.queue import MailQueue
 from digest.mail.render import RenderedEmail, render_email
-from digest.models import Council, OutboxMessage, Subscription, SubscriptionStatus
+from digest.models import Council, OutboxMessage, Subscriber, Subscription, SubscriptionStatus
 from digest.subscriptions import welcome_context
 
 RENDERED_AT_SEND_TIME = frozenset(
@@ -58,7 +58,10 @@ def render(
             "already_subscribed",
             **common,
             council=council,
-            manage_url=mail.links.manage(subscription.subscriber_id),
+            manage_url=mail.links.manage(
+                subscription.subscriber_id,
+                session.get_one(Subscriber, subscription.subscriber_id).link_secret,
+            ),
         )
     if row.purpose == MessagePurpose.WELCOME:
         if subscription.status != SubscriptionStatus.ACTIVE:

@@ -1,5 +1,6 @@
 """All models, importable from one place."""
 
+from digest.db import Base, never_reuse_ids
 from digest.models.council import Committee, Council, FetchValidator
 from digest.models.digest import Digest, DigestMeeting
 from digest.models.enums import (
@@ -26,6 +27,8 @@ from digest.models.people import (
     Subscriber,
     Subscription,
 )
+
+never_reuse_ids(Base.metadata)
 
 __all__ = [
     "Admin",

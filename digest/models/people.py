@@ -3,6 +3,7 @@ professional enablement requests."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
     from digest.models.council import Council
 
 
+def new_link_secret() -> str:
+    return secrets.token_urlsafe(16)
+
+
 class Subscriber(Base):
     """One person, identified by a normalised email address."""
 
@@ -29,6 +34,13 @@ class Subscriber(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(320), unique=True)
     created_at: Mapped[datetime]
+    # Signed into every manage and unsubscribe link, and checked: links die with the
+    # row, so after erasure they can never reach a later subscriber. Empty for people
+    # who subscribed before links carried it (migration 0005); their old links (the id
+    # alone) keep working, and only theirs.
+    link_secret: Mapped[str] = mapped_column(
+        sa.String(32), default=lambda: new_link_secret(), server_default=""
+    )
 
     subscriptions: Mapped[list[Subscription]] = relationship(
         back_populates="subscriber", lazy="raise_on_sql", passive_deletes=True

@@ -77,6 +77,8 @@ def init_app(app: Flask) -> None:
     ]
     for endpoint, limit, key in endpoint_limits:
         limits.limit_endpoint(app, endpoint, limit, key_func=key)
+    limits.watch(app)
+    app.extensions["digest_limits"] = limits
     app.jinja_env.globals.update(
         site=config.site,
         has_endpoint=lambda name: name in app.view_functions,

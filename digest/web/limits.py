@@ -9,7 +9,9 @@ Every limit here is fixed per endpoint, so none of that flexibility is needed.
 from __future__ import annotations
 
 import functools
+import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -21,9 +23,17 @@ from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
-from digest.addresses import keyed_hash
+from digest.addresses import address_key, keyed_hash
 
 KeyFunc = Callable[[], str]
+
+log = logging.getLogger(__name__)
+
+PER_PROCESS_WARNING = (
+    "rate limits are counted per process ([web] rate_limit_storage = memory://) but several "
+    "processes serve this site, so each allows the full limit: set [web] rate_limit_storage "
+    "to a shared store such as redis://127.0.0.1:6379/0"
+)
 
 
 def client_ip() -> str:
@@ -32,11 +42,12 @@ def client_ip() -> str:
 
 
 def form_field_key(field: str, secret_key: str) -> KeyFunc:
-    """Key requests by a (hashed, lower-cased) form field, e.g. the target email address,
-    so one address cannot be flooded from many IPs."""
+    """Key requests by the address typed into a form field, normalised as the action
+    itself normalises it (digest.addresses), so one address cannot be flooded from many
+    IPs under different spellings."""
 
     def key() -> str:
-        value = (request.form.get(field) or "").strip().lower()
+        value = address_key(request.form.get(field) or "")
         if not value:
             return f"ip:{client_ip()}"
         return f"{field}:{keyed_hash(secret_key, 'ratelimit', value)[:32]}"
@@ -122,6 +133,34 @@ class RateLimits:
     def __init__(self, storage_uri: str) -> None:
         self.storage = _storage(storage_uri)
         self.strategy = FixedWindowRateLimiter(self.storage)
+        self.per_process = isinstance(self.storage, ProcessMemoryStorage)
+        self._warned = False
+        if self.per_process and os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn"):
+            # gunicorn's arbiter sets SERVER_SOFTWARE; how many workers it runs is known
+            # for sure at the first request (wsgi.multiprocess), see `warnings`.
+            log.warning(
+                "started under gunicorn with memory:// rate limits; %s", PER_PROCESS_WARNING
+            )
+
+    def warnings(self, environ: dict[str, Any]) -> list[str]:
+        """Problems with the limits as this request's server runs them. WSGI servers set
+        `wsgi.multiprocess` when other processes serve the same site (gunicorn: when it
+        runs more than one worker); memory:// counters are then each process's own."""
+        if not (self.per_process and environ.get("wsgi.multiprocess")):
+            return []
+        if not self._warned:
+            self._warned = True
+            log.warning(PER_PROCESS_WARNING)
+        return [PER_PROCESS_WARNING]
+
+    def watch(self, app: Flask) -> None:
+        """Say so in the log at the first request if the limits are per process while
+        several processes serve the site."""
+
+        @app.before_request
+        def check_processes() -> None:
+            if not self._warned:
+                self.warnings(request.environ)
 
     def limit_endpoint(
         self, app: Flask, endpoint: str, limit: str, key_func: KeyFunc | None = None

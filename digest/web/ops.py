@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -55,6 +56,8 @@ def healthz() -> tuple[Response, int]:
         # Informational: the web is healthy even while the circuit breaker holds mail.
         "sending": f"stopped until {stopped[0].isoformat()}" if stopped else "ok",
         "problems": problems,
+        # Informational too: misconfigurations that do not stop the site answering.
+        "warnings": current_app.extensions["digest_limits"].warnings(request.environ),
     }
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
@@ -73,9 +76,15 @@ class DatabaseCollector(Collector):
     """Reads every figure from the database at scrape time, so any web process can
     answer and no counter is lost when a process restarts."""
 
-    def __init__(self, session: Session, rt: Runtime) -> None:
+    def __init__(self, session: Session, rt: Runtime, *, full: bool) -> None:
         self.session = session
         self.rt = rt
+        # Without the metrics token: only figures that no single person's action moves.
+        # Subscriptions, sign-ups and the outbox by state, mail this week and open
+        # requests change with one subscribe POST in a pattern that differs with the
+        # address's state (new, pending, active, unsubscribed, bounced), which the form's
+        # answer is careful never to reveal.
+        self.full = full
 
     def collect(self) -> Iterator[Metric]:
         session, now = self.session, self.rt.now()
@@ -130,6 +139,16 @@ class DatabaseCollector(Collector):
             failures.add_metric([council.slug], council.consecutive_failures)
             stale.add_metric([council.slug], int(council.is_stale(now)))
         yield from (collections, last_ok, failures, stale)
+        beat = heartbeats.last_beat(session, SCHEDULER_HEARTBEAT)
+        if beat is not None:
+            yield GaugeMetricFamily(
+                "digest_scheduler_heartbeat_age_seconds",
+                "Seconds since the scheduler last beat",
+                value=(now - beat).total_seconds(),
+            )
+        if not self.full:
+            yield _sending_stopped(pauses.EVERYTHING in pauses.active(session, now))
+            return
         yield from self._delivery(session, now)
         yield _by_label(
             "digest_subscriptions",
@@ -153,13 +172,6 @@ class DatabaseCollector(Collector):
             "Confirmed professional requests awaiting a decision",
             value=open_requests,
         )
-        beat = heartbeats.last_beat(session, SCHEDULER_HEARTBEAT)
-        if beat is not None:
-            yield GaugeMetricFamily(
-                "digest_scheduler_heartbeat_age_seconds",
-                "Seconds since the scheduler last beat",
-                value=(now - beat).total_seconds(),
-            )
 
     def _delivery(self, session: Session, now: datetime) -> Iterator[Metric]:
         waiting, stuck = intake.waiting(session)
@@ -206,15 +218,30 @@ class DatabaseCollector(Collector):
             "Recipient domain groups that asked us to slow down",
             value=len(set(delivery.paused_groups) - {pauses.EVERYTHING}),
         )
-        yield GaugeMetricFamily(
-            "digest_sending_stopped",
-            "1 while the circuit breaker holds all mail after repeated failures",
-            value=int(pauses.EVERYTHING in delivery.paused_groups),
-        )
+        yield _sending_stopped(pauses.EVERYTHING in delivery.paused_groups)
+
+
+def _sending_stopped(stopped: bool) -> Metric:
+    return GaugeMetricFamily(
+        "digest_sending_stopped",
+        "1 while the circuit breaker holds all mail after repeated failures",
+        value=int(stopped),
+    )
 
 
 @bp.get("/metrics")
 def metrics() -> Response:
+    rt = runtime()
+    token = rt.config.web.metrics_token
+    if token:
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return Response(
+                "A bearer token is needed for /metrics.\n",
+                status=401,
+                mimetype="text/plain",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(DatabaseCollector(db(), runtime()))
+    registry.register(DatabaseCollector(db(), rt, full=bool(token)))
     return Response(generate_latest(registry), mimetype="text/plain; version=0.0.4; charset=utf-8")

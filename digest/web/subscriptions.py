@@ -21,7 +21,6 @@ from digest.models import (
     SubscriptionStatus,
 )
 from digest.subscriptions import LinkExpired, LinkProblem, LinkUsed
-from digest.tokens import Purpose, TokenError
 from digest.web.context import db, origin, runtime
 from digest.web.public import council_ids, council_or_404, render_council
 
@@ -109,21 +108,18 @@ def confirmed(slug: str) -> str:
     return render_template("subscriptions/confirmed.html", council=council_or_404(slug))
 
 
-def _unsubscribe_subscription_id(token: str) -> int:
+def _unsubscribe_target(token: str) -> Subscription | None:
+    """The subscription the link is for; None when it is gone (404 for links not ours)."""
     try:
-        payload = runtime().tokens.read(Purpose.UNSUBSCRIBE, token)
-    except TokenError:
+        return subscriptions.read_unsubscribe_link(db(), runtime().tokens, token)
+    except LinkProblem:
         abort(404)
-    if not isinstance(payload, int):
-        abort(404)
-    return payload
 
 
 @bp.get("/unsubscribe/<token>")
 def unsubscribe_page(token: str) -> str:
-    subscription_id = _unsubscribe_subscription_id(token)
+    found = _unsubscribe_target(token)
     session = db()
-    found = session.get(Subscription, subscription_id)
     council = session.get(Council, found.council_id) if found else None
     return render_template(
         "subscriptions/unsubscribe.html", token=token, council=council, subscription=found
@@ -132,34 +128,34 @@ def unsubscribe_page(token: str) -> str:
 
 @bp.post("/unsubscribe/<token>")
 def unsubscribe(token: str) -> tuple[str, int]:
-    """RFC 8058 one-click: no cookies, no CSRF, 200 with no redirect, idempotent."""
-    subscription_id = _unsubscribe_subscription_id(token)
+    """RFC 8058 one-click: no cookies, no CSRF, 200 with no redirect, idempotent.
+
+    Whoever performs this POST (often the mailbox provider) reads the answer, so it
+    carries no link to the manage page: that would hand them export and erasure."""
+    target = _unsubscribe_target(token)
     rt = runtime()
     session = db()
-    found = subscriptions.unsubscribe(
-        session,
-        subscription_id=subscription_id,
-        now=rt.now(),
-        origin=origin(),
-        secret_key=rt.config.site.secret_key,
+    found = (
+        subscriptions.unsubscribe(
+            session,
+            subscription_id=target.id,
+            now=rt.now(),
+            origin=origin(),
+            secret_key=rt.config.site.secret_key,
+        )
+        if target is not None
+        else None
     )
     council = session.get(Council, found.council_id) if found else None
-    manage_url = rt.links.manage(found.subscriber_id) if found else None
     session.commit()
-    return render_template(
-        "subscriptions/unsubscribed.html", council=council, manage_url=manage_url
-    ), 200
+    return render_template("subscriptions/unsubscribed.html", council=council), 200
 
 
 def _subscriber_from_token(token: str) -> Subscriber:
     try:
-        subscriber_id = runtime().tokens.read(Purpose.MANAGE, token)
-    except TokenError:
+        return subscriptions.read_manage_link(db(), runtime().tokens, token)
+    except LinkProblem:
         abort(404)
-    subscriber = db().get(Subscriber, subscriber_id) if isinstance(subscriber_id, int) else None
-    if subscriber is None:
-        abort(404)
-    return subscriber
 
 
 def _render_manage(

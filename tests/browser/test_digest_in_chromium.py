@@ -48,9 +48,9 @@ def test_digest_html_in_chromium(
     browser: Any, rt: Runtime, clock: Clock, artifacts: Path, width: int, name: str
 ) -> None:
     digest = built_digest(rt, clock)
-    unsubscribe = rt.links.unsubscribe(1)
+    unsubscribe = rt.links.unsubscribe(1, "secret")
     html = digest.body_html.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe).replace(
-        MANAGE_PLACEHOLDER, rt.links.manage(1)
+        MANAGE_PLACEHOLDER, rt.links.manage(1, "secret")
     )
     context = browser.new_context(viewport={"width": width, "height": 900})
     requested: list[str] = []

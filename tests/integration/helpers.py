@@ -171,3 +171,42 @@ def make_admin(
 
     with rt.sessions.begin() as session:
         admins.create_admin(session, email, password, rt.now())
+
+
+def manage_link(rt: Runtime, subscriber_id: int) -> str:
+    """The subscriber's manage link, as their emails carry it."""
+    from digest.models import Subscriber
+
+    with rt.read_sessions() as session:
+        secret = session.get_one(Subscriber, subscriber_id).link_secret
+    return rt.links.manage(subscriber_id, secret)
+
+
+def unsubscribe_link(rt: Runtime, subscription_id: int) -> str:
+    """The subscription's unsubscribe link, as its emails carry it."""
+    from digest.models import Subscriber
+
+    with rt.read_sessions() as session:
+        subscription = session.get_one(Subscription, subscription_id)
+        secret = session.get_one(Subscriber, subscription.subscriber_id).link_secret
+    return rt.links.unsubscribe(subscription_id, secret)
+
+
+METRICS_TOKEN = "metrics-token-for-tests-0123456789"
+
+
+def full_metrics(rt: Runtime) -> str:
+    """Every /metrics figure, as Prometheus scrapes them with the bearer token."""
+    from tests.conftest import make_app
+
+    secured = Runtime.from_config(
+        rt.config.replace(web={"metrics_token": METRICS_TOKEN}), engine=rt.engine
+    )
+    secured.clock = rt.clock
+    response = (
+        make_app(secured)
+        .test_client()
+        .get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    )
+    assert response.status_code == 200
+    return response.get_data(as_text=True)

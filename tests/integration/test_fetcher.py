@@ -8,6 +8,7 @@ import itertools
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -270,3 +271,36 @@ def test_probing_without_a_base_url_says_so() -> None:
 
     result = probe_site(Fetcher(CONFIG), "", date(2026, 11, 18))
     assert not result.ok and result.message == "no democracy website address (base URL) is set"
+
+
+def test_a_council_trickling_its_answer_costs_at_most_twice_the_timeout(
+    fake_moderngov: FakeModernGov,
+) -> None:
+    """One byte every 50 ms never trips a per-read timeout; the total deadline stops it."""
+    fake_moderngov.add_site(
+        "trickle.test", FakeSite(override=lambda request: Reply(b"<a/>" * 500, trickle=0.05))
+    )
+    fetcher = Fetcher(
+        CollectorConfig(allow_private_hosts=True, per_host_interval=0.0, timeout=0.5),
+        resolver=loopback_resolver,
+    )
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="took longer than 1 seconds"):
+        fetcher.get(fake_moderngov.url("trickle.test") + "/x")
+    elapsed = time.monotonic() - started
+    print(f"trickling council cut off after {elapsed:.2f} s (limit 2 x 0.5 s)")
+    assert elapsed < 1.5
+
+
+def test_a_read_timeout_in_the_body_says_the_site_did_not_answer_in_time(
+    fake_moderngov: FakeModernGov,
+) -> None:
+    fake_moderngov.add_site(
+        "stall.test", FakeSite(override=lambda request: Reply(b"<a/><b/>", trickle=1.0))
+    )
+    fetcher = Fetcher(
+        CollectorConfig(allow_private_hosts=True, per_host_interval=0.0, timeout=0.3),
+        resolver=loopback_resolver,
+    )
+    with pytest.raises(FetchError, match=r"stall\.test did not answer within 0\.3 seconds"):
+        fetcher.get(fake_moderngov.url("stall.test") + "/x")

@@ -7,7 +7,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from digest.runtime import Runtime
 from jobs import tasks
-from tests.integration.helpers import active_subscription
+from tests.integration.helpers import active_subscription, full_metrics
 from tests.support.clock import Clock
 
 
@@ -28,6 +28,7 @@ def test_healthz_follows_the_scheduler_heartbeat(
         "scheduler_heartbeat_age_seconds": 30.0,
         "sending": "ok",
         "problems": [],
+        "warnings": [],
     }
     clock.advance(minutes=5)
     stale = client.get("/healthz")
@@ -40,7 +41,7 @@ def test_metrics_in_prometheus_format(client: FlaskClient, rt: Runtime) -> None:
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response.mimetype == "text/plain"
-    families = {f.name: f for f in text_string_to_metric_families(response.get_data(as_text=True))}
+    families = {f.name: f for f in text_string_to_metric_families(full_metrics(rt))}
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for f in families.values()

@@ -15,7 +15,7 @@ from digest import councils
 from digest.mail.backends import MaildirBackend
 from digest.models import Digest, OutboxMessage, OutboxStatus, Subscription
 from digest.runtime import Runtime
-from tests.integration.helpers import active_subscription
+from tests.integration.helpers import active_subscription, unsubscribe_link
 from tests.support.digests import enqueue_digest, make_digest
 from tests.support.mail import maildir_messages, path_of, subject
 
@@ -32,7 +32,7 @@ def queue_digest(rt: Runtime, subscription_id: int, recipient: str) -> None:
 
 def one_click(client: FlaskClient, rt: Runtime, subscription_id: int) -> None:
     response = client.post(
-        path_of(rt.links.unsubscribe(subscription_id)),
+        path_of(unsubscribe_link(rt, subscription_id)),
         data="List-Unsubscribe=One-Click",
         content_type="application/x-www-form-urlencoded",
     )

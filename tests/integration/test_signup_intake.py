@@ -20,7 +20,14 @@ from digest.models import (
     SubscriptionStatus,
 )
 from digest.runtime import Runtime
-from tests.integration.helpers import ORIGIN, active_subscription, deliver, make_admin, take_in
+from tests.integration.helpers import (
+    ORIGIN,
+    active_subscription,
+    deliver,
+    full_metrics,
+    make_admin,
+    take_in,
+)
 from tests.support.clock import Clock
 from tests.support.mail import maildir_messages, subject
 from tests.support.web import post_form, text
@@ -110,7 +117,7 @@ def test_a_stuck_signup_shows_in_metrics_and_the_admin_can_retry_it(
     for _ in range(intake.MAX_ATTEMPTS):
         with rt.sessions.begin() as session:
             intake.take_in(session, rt.mail, now=rt.now())
-    metrics = text(client.get("/metrics"))
+    metrics = full_metrics(rt)
     assert 'digest_signups{state="stuck"} 1.0' in metrics
     assert 'digest_signups{state="waiting"} 0.0' in metrics
 

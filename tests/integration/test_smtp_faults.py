@@ -163,27 +163,20 @@ def test_554_5_7_1_is_reported_not_suppressed(
     assert run_delivery(smtp_rt).sent == 1
 
 
-def test_slow_data_beyond_the_timeout_is_retried_with_the_same_message_id(
+def test_slow_data_beyond_the_timeout_is_waited_for_and_sent_once(
     smtp_rt: Runtime, smtp_sink: SmtpSink, clock: Clock
 ) -> None:
+    """The verdict on DATA has its own, long timeout (RFC 5321 4.5.3.2.6): a relay slower
+    than smtp_timeout there is not a connection problem, and the message is not retried
+    (which would deliver a second copy)."""
     rt = with_mail(smtp_rt, smtp_timeout=0.5)
-    slow = {"on": True}
-    smtp_sink.data_delay = lambda rcpts: 1.5 if slow["on"] and "slow@" in rcpts[0] else 0.0
+    smtp_sink.data_delay = lambda rcpts: 1.5 if "slow@" in rcpts[0] else 0.0
     enqueue(rt, "slow@example.net", "quick@example.net")
     report = run_delivery(rt)
-    assert (report.sent, report.retried) == (1, 1)
+    assert (report.sent, report.retried) == (2, 0), report.errors
     row = rows(rt)["slow@example.net"]
-    assert row.status == OutboxStatus.PENDING and "timed out" in (row.last_error or "")
-    slow["on"] = False
-    clock.set(row.next_attempt_at)
-    assert run_delivery(rt).sent == 1
-    assert rows(rt)["slow@example.net"].status == OutboxStatus.SENT
-    # The slow server may still have accepted the first copy after we gave up: SMTP
-    # cannot rule that out, so a second copy is possible, and it carries the same ID.
-    smtp_sink.wait_for(2, timeout=5)
-    copies = smtp_sink.to("slow@example.net")
-    assert 1 <= len(copies) <= 2
-    assert {str(c.message["Message-ID"]) for c in copies} == {row.message_id}
+    assert (row.status, row.attempts) == (OutboxStatus.SENT, 1)
+    assert len(smtp_sink.to("slow@example.net")) == 1
 
 
 def test_dropped_connection_is_retried(smtp_rt: Runtime, smtp_sink: SmtpSink, clock: Clock) -> None:

@@ -20,7 +20,7 @@ import ipaddress
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -160,6 +160,7 @@ class Reply:
     headers: tuple[tuple[str, str], ...] = ()
     delay: float = 0.0
     chunked: bool = False  # stream the body without a Content-Length
+    trickle: float = 0.0  # send the body one byte at a time, this many seconds apart
 
 
 Handler = Callable[[Request], Reply | None]
@@ -280,7 +281,12 @@ class FakeModernGov:
         if pause:
             time.sleep(pause)
         body: Any = iter([reply.body]) if reply.chunked else reply.body
+        if reply.trickle:
+            body = _trickled(reply.body, reply.trickle)
         response = Response(body, status=reply.status, content_type=reply.content_type)
+        if reply.trickle:
+            # A declared length: the bytes arrive as one body, not as HTTP chunks.
+            response.headers["Content-Length"] = str(len(reply.body))
         for name, value in reply.headers:
             response.headers[name] = value
         with self._lock:
@@ -297,6 +303,12 @@ class FakeModernGov:
                 )
             )
         return response(environ, start_response)
+
+
+def _trickled(body: bytes, pause: float) -> Iterator[bytes]:
+    for i in range(len(body)):
+        yield body[i : i + 1]
+        time.sleep(pause)
 
 
 def on(operation: str, reply: Reply, *, meeting_id: str | None = None) -> Handler:

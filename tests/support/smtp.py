@@ -51,6 +51,8 @@ class SmtpSink:
     port: int = 0
     # Seconds to sit on a message before answering DATA (a slow server).
     data_delay: Callable[[list[str]], float] | None = None
+    # Seconds between the bytes of the start of the DATA reply (a trickled 250).
+    data_trickle: float = 0.0
     # Recipients for which the server drops the connection at RCPT without a reply.
     drop_at_rcpt: Callable[[str], bool] | None = None
     rcpt_attempts: list[str] = field(default_factory=list)
@@ -86,6 +88,11 @@ class SmtpSink:
                     session.peer,
                 )
             )
+        if self.data_trickle:
+            for byte in b"250 2.0.0":
+                server.transport.write(bytes([byte]))
+                await asyncio.sleep(self.data_trickle)
+            return " Ok: queued"
         return "250 2.0.0 Ok: queued"
 
     def to(self, address: str) -> list[Received]:

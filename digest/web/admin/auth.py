@@ -90,20 +90,22 @@ def login() -> BaseResponse | tuple[str, int]:
             return redirect(url_for("admin.dashboard"))
         return render_template("admin/login.html", email="", error=None), 200
     rt = runtime()
-    email = request.form.get("email", "")[:320]
+    email = request.form.get("email", "")
     database = db()
     admin = admins.authenticate(database, email, request.form.get("password", "")[:1024], rt.now())
     if admin is None:
         admins.record(
             database,
-            actor=email.strip().lower() or "(blank)",
+            actor=admins.login_address(email) or "(blank)",
             action="login.failed",
             now=rt.now(),
             detail=f"from {request.remote_addr}",
         )
         database.commit()
         return render_template(
-            "admin/login.html", email=email, error="The email address or password is not right."
+            "admin/login.html",
+            email=email[:320],
+            error="The email address or password is not right.",
         ), 401
     # A new session on every sign-in: nothing from before (including a CSRF token an
     # attacker may have planted) carries over.
