@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt typecheck check bench clean
+.PHONY: help install run demo test lint fmt typecheck check bench clean
 
 help: ## Show the available targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -21,6 +21,9 @@ install: $(BIN)/.installed ## Create .venv and install the project with its test
 run: install ## Set up the database and start web + scheduler + delivery on http://127.0.0.1:5000
 	$(BIN)/digest init
 	$(BIN)/digest start
+
+demo: install ## Like `run`, on var/demo/, with two councils collected from replayed real responses
+	$(BIN)/digest demo
 
 test: install ## Run the whole test suite
 	$(BIN)/pytest

@@ -46,6 +46,8 @@ class SiteConfig:
     proxy_count: int = 0
     log_format: str = field(default="text", metadata=_choices("text", "json"))
     log_level: str = field(default="INFO", metadata=_choices("DEBUG", "INFO", "WARNING", "ERROR"))
+    # Set by `make demo`: every page says it is a demo.
+    demo: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class MailConfig:
     lease_seconds: int = 300
     batch_size: int = 50
     confirmations_per_day: int = 3
+    soft_bounce_limit: int = 3
     dkim_domain: str = ""
     dkim_selector: str = ""
     dkim_private_key_path: str = ""
@@ -366,6 +369,8 @@ def _validate(config: Config) -> None:
         raise ConfigError("[mail] dkim_ed25519_selector must differ from dkim_selector")
     if config.mail.messages_per_connection < 1:
         raise ConfigError("[mail] messages_per_connection must be at least 1")
+    if config.mail.soft_bounce_limit < 1:
+        raise ConfigError("[mail] soft_bounce_limit must be at least 1")
     if config.mail.max_attempts < 1:
         raise ConfigError("[mail] max_attempts must be at least 1")
     if config.mail.lease_seconds < 4 * config.mail.smtp_timeout:

@@ -188,4 +188,11 @@ def clean_inline(value: str | None) -> str:
         if "&" not in text:
             break
         text = html.unescape(text)
+    if _MARKUP.search(text):
+        # Markup escaped at the source ("&lt;p&gt;Planning&lt;/p&gt;"): its text only.
+        text = html_to_text(text)
     return _SPACE.sub(" ", text).strip()
+
+
+# A tag or comment, not a lone "<" as in "< 5 years".
+_MARKUP = re.compile(r"<(?:/?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?|!--.*?--)>", re.DOTALL)

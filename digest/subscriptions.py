@@ -753,6 +753,7 @@ def erase(session: Session, *, subscriber_id: int, now: datetime, secret_key: st
         )
     session.expunge(subscriber)
     suppressions.suppress(session, secret_key, email, SuppressionReason.ERASED, now)
+    suppressions.forget_address(session, secret_key, email)
 
 
 def _erase_requests(session: Session, email: str) -> None:

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from digest.addresses import email_hash
-from digest.models import Suppression, SuppressionReason
+from digest.models import BounceEvent, Suppression, SuppressionReason
 
 # Reasons a person can undo by subscribing again and confirming (a fresh double opt-in).
 # Bounces and complaints are not undone by a web form anyone could fill in.
 CLEARED_BY_CONFIRMATION = frozenset({SuppressionReason.ERASED})
+# Reasons that stop every email to the address, confirmations included. The keyed hash
+# that erasure leaves blocks nothing by itself: it only remembers that the address was
+# erased, and a suppression for a bounce or complaint outlives erasure (`suppress`).
+BLOCKING = frozenset(
+    {
+        SuppressionReason.HARD_BOUNCE,
+        SuppressionReason.SOFT_BOUNCE,
+        SuppressionReason.COMPLAINT,
+        SuppressionReason.MANUAL,
+    }
+)
 
 
 _BY_HASH = sa.select(Suppression).where(Suppression.email_hash == sa.bindparam("email_hash"))
@@ -23,7 +35,9 @@ def find(session: Session, secret_key: str, email: str) -> Suppression | None:
 
 
 def is_suppressed(session: Session, secret_key: str, email: str) -> bool:
-    return find(session, secret_key, email) is not None
+    """Whether mail to the address is blocked (an erasure's hash alone does not block)."""
+    found = find(session, secret_key, email)
+    return found is not None and found.reason in BLOCKING
 
 
 def suppress(
@@ -46,6 +60,17 @@ def suppress(
     )
     session.add(row)
     return row
+
+
+def forget_address(session: Session, secret_key: str, email: str) -> None:
+    """On erasure: keep the suppression's reason (a bounce or complaint still blocks), but
+    not the receiver's words, which usually quote the address; and drop the bounce
+    events recorded under the address's hash."""
+    hashed = email_hash(secret_key, email)
+    existing = find(session, secret_key, email)
+    if existing is not None and existing.detail:
+        existing.detail = re.sub(re.escape(email), "(erased)", existing.detail, flags=re.I)
+    session.execute(sa.delete(BounceEvent).where(BounceEvent.email_hash == hashed))
 
 
 def clear_after_confirmation(session: Session, secret_key: str, email: str) -> None:

@@ -1,5 +1,11 @@
 """Apply returned messages to our records: which message and address a report is about,
-and what it does to them (see `record`). Never commits."""
+and what it does to them (see `record`). Never commits.
+
+VERP first: when the return path names one of our messages, that message's recipient is
+the address, whatever the report says (our messages have one recipient each, and the
+reporting MTA may have rewritten it through forwarding or aliases). Otherwise the
+returned Message-ID, and failing that an address the report names that we have mailed.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +17,23 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from digest.bounces import record
-from digest.bounces.classify import classify
+from digest.bounces.classify import Verdict
 from digest.bounces.parse import Failure, Report, parse
 from digest.models import BounceKind, OutboxMessage, OutboxStatus
 
 # A bounce may name only an address we have actually mailed; anything else is noise or
 # an attempt to get a stranger suppressed.
 _MAILED = (OutboxStatus.SENT, OutboxStatus.SENDING, OutboxStatus.FAILED)
+ORDER = (
+    "hard",
+    "soft",
+    "about_us",
+    "complaint",
+    "not_bounce",
+    "duplicate",
+    "ignored",
+    "unrecognised",
+)
 
 
 @dataclass
@@ -31,38 +47,101 @@ class BounceSummary:
             self.details.append(detail)
 
     def line(self) -> str:
-        order = ("hard", "soft", "complaint", "policy", "duplicate", "ignored", "unrecognised")
-        parts = [f"{self.counts[k]} {k}" for k in order if self.counts[k]]
+        parts = [f"{self.counts[k]} {k}" for k in ORDER if self.counts[k]]
         total = sum(self.counts.values())
         return f"{total} processed: " + (", ".join(parts) if parts else "nothing to do")
 
 
 def process_message(
-    session: Session, raw: bytes, *, secret_key: str, now: datetime, summary: BounceSummary
+    session: Session,
+    raw: bytes,
+    *,
+    secret_key: str,
+    now: datetime,
+    summary: BounceSummary,
+    rules: record.Rules = record.DEFAULT_RULES,
 ) -> None:
     report = parse(raw, secret_key)
-    if report.forged:
+    if report.forged and report.verp_id is None:
         summary.add("ignored", "a VERP address with a bad signature (forged or mangled)")
         return
-    if report.kind == "autoreply":
-        summary.add("ignored", "an auto-reply")
-        return
-    if report.kind == "unrecognised":
-        summary.add("unrecognised")
-        return
     row = _our_message(session, report)
+    apply = _Applier(session, report, row, secret_key, now, summary, rules)
     if report.kind == "complaint":
-        _complaint(session, report, row, secret_key=secret_key, now=now, summary=summary)
+        verdict = report.complaint
+        recipients = [row.recipient] if row is not None else list(report.complaint_recipients)
+        if not recipients:
+            summary.add("ignored", "complaint about a message we cannot identify")
+        for address in recipients:
+            apply(address, verdict, status=verdict.status, diagnostic=f"ARF {verdict.reason}")
+        return
+    if report.kind == "autoreply":
+        if row is None:
+            summary.add("ignored", "an auto-reply")
+            return
+        apply(
+            row.recipient,
+            Verdict(BounceKind.NOT_BOUNCE, "", "auto-reply without a failure"),
+            status="",
+            diagnostic="auto-reply",
+        )
+        return
+    if report.kind == "unrecognised" or not report.failures:
+        summary.add("unrecognised")
         return
     for failure in report.failures:
-        _failure(session, report, failure, row, secret_key=secret_key, now=now, summary=summary)
-    if not report.failures:
-        summary.add("unrecognised")
+        _failure(apply, failure, row)
+
+
+def _failure(apply: _Applier, failure: Failure, row: OutboxMessage | None) -> None:
+    address = row.recipient if row is not None else failure.recipient
+    apply(address, failure.verdict, status=failure.status, diagnostic=failure.diagnostic)
+
+
+@dataclass
+class _Applier:
+    """Records one verdict about one address, tied to our message where we know it."""
+
+    session: Session
+    report: Report
+    row: OutboxMessage | None
+    secret_key: str
+    now: datetime
+    summary: BounceSummary
+    rules: record.Rules
+
+    def __call__(self, address: str, verdict: Verdict, *, status: str, diagnostic: str) -> None:
+        row = self.row
+        if row is None:
+            if not address or not _mailed(self.session, address):
+                self.summary.add("ignored", f"{address or 'no address'}: not an address we mailed")
+                return
+            row = _latest_to(self.session, address, self.report.date or self.now)
+        outcome = record.record(
+            self.session,
+            self.secret_key,
+            email=address,
+            kind=verdict.kind,
+            now=self.now,
+            status=status or verdict.status,
+            diagnostic=diagnostic,
+            reason=verdict.reason,
+            occurred_at=self.report.date,
+            outbox_message_id=row.id if row is not None else None,
+            subscriber_id=row.subscriber_id if row is not None else None,
+            rules=self.rules,
+        )
+        if not outcome.recorded:
+            self.summary.add("duplicate")
+            return
+        self.summary.add(verdict.kind.value, f"{address}: {verdict.kind.value} ({verdict.reason})")
 
 
 def _our_message(session: Session, report: Report) -> OutboxMessage | None:
     if report.verp_id is not None:
-        return session.get(OutboxMessage, report.verp_id)
+        found = session.get(OutboxMessage, report.verp_id)
+        if found is not None:
+            return found
     if report.original_message_id:
         return session.scalar(
             sa.select(OutboxMessage)
@@ -83,79 +162,14 @@ def _mailed(session: Session, address: str) -> bool:
     )
 
 
-def _failure(
-    session: Session,
-    report: Report,
-    failure: Failure,
-    row: OutboxMessage | None,
-    *,
-    secret_key: str,
-    now: datetime,
-    summary: BounceSummary,
-) -> None:
-    if failure.action in ("delivered", "relayed", "expanded"):
-        return
-    if row is not None:
-        # Our messages have one recipient each, so the row names the address even when
-        # the reporting MTA rewrote it (forwarding, aliases).
-        address = row.recipient
-    elif failure.recipient and _mailed(session, failure.recipient):
-        address = failure.recipient
-    else:
-        summary.add("ignored", f"{failure.recipient or 'no address'}: not an address we mailed")
-        return
-    if failure.action == "delayed" or failure.status.startswith("4."):
-        kind = BounceKind.SOFT
-    else:
-        kind = classify(failure.status, failure.smtp_code)
-    outcome = record.record(
-        session,
-        secret_key,
-        email=address,
-        kind=kind,
-        now=now,
-        status=failure.status,
-        diagnostic=failure.diagnostic,
-        occurred_at=report.date,
-        outbox_message_id=row.id if row is not None else None,
-        subscriber_id=row.subscriber_id if row is not None else None,
+def _latest_to(session: Session, address: str, before: datetime) -> OutboxMessage | None:
+    """The message a bounce naming only an address most likely reports on: the last one
+    sent to it before the report was written (so that it counts in the run of failures)."""
+    sent = sa.func.coalesce(OutboxMessage.sent_at, OutboxMessage.last_attempt_at)
+    return session.scalar(
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.recipient == address, OutboxMessage.status.in_(_MAILED))
+        .where(sa.or_(sent.is_(None), sent <= before))
+        .order_by(sent.desc().nulls_last(), OutboxMessage.id.desc())
+        .limit(1)
     )
-    if not outcome.recorded:
-        summary.add("duplicate")
-        return
-    summary.add(kind.value, f"{address}: {kind.value} {failure.status}".strip())
-
-
-def _complaint(
-    session: Session,
-    report: Report,
-    row: OutboxMessage | None,
-    *,
-    secret_key: str,
-    now: datetime,
-    summary: BounceSummary,
-) -> None:
-    if report.feedback_type not in ("abuse", "fraud", "virus", "other", ""):
-        # not-spam, auth-failure reports: nothing to do with the recipient's wishes.
-        summary.add("ignored", f"feedback report of type {report.feedback_type}")
-        return
-    if row is not None:
-        address = row.recipient
-    elif report.complaint_recipient and _mailed(session, report.complaint_recipient):
-        address = report.complaint_recipient
-    else:
-        summary.add("ignored", "complaint about a message we cannot identify")
-        return
-    outcome = record.record(
-        session,
-        secret_key,
-        email=address,
-        kind=BounceKind.COMPLAINT,
-        now=now,
-        status=report.feedback_type,
-        diagnostic=f"ARF {report.feedback_type} report",
-        occurred_at=report.date,
-        outbox_message_id=row.id if row is not None else None,
-        subscriber_id=row.subscriber_id if row is not None else None,
-    )
-    summary.add("complaint" if outcome.recorded else "duplicate", f"{address}: complaint")

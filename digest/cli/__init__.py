@@ -46,9 +46,9 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _register() -> None:
-    from digest.cli import admin, collect, councils, demand, digests, run, setup
+    from digest.cli import admin, collect, councils, demand, demo, digests, run, setup
 
-    for module in (setup, run, councils, collect, digests, demand, admin):
+    for module in (setup, run, councils, collect, digests, demand, admin, demo):
         module.register(main)
 
     from digest.cli import bounces

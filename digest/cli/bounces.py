@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from digest.bounces import sources
+from digest.bounces import record, sources
 from digest.bounces.process import BounceSummary, process_message
 from digest.cli import CliState, pass_state
 from digest.cli.output import progress, summary
@@ -26,6 +26,7 @@ def bounces(state: CliState, paths: tuple[str, ...], verbose: bool) -> None:
     rt = state.runtime()
     _require_schema(rt)
     result = BounceSummary()
+    rules = record.Rules.of(rt.config.mail)
     unreadable = 0
     for path in paths:
         try:
@@ -37,6 +38,7 @@ def bounces(state: CliState, paths: tuple[str, ...], verbose: bool) -> None:
                         secret_key=rt.config.site.secret_key,
                         now=rt.now(),
                         summary=result,
+                        rules=rules,
                     )
         except OSError as exc:
             click.echo(f"digest: cannot read {path}: {exc}", err=True)

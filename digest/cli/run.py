@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from types import FrameType
 
 import click
@@ -49,14 +50,19 @@ def _stop_on_signals(stop: threading.Event) -> None:
 @pass_state
 def start(state: CliState) -> None:
     """Run the web app, the scheduler and delivery in one process (the embedded default)."""
+    rt = state.runtime()
+    _logging(rt)
+    _require_schema(rt)
+    serve(rt)
+
+
+def serve(rt: Runtime, *, banner: str = "") -> None:
+    """Web, scheduler and delivery in this process until SIGTERM or Ctrl+C."""
     from werkzeug.serving import make_server
 
     from digest import create_app
     from jobs.schedule import build_scheduler
 
-    rt = state.runtime()
-    _logging(rt)
-    _require_schema(rt)
     app = create_app(runtime=rt)
     scheduler = build_scheduler(rt, blocking=False)
     server = make_server(rt.config.web.host, rt.config.web.port, app, threaded=True)
@@ -77,6 +83,7 @@ def start(state: CliState) -> None:
     click.echo(
         f"{rt.config.site.name} is running at http://{rt.config.web.host}:{rt.config.web.port} "
         f"(web, scheduler and delivery in one process; {where}). Press Ctrl+C to stop."
+        + (f"\n{banner}" if banner else "")
     )
     try:
         server.serve_forever()
@@ -139,13 +146,43 @@ def worker(state: CliState, idle_seconds: float | None) -> None:
     summary(f"Worker stopped: {total.summary()}.")
 
 
+def _moment(rt: Runtime, text: str) -> datetime:
+    """An ISO 8601 date or time; without a zone, in the site's time zone."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not an ISO 8601 time (e.g. 2026-11-30T09:00 or 2026-11-30)",
+            param_hint="--requeue-failed-since",
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=rt.config.tz)
+    return moment.astimezone(UTC)
+
+
 @click.command()
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Send at most N messages.")
+@click.option(
+    "--requeue-failed-since",
+    "requeue_since",
+    metavar="TIME",
+    default=None,
+    help="First give messages that failed since TIME (ISO 8601, site time zone unless "
+    "given) a fresh set of attempts; their reasons are listed.",
+)
 @pass_state
-def send(state: CliState, limit: int | None) -> None:
+def send(state: CliState, limit: int | None, requeue_since: str | None) -> None:
     """Deliver what is due now, then exit."""
     rt = state.runtime()
     _require_schema(rt)
+    if requeue_since is not None:
+        since = _moment(rt, requeue_since)
+        with rt.sessions.begin() as session:
+            reasons = outbox.failed_since(session, since)
+            requeued = outbox.requeue_failed(session, since=since, now=rt.now())
+        click.echo(f"Requeued {requeued} messages that failed since {since.isoformat()}:")
+        for reason, count in reasons:
+            click.echo(f"  {count} x {reason}")
     with rt.read_sessions() as session:
         due = (
             session.scalar(

@@ -340,15 +340,10 @@ class CmisSource:
         self, plan: CouncilPlan, fetcher: Fetcher, source_id: str, page_url: str
     ) -> DetailAnswer:
         if not page_url:
-            raise FetchError(f"meeting {source_id}: no page address is known for it")
-        try:
-            answer = fetcher.get(
-                page_url,
-                validator=plan.validators.get(page_url),
-                timeout=fetcher.config.cmis_timeout,
-            )
-        except FetchError as exc:
-            raise FetchError(f"meeting {source_id}: {exc}") from exc
+            raise FetchError("no page address is known for it")
+        answer = fetcher.get(
+            page_url, validator=plan.validators.get(page_url), timeout=fetcher.config.cmis_timeout
+        )
         if answer.not_modified:
             return DetailAnswer(None, None)
         detail = parse_meeting(answer, source_id)

@@ -69,6 +69,9 @@ class CouncilFetch:
     requests: int = 0
     still_listed: tuple[str, ...] = ()  # from unchanged listing pages: what they list
     listing_urls: tuple[str, ...] = ()
+    # Meetings whose detail failed, with why: left out of this run (never stored
+    # half-read) and tried again at the next.
+    failed_details: dict[str, str] = field(default_factory=dict)
 
 
 def make_plans(
@@ -146,8 +149,9 @@ def make_plans(
 
 
 def fetch_council(plan: CouncilPlan, fetcher: Fetcher, now: datetime) -> CouncilFetch:
-    """The listing, then each meeting's detail where needed. Raises FetchError on the first
-    failure, before anything has been stored."""
+    """The listing, then each meeting's detail where needed. Raises FetchError when the
+    listing fails (or every detail does), before anything has been stored; a meeting whose
+    detail fails is left out and recorded."""
     source = plan.source
     listing = source.list_meetings(plan, fetcher)
     result = CouncilFetch(
@@ -175,7 +179,12 @@ def fetch_council(plan: CouncilPlan, fetcher: Fetcher, now: datetime) -> Council
             if m.source_id not in wanted and _needs_detail(m, plan, now):
                 wanted.append(m.source_id)
     for source_id in wanted:
-        answer = source.fetch_meeting(plan, fetcher, source_id, pages.get(source_id, ""))
+        try:
+            answer = source.fetch_meeting(plan, fetcher, source_id, pages.get(source_id, ""))
+        except FetchError as exc:
+            result.requests += 1
+            result.failed_details[source_id] = str(exc)
+            continue
         result.requests += answer.requests
         if answer.detail is None:
             result.not_modified_details.add(source_id)
@@ -183,6 +192,10 @@ def fetch_council(plan: CouncilPlan, fetcher: Fetcher, now: datetime) -> Council
         result.details[source_id] = answer.detail
         if answer.validator is not None:
             result.validators.append(answer.validator)
+    if len(wanted) > 1 and len(result.failed_details) == len(wanted):
+        # Not one meeting readable: the site is down or broken, not one meeting.
+        source_id, error = next(iter(result.failed_details.items()))
+        raise FetchError(f"meeting {source_id}: {error}")
     return result
 
 

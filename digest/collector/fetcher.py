@@ -17,11 +17,13 @@ Every failure is a `FetchError` whose message a council officer could act on.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import hashlib
 import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urljoin, urlsplit
 
@@ -34,6 +36,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from digest.collector.addresses import (
     AddressPolicy,
     AddressRefused,
+    IPAddress,
     Resolver,
     pick_address,
     policy,
@@ -197,12 +200,14 @@ class PinnedAddressAdapter(HTTPAdapter):
         hostname = host_params["host"]
         port = cast(int | None, host_params["port"])
         scheme: str = host_params["scheme"]
-        ip = pick_address(
-            hostname,
-            port or (443 if scheme == "https" else 80),
-            resolver=self._resolver,
-            allowed=self._allowed,
-        )
+        effective_port = port or (443 if scheme == "https" else 80)
+        pinned = getattr(_current, "pinned", None)
+        if pinned is not None and pinned[:2] == (hostname.lower(), effective_port):
+            ip = pinned[2]  # resolved and checked by Fetcher.get for its politeness gate
+        else:
+            ip = pick_address(
+                hostname, effective_port, resolver=self._resolver, allowed=self._allowed
+            )
         # A copy: the caller's header mapping may be shared between requests.
         request.headers = CaseInsensitiveDict(request.headers or {})
         host_header = f"[{hostname}]" if ":" in hostname else hostname
@@ -270,8 +275,16 @@ class Fetcher:
             host = urlsplit(current).hostname
             if scheme not in ("http", "https") or not host:
                 raise FetchError(f"{current} is not an http(s) address")
-            with self.gate.slot(host):
-                status, headers, body = self._one(current, validator, timeout)
+            port = urlsplit(current).port or (443 if scheme == "https" else 80)
+            ip = self._resolve(current, host, port)
+            # The gate is the server, not the name: two names for one address (or two
+            # councils' names for one shared install) share its queue.
+            gate = str(ip)
+            _current.pinned = (host.lower(), port, ip)
+            try:
+                status, headers, body = self._polite(current, gate, validator, timeout)
+            finally:
+                _current.pinned = None
             if status in _REDIRECTS and headers.get("Location"):
                 current = urljoin(current, headers["Location"].strip())
                 continue
@@ -288,6 +301,35 @@ class Fetcher:
                 Validator(headers.get("ETag") or None, headers.get("Last-Modified") or None),
             )
         raise FetchError(f"more than {MAX_REDIRECTS} redirects; gave up at {current}")
+
+    def _resolve(self, url: str, host: str, port: int) -> IPAddress:
+        try:
+            return pick_address(host, port, resolver=self.resolver, allowed=self.address_allowed)
+        except AddressRefused as exc:
+            raise FetchError(f"{host}: {exc}") from exc
+        except OSError as exc:
+            raise FetchError(_network_message(exc, url, self.config.timeout)) from exc
+
+    def _polite(
+        self, url: str, gate: str, validator: Validator | None, timeout: float | None = None
+    ) -> tuple[int, CaseInsensitiveDict[str], bytes]:
+        """One request through the host's gate; a 503 or 429 with a Retry-After of up
+        to `timeout` seconds is honoured once (the host's queue waits it out)."""
+        retried = False
+        while True:
+            with self.gate.slot(gate):
+                status, headers, body = self._one(url, validator, timeout)
+            wait = retry_after(headers.get("Retry-After", "")) if status in (429, 503) else None
+            if wait is None:
+                return status, headers, body
+            if retried or wait > self.config.timeout:
+                label = _status_message(status, headers.get("Reason", ""))
+                raise FetchError(
+                    f"{label}; it asks us to come back in {wait:.0f} seconds, "
+                    "so it is tried again at the next collection"
+                )
+            self.gate.hold(gate, wait)
+            retried = True
 
     def _one(
         self, url: str, validator: Validator | None, timeout: float | None = None
@@ -334,6 +376,23 @@ class Fetcher:
                     raise FetchError(_too_big(limit))
                 chunks.append(chunk)
             return response.status_code, headers, b"".join(chunks)
+
+
+def retry_after(value: str) -> float | None:
+    """Seconds a Retry-After header asks for (delay-seconds or an HTTP date); None when
+    absent or unreadable."""
+    value = value.strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _too_slow(timeout: float) -> str:

@@ -96,27 +96,29 @@ def parse_meetings(fetched: Fetched) -> MeetingList:
     committees: dict[str, ListedCommittee] = {}
     for block in root.findall("committee"):
         committee = ListedCommittee(text(block, "committeeid"), text(block, "committeetitle"))
-        if committee.source_id:
+        listed = [_add_listed(meetings, element, committee) for element in block.iter("meeting")]
+        # A committee whose only meetings are twins of meetings listed before (a
+        # duplicate id) is not added on their account.
+        if committee.source_id and (not listed or any(listed)):
             committees.setdefault(committee.source_id, committee)
-        for element in block.iter("meeting"):
-            _add_listed(meetings, element, committee)
     for element in [*root.findall("meetings/meeting"), *root.findall("meeting")]:
         committee = ListedCommittee(text(element, "committeeid"), text(element, "committeetitle"))
-        if committee.source_id and committee.title:
-            committees.setdefault(committee.source_id, committee)
-        elif committee.source_id in committees:
+        if committee.source_id in committees and not committee.title:
             committee = committees[committee.source_id]
-        _add_listed(meetings, element, committee)
+        if _add_listed(meetings, element, committee) and committee.source_id and committee.title:
+            committees.setdefault(committee.source_id, committee)
     return MeetingList(tuple(meetings.values()), tuple(committees.values()))
 
 
 def _add_listed(
     found: dict[str, ListedMeeting], element: Element, committee: ListedCommittee
-) -> None:
+) -> bool:
+    """Add one listed meeting; False if it was skipped (no id or date, or a twin of a
+    meeting already listed: the first listing wins)."""
     source_id = text(element, "meetingid")
     when = day(text(element, "meetingdate"))
-    if not source_id or when is None:
-        return  # without an id or a date there is nothing we can key or place
+    if not source_id or when is None or source_id in found:
+        return False  # without an id or a date there is nothing we can key or place
     found.setdefault(
         source_id,
         ListedMeeting(
@@ -129,6 +131,7 @@ def _add_listed(
             is_webcast=flag(element, "iswebcast"),
         ),
     )
+    return True
 
 
 def parse_meeting(fetched: Fetched, base_url: str) -> MeetingDetail:
@@ -241,10 +244,7 @@ class ModernGovSource:
         self, plan: CouncilPlan, fetcher: Fetcher, source_id: str, page_url: str
     ) -> DetailAnswer:
         url = meeting_url(plan.base_url, source_id)
-        try:
-            answer = fetcher.get(url, validator=plan.validators.get(url))
-        except FetchError as exc:
-            raise FetchError(f"meeting {source_id}: {exc}") from exc
+        answer = fetcher.get(url, validator=plan.validators.get(url))
         if answer.not_modified:
             return DetailAnswer(None, None)
         detail = parse_meeting(answer, plan.base_url)

@@ -1,8 +1,9 @@
 """Politeness towards council servers: at most one request in flight per host, and at
 least `interval` seconds from the end of one request to the start of the next.
 
-Hosts are keyed by host name alone (no scheme or port): http:// and https:// on one name,
-or two councils sharing one ModernGov install, are the same server to its operators.
+The fetcher keys hosts by the address it connects to (no scheme or port): http:// and
+https:// on one name, two names for one server ("localhost" and "127.0.0.1"), or two
+councils sharing one ModernGov install, are the same server to its operators.
 """
 
 from __future__ import annotations
@@ -46,3 +47,10 @@ class HostGate:
                 yield
             finally:
                 self._last_end[host] = self._clock()
+
+    def hold(self, host: str, seconds: float) -> None:
+        """Let no request start on `host` for `seconds` (it answered Retry-After)."""
+        host = host.lower()
+        with self._guard:
+            until = self._clock() + seconds - self.interval
+            self._last_end[host] = max(self._last_end.get(host, until), until)

@@ -4,10 +4,18 @@ Parsing goes through defusedxml with DTDs forbidden outright: ModernGov never se
 so any DTD is refused before an entity can expand (billion laughs) or fetch a file or URL
 (external entities). No "recover" mode either: a truncated answer must be an error, not
 a shorter list of meetings.
+
+Text is decoded before parsing, by RFC 7303 section 3's order: the HTTP charset
+parameter, else a byte order mark, else the XML declaration, else UTF-8. Labels that say
+ISO-8859-1 or ASCII are read as Windows-1252 (as browsers do, WHATWG Encoding): servers
+label Word's curly quotes and dashes that way. Bytes that are not valid UTF-8 in a UTF-8
+document are read as Windows-1252 one by one (text pasted from Word into a UTF-8 page),
+so a council is repaired rather than made uncollectable.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 from datetime import date, datetime, time
 from xml.etree.ElementTree import Element, ParseError, tostring
@@ -30,6 +38,65 @@ class BadResponse(FetchError):
     """The server answered, but not with the ModernGov XML we asked for."""
 
 
+_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+_DECLARATION = re.compile(rb"^\s*<\?xml\s[^>]*?\?>")
+_DECLARED = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# What these labels mean on the web in practice.
+_AS_WINDOWS_1252 = frozenset({"latin-1", "iso8859-1", "ascii", "cp1252"})
+
+
+def _cp1252_repair(error: UnicodeError) -> tuple[str, int]:
+    assert isinstance(error, UnicodeDecodeError)
+    bad = error.object[error.start : error.end]
+    return bytes(bad).decode("cp1252", "replace"), error.end
+
+
+codecs.register_error("digest-cp1252-repair", _cp1252_repair)
+
+
+def _codec(label: str) -> str | None:
+    try:
+        name = codecs.lookup(label).name
+    except LookupError:
+        return None
+    return "cp1252" if name in _AS_WINDOWS_1252 else name
+
+
+def decode_xml(body: bytes, content_type: str) -> str:
+    """The document as text, its encoding found as RFC 7303 says (see the module)."""
+    found = _CHARSET.search(content_type)
+    codec = _codec(found.group(1)) if found else None
+    if codec is None:
+        codec = next((name for bom, name in _BOMS if body.startswith(bom)), None)
+    if codec is None:
+        declaration = _DECLARATION.match(body.lstrip(codecs.BOM_UTF8))
+        declared = _DECLARED.search(declaration.group(0)) if declaration else None
+        codec = _codec(declared.group(1).decode("ascii")) if declared else None
+    codec = codec or "utf-8"
+    if codec in ("utf-16", "utf-32") or codec.startswith(("utf-16", "utf-32")):
+        text = body.decode(codec, "replace")
+    elif codec == "utf-8":
+        text = body.decode("utf-8", "digest-cp1252-repair")
+    else:
+        text = body.decode(codec, "replace")
+    return text.lstrip("\ufeff")
+
+
+def _as_utf8(body: bytes, content_type: str) -> bytes:
+    """The body re-encoded as UTF-8 with its XML declaration removed, for the parser
+    (which would otherwise obey the declaration over what we decided)."""
+    text = decode_xml(body, content_type)
+    declaration = re.match(r"^\s*<\?xml\s[^>]*?\?>", text)
+    if declaration:
+        text = text[declaration.end() :]
+    return text.encode("utf-8")
+
+
 def parse_document(fetched: Fetched, expected_roots: frozenset[str], what: str) -> Element:
     """The root element of a ModernGov answer, or BadResponse saying plainly what came back."""
     body = fetched.body
@@ -39,7 +106,7 @@ def parse_document(fetched: Fetched, expected_roots: frozenset[str], what: str) 
     if content_type == "text/html" or _HTML_START.match(body) or _looks_like_html(body):
         raise BadResponse(f"{what}: {_html_message(body)}")
     try:
-        root: Element = safe_xml.fromstring(body, forbid_dtd=True)
+        root: Element = safe_xml.fromstring(_as_utf8(body, fetched.content_type), forbid_dtd=True)
     except DefusedXmlException as exc:
         raise BadResponse(
             f"{what}: the XML declares a DTD or entities ({type(exc).__name__}); refused for safety"

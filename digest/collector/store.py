@@ -35,8 +35,10 @@ from digest.models import (
     FetchValidator,
     Meeting,
     MeetingChange,
+    MeetingFetchFailure,
     MeetingStatus,
 )
+from digest.summaries.asks import extract_asked_to_decide
 
 
 @dataclass
@@ -59,7 +61,11 @@ def collect(
     plan = fetched.plan
     result = StoreResult()
     listed = {m.source_id: m for m in fetched.listing.meetings} if fetched.listing else {}
-    wanted = set(listed) | set(fetched.details) | fetched.not_modified_details
+    # A meeting whose details could not be read is left as it was (or not created):
+    # stored only once read completely.
+    wanted = (set(listed) | set(fetched.details) | fetched.not_modified_details) - set(
+        fetched.failed_details
+    )
     meetings: dict[str, Meeting] = {}
     if wanted:
         meetings = {
@@ -140,8 +146,52 @@ def collect(
             )
         )
     _remember_validators(session, council, fetched, validator_rows, now)
+    _record_meeting_failures(session, council, fetched, now)
     mark_held(session, council, now)
     return result
+
+
+def _record_meeting_failures(
+    session: Session, council: Council, fetched: CouncilFetch, now: datetime
+) -> None:
+    """Remember meetings that could not be read (for admins), forget those read now."""
+    read = set(fetched.details) | fetched.not_modified_details
+    existing = {
+        row.source_id: row
+        for row in session.scalars(
+            sa.select(MeetingFetchFailure).where(MeetingFetchFailure.council_id == council.id)
+        )
+    }
+    for source_id in read & set(existing):
+        session.delete(existing[source_id])
+    for source_id, error in fetched.failed_details.items():
+        row = existing.get(source_id)
+        if row is None:
+            session.add(
+                MeetingFetchFailure(
+                    council_id=council.id,
+                    source_id=source_id,
+                    error=error[:500],
+                    attempts=1,
+                    first_failed_at=now,
+                    last_failed_at=now,
+                )
+            )
+        else:
+            row.error = error[:500]
+            row.attempts += 1
+            row.last_failed_at = now
+
+
+def meeting_failures(session: Session, council_id: int) -> list[MeetingFetchFailure]:
+    """Meetings of a council that could not be read at the last attempts."""
+    return list(
+        session.scalars(
+            sa.select(MeetingFetchFailure)
+            .where(MeetingFetchFailure.council_id == council_id)
+            .order_by(MeetingFetchFailure.first_failed_at, MeetingFetchFailure.source_id)
+        )
+    )
 
 
 def _id_order(source_id: str) -> tuple[int, str]:
@@ -275,7 +325,11 @@ def _store_items_and_attendees(meeting: Meeting, detail: MeetingDetail) -> dict[
         item.is_restricted = parsed.is_restricted
         item.is_decision = parsed.is_decision
         # Keep earlier text rather than blank it when a later answer omits it.
-        item.agenda_text = parsed.agenda_text or ("" if parsed.is_restricted else item.agenda_text)
+        agenda_text = parsed.agenda_text or ("" if parsed.is_restricted else item.agenda_text)
+        if agenda_text != item.agenda_text or (agenda_text and item.asked_to_decide is None):
+            # Read once per change of text, not on every page view or digest.
+            item.asked_to_decide = extract_asked_to_decide(agenda_text)
+        item.agenda_text = agenda_text
         item.minutes_text = parsed.minutes_text or (
             "" if parsed.is_restricted else item.minutes_text
         )
@@ -347,10 +401,17 @@ def _remember_validators(
     """Keep ETag / Last-Modified for next time. Listing URLs carry the dates (GetMeetings'
     window, CMIS months), so rows for URLs no longer asked are dropped, not kept forever."""
     listing_page = fetched.plan.source.is_listing_url
+    if fetched.failed_details:
+        # A meeting was left out: the next poll must read the listing again in full (not
+        # take a 304 or an unchanged fingerprint as "nothing new") to try it again.
+        for url in [u for u in rows if listing_page(u)]:
+            session.delete(rows.pop(url))
     for seen in fetched.validators:
         # Listing rows are kept even without validators: their fingerprint tells the
         # next poll that nothing changed.
         is_listing = listing_page(seen.url)
+        if is_listing and fetched.failed_details:
+            continue
         keep = is_listing or bool(seen.validator.etag or seen.validator.last_modified)
         if is_listing:
             for url in [u for u in rows if listing_page(u) and u not in fetched.listing_urls]:

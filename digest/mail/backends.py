@@ -273,18 +273,19 @@ class SmtpBackend:
         next message while the server processes this one. One recipient per transaction
         (INJ-4): addresses go as separate arguments, never into hand-built commands."""
         with self._translate_errors():
-            if self._conn is None or self._sent_on_conn >= self.config.messages_per_connection:
-                self.close()
-                self._deadline = time.monotonic() + self.config.smtp_timeout
-                self._conn = self._connect()
-                self._sent_on_conn = 0
-            else:
-                self._deadline = time.monotonic() + self.config.smtp_timeout
-            self._sent_on_conn += 1
-            conn = self._conn
-            conn.until(self._deadline, self.config.smtp_timeout)
-            conn.ehlo_or_helo_if_needed()
-            code, reply = conn.mail(sender)
+            conn, reused = self._connection()
+            try:
+                code, reply = conn.mail(sender)
+            except (smtplib.SMTPServerDisconnected, OSError):
+                if not reused:
+                    raise
+                code, reply = 421, b"closed while idle"
+            if code == 421 and reused:
+                # The relay closed the pooled connection after the last message (or on
+                # an idle timeout): open a new one, once, before this counts as a failure.
+                self._drop()
+                conn, _ = self._connection()
+                code, reply = conn.mail(sender)
             if code != 250:
                 self._refused(code)
                 raise smtplib.SMTPSenderRefused(code, reply, sender)
@@ -304,6 +305,24 @@ class SmtpBackend:
             if not body.endswith(b"\r\n"):
                 body += b"\r\n"
             conn.send(body + b".\r\n")
+
+    def _connection(self) -> tuple[_BoundedSMTP | _BoundedSMTP_SSL, bool]:
+        """The connection for the next message, under a fresh exchange deadline, and
+        whether it was reused (it may have died since)."""
+        reused = True
+        if self._conn is None or self._sent_on_conn >= self.config.messages_per_connection:
+            self.close()
+            self._deadline = time.monotonic() + self.config.smtp_timeout
+            self._conn = self._connect()
+            self._sent_on_conn = 0
+            reused = False
+        else:
+            self._deadline = time.monotonic() + self.config.smtp_timeout
+        self._sent_on_conn += 1
+        conn = self._conn
+        conn.until(self._deadline, self.config.smtp_timeout)
+        conn.ehlo_or_helo_if_needed()
+        return conn, reused
 
     def finish(self, keepalive: Callable[[], None] | None = None, every: float = 60.0) -> None:
         """The server's reply to the message sent by `begin`, waited for up to

@@ -30,12 +30,13 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from digest import suppressions
 from digest.addresses import email_hash
 from digest.bounces import classify, record
 from digest.config import Config
@@ -103,17 +104,33 @@ def default_worker_id() -> str:
 # Built once: this runs for every message, and building the statement costs more than
 # running it.
 _SEND_TIME_CHECK = sa.select(
-    sa.exists().where(Suppression.email_hash == sa.bindparam("email_hash")),
+    sa.exists().where(
+        Suppression.email_hash == sa.bindparam("email_hash"),
+        # The hash erasure leaves blocks nothing by itself: an erased address that
+        # subscribes and confirms anew is mailed again, as the privacy notice promises.
+        Suppression.reason.in_(suppressions.BLOCKING),
+    ),
     sa.select(Subscription.status)
     .where(Subscription.id == sa.bindparam("subscription_id"))
     .scalar_subquery(),
+    *pauses.BREAKER_STATE,
 )
 
 
-def why_not_send(session: Session, row: OutboxMessage, secret_key: str) -> str | None:
-    """A reason this message must not go out now, or None. Checked at send time because
-    people unsubscribe, bounce and erase after a message was queued (one query)."""
-    suppressed, status = (
+@dataclass(frozen=True)
+class SendTimeCheck:
+    """What the send-time checks found: a reason not to send (or None), and the circuit
+    breaker's shared state as of this moment."""
+
+    reason: str | None
+    stopped_until: datetime | None = None
+    failures_in_a_row: int = 0
+
+
+def send_time_check(session: Session, row: OutboxMessage, secret_key: str) -> SendTimeCheck:
+    """Checked at send time because people unsubscribe, bounce and erase after a message
+    was queued, and because another worker may have tripped the breaker (one query)."""
+    suppressed, status, stopped_until, failures = (
         session.connection()
         .execute(
             _SEND_TIME_CHECK,
@@ -124,11 +141,19 @@ def why_not_send(session: Session, row: OutboxMessage, secret_key: str) -> str |
         )
         .one()
     )
+    reason = None
     if suppressed:
-        return "address is suppressed"
-    if row.purpose in LIST_PURPOSES and status != SubscriptionStatus.ACTIVE:
-        return "subscription is no longer active"
-    return None
+        reason = "address is suppressed"
+    elif row.purpose in LIST_PURPOSES and status != SubscriptionStatus.ACTIVE:
+        reason = "subscription is no longer active"
+    if stopped_until is not None and stopped_until.tzinfo is None:
+        stopped_until = stopped_until.replace(tzinfo=UTC)  # SQLite keeps no zone
+    return SendTimeCheck(reason, stopped_until, int(failures or 0))
+
+
+def why_not_send(session: Session, row: OutboxMessage, secret_key: str) -> str | None:
+    """A reason this message must not go out now, or None (see `send_time_check`)."""
+    return send_time_check(session, row, secret_key).reason
 
 
 @dataclass(frozen=True)
@@ -199,8 +224,9 @@ class Deliverer:
         # Addresses suppressed by a refusal during this batch, for messages to them
         # that were already prepared.
         self._refused: set[str] = set()
-        # Sends that failed since the last one that went through, for the breaker.
-        self._failures_in_a_row = 0
+        # The installation's run of failed sends as last seen (shared by all workers in
+        # the database), so a success resets it only when there is something to reset.
+        self._shared_failures = 0
         # Messages failed outside `_record_failure` (composing raised), for the report.
         self._unexpected: list[str] = []
         # Checked between messages: a worker asked to stop finishes the message in hand
@@ -216,6 +242,10 @@ class Deliverer:
         with self.sessions.begin() as session:
             if accepted:
                 outbox.mark_all_sent(session, accepted, self.clock())
+                if self._shared_failures:
+                    # Sends go through again: the shared run of failures ends.
+                    pauses.reset_failures(session)
+                    self._shared_failures = 0
             yield session
         del self._accepted[: len(accepted)]
 
@@ -364,7 +394,14 @@ class Deliverer:
                 ):
                     return None  # our lease ran out; the message is someone else's now
                 self._leases[message_id] = now + self.lease
-            reason = why_not_send(session, row, self.config.site.secret_key)
+            check = send_time_check(session, row, self.config.site.secret_key)
+            # Another worker may have tripped the breaker, or be failing too.
+            self._shared_failures = check.failures_in_a_row
+            if check.stopped_until is not None:
+                self._pauses[pauses.EVERYTHING] = check.stopped_until
+            else:
+                self._pauses.pop(pauses.EVERYTHING, None)
+            reason = check.reason
             if reason:
                 outbox.mark_suppressed(session, message_id, now, reason)
                 return "suppressed"
@@ -395,7 +432,7 @@ class Deliverer:
         the message is on its way and `_finish` must collect the reply."""
         now = self.clock()
         if ready.recipient in self._refused:
-            with self.sessions.begin() as session:
+            with self._recording_accepted() as session:
                 outbox.mark_suppressed(session, ready.message_id, now, "address is suppressed")
             report.suppressed += 1
             return False
@@ -455,7 +492,6 @@ class Deliverer:
                 self._unexpected_send_error(ready, exc, report)
                 return
         self._accepted.append(ready.message_id)
-        self._failures_in_a_row = 0
         report.sent += 1
 
     def _unexpected_send_error(self, ready: _Ready, exc: Exception, report: DeliveryReport) -> None:
@@ -500,28 +536,34 @@ class Deliverer:
                 pass
 
     def _defer(self, ready: _Ready, until: datetime, reason: str) -> None:
-        with self.sessions.begin() as session:
+        with self._recording_accepted() as session:
             outbox.defer(session, ready.message_id, until, reason)
 
     def _count_failure(self, session: Session, now: datetime, exc: DeliveryError) -> None:
         """Trip the breaker when too many sends in a row failed: a relay refusing
         everything would otherwise fail the whole queue, one message at a time."""
-        self._failures_in_a_row += 1
         threshold = self.config.mail.breaker_failures
-        if not threshold or self._failures_in_a_row < threshold:
+        if not threshold:
+            return
+        failures = pauses.count_failure(session)
+        self._shared_failures = failures
+        if failures < threshold:
             return
         until = now + timedelta(seconds=self.config.mail.breaker_pause_seconds)
-        reason = f"{self._failures_in_a_row} sends in a row failed; the last: {exc}"
+        reason = f"{failures} sends in a row failed; the last: {exc}"
         pauses.pause(session, pauses.EVERYTHING, until, reason)
+        pauses.reset_failures(session)
         self._pauses[pauses.EVERYTHING] = until
-        self._failures_in_a_row = 0
+        self._shared_failures = 0
         log.error("all sending stopped until %s: %s", until, reason)
 
     def _record_failure(self, ready: _Ready, exc: DeliveryError, report: DeliveryReport) -> None:
         mail = self.config.mail
         status = exc.enhanced or classify.find_status(str(exc))
         report.errors.append(f"{ready.recipient}: {exc}")
-        with self.sessions.begin() as session:
+        # Recording the sends accepted before it first, so the shared run of failures
+        # is reset before this one is counted.
+        with self._recording_accepted() as session:
             now = self.clock()
             self._count_failure(session, now, exc)
             delay = outbox.backoff(ready.attempts)
@@ -539,19 +581,26 @@ class Deliverer:
             report.failed += 1
             if not exc.about_recipient:
                 return
-            kind = BounceKind.SOFT if exc.temporary else classify.classify(status, exc.code)
+            verdict = classify.classify(
+                action="delayed" if exc.temporary else "failed",
+                status=status,
+                smtp_code=exc.code,
+                diagnostic=str(exc),
+            )
             detail = str(exc) if not exc.temporary else f"gave up after {ready.attempts}: {exc}"
-            if kind == BounceKind.HARD:
+            if verdict.kind == BounceKind.HARD:
                 self._refused.add(ready.recipient)
             record.record(
                 session,
                 self.config.site.secret_key,
                 email=ready.recipient,
-                kind=kind,
+                kind=verdict.kind,
                 now=now,
-                status=status or str(exc.code or ""),
+                status=verdict.status or status or str(exc.code or ""),
                 diagnostic=detail,
+                reason=verdict.reason,
                 outbox_message_id=ready.message_id,
+                rules=record.Rules.of(mail),
             )
 
 

@@ -347,6 +347,39 @@ def mark_retry(
     )
 
 
+def _failed_since(since: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        OutboxMessage.status == OutboxStatus.FAILED, OutboxMessage.last_attempt_at >= since
+    )
+
+
+def failed_since(session: Session, since: datetime, limit: int = 20) -> list[tuple[str, int]]:
+    """Why messages failed since `since`: each reason with how many failed for it, the
+    commonest first (what an admin reads before requeueing them)."""
+    reason = sa.func.coalesce(OutboxMessage.last_error, "")
+    rows = session.execute(
+        sa.select(reason, sa.func.count())
+        .where(_failed_since(since))
+        .group_by(reason)
+        .order_by(sa.func.count().desc(), reason)
+        .limit(limit)
+    ).all()
+    return [(str(text), int(n)) for text, n in rows]
+
+
+def requeue_failed(session: Session, *, since: datetime, now: datetime) -> int:
+    """Give messages that failed since `since` a fresh set of attempts, due now (the
+    cause was fixed: a relay refusing us, a wrong password). The reason stays on the row
+    until the next attempt. Suppressed addresses are still checked at send time."""
+    result = session.execute(
+        sa.update(OutboxMessage)
+        .where(_failed_since(since))
+        .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return rows_affected(result)
+
+
 def backoff(attempts: int, *, base: float = 300.0, cap: float = 6 * 3600.0) -> timedelta:
     """Exponential backoff with +/-20% jitter, so a throttled batch does not return as one:
     about 5, 10, 20, 40, 80, 160 minutes, then 6 hours (RFC 5321 asks for no hammering;

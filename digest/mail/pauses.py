@@ -3,7 +3,9 @@ back mail to that group (and only that group) until the pause ends. Kept in the
 database because the next message for the group may be in another worker's batch.
 
 The group EVERYTHING is the circuit breaker: sends kept failing, so no worker sends
-anything until the pause ends or an admin lifts it."""
+anything until the pause ends or an admin lifts it. The failures are counted in the
+database (`delivery_counters`), across all workers: with four workers the breaker still
+trips after `breaker_failures` failed sends, not four times as many."""
 
 from __future__ import annotations
 
@@ -16,11 +18,45 @@ from sqlalchemy.orm import Session
 
 from digest.db import is_postgres, rows_affected
 from digest.mail import outbox
-from digest.models import DomainPause
+from digest.models import DeliveryCounter, DomainPause
 
 EVERYTHING = "*"
 # What a message held back by the breaker says, so that resuming can release it.
 HELD_BY_BREAKER = "sending stopped by the circuit breaker"
+FAILURES_IN_A_ROW = "failures_in_a_row"
+
+
+def count_failure(session: Session) -> int:
+    """One more send failed, on any worker; how many failed in a row now (one atomic
+    statement, so concurrent workers never lose a count)."""
+    table = cast(sa.Table, DeliveryCounter.__table__)
+    insert = postgresql.insert if is_postgres(session) else sqlite.insert
+    stmt: Any = insert(table).values(name=FAILURES_IN_A_ROW, value=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.name], set_={"value": table.c.value + 1}
+    ).returning(table.c.value)
+    return int(session.execute(stmt).scalar_one())
+
+
+def reset_failures(session: Session) -> None:
+    """A send went through (or the breaker tripped): the run of failures is over."""
+    session.execute(
+        sa.update(DeliveryCounter)
+        .where(DeliveryCounter.name == FAILURES_IN_A_ROW, DeliveryCounter.value != 0)
+        .values(value=0)
+    )
+
+
+# Read with each message's send-time checks (no extra round trip): when the breaker
+# stopped sending, and the shared run of failures.
+BREAKER_STATE = (
+    sa.select(DomainPause.paused_until)
+    .where(DomainPause.domain_group == EVERYTHING)
+    .scalar_subquery(),
+    sa.select(DeliveryCounter.value)
+    .where(DeliveryCounter.name == FAILURES_IN_A_ROW)
+    .scalar_subquery(),
+)
 
 
 def pause(session: Session, group: str, until: datetime, reason: str) -> None:
@@ -49,6 +85,7 @@ def resume_everything(session: Session, now: datetime) -> bool:
     the messages it held back due at once. False if sending was not stopped."""
     result = session.execute(sa.delete(DomainPause).where(DomainPause.domain_group == EVERYTHING))
     outbox.make_due(session, held_because=HELD_BY_BREAKER, now=now)
+    reset_failures(session)
     return rows_affected(result) > 0
 
 

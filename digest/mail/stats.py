@@ -31,8 +31,9 @@ class WeekCounts:
     week: str  # ISO week, e.g. 2026-W47
     sent: int
     failed: int
-    bounces: int
+    bounces: int  # hard and soft: about the recipient
     complaints: int
+    about_us: int = 0  # refusals about the sender (blocklists, authentication, rate)
 
 
 def counts(session: Session, *, now: datetime, since: datetime) -> DeliveryCounts:
@@ -111,7 +112,15 @@ def weekly(session: Session, *, now: datetime, weeks: int = 8) -> list[WeekCount
     bounced = _per_day(
         session,
         BounceEvent.occurred_at,
-        sa.and_(BounceEvent.occurred_at >= start, BounceEvent.kind != BounceKind.COMPLAINT),
+        sa.and_(
+            BounceEvent.occurred_at >= start,
+            BounceEvent.kind.in_((BounceKind.HARD, BounceKind.SOFT)),
+        ),
+    )
+    about_us = _per_day(
+        session,
+        BounceEvent.occurred_at,
+        sa.and_(BounceEvent.occurred_at >= start, BounceEvent.kind == BounceKind.ABOUT_US),
     )
     complained = _per_day(
         session,
@@ -130,6 +139,20 @@ def weekly(session: Session, *, now: datetime, weeks: int = 8) -> list[WeekCount
             failed=total(failed, label),
             bounces=total(bounced, label),
             complaints=total(complained, label),
+            about_us=total(about_us, label),
         )
         for label in labels
     ]
+
+
+def recent_about_us(session: Session, limit: int = 20) -> list[BounceEvent]:
+    """The latest refusals about us, for the operator: they never suppress anyone, so
+    this list is where they are seen. Shows the receiver's words, not the address."""
+    return list(
+        session.scalars(
+            sa.select(BounceEvent)
+            .where(BounceEvent.kind == BounceKind.ABOUT_US)
+            .order_by(BounceEvent.occurred_at.desc(), BounceEvent.id.desc())
+            .limit(limit)
+        )
+    )

@@ -17,8 +17,21 @@ from digest.models.enums import (
     SubscriptionStatus,
     SuppressionReason,
 )
-from digest.models.mail import BounceEvent, DomainPause, OutboxMessage, Suppression
-from digest.models.meeting import AgendaItem, Attendee, Document, Meeting, MeetingChange
+from digest.models.mail import (
+    BounceEvent,
+    DeliveryCounter,
+    DomainPause,
+    OutboxMessage,
+    Suppression,
+)
+from digest.models.meeting import (
+    AgendaItem,
+    Attendee,
+    Document,
+    Meeting,
+    MeetingChange,
+    MeetingFetchFailure,
+)
 from digest.models.ops import Admin, AdminAction, Heartbeat, JobRun
 from digest.models.people import (
     ConsentEvent,
@@ -44,6 +57,7 @@ __all__ = [
     "Council",
     "CouncilStatus",
     "CouncilSystem",
+    "DeliveryCounter",
     "Digest",
     "DigestMeeting",
     "DigestSection",
@@ -55,6 +69,7 @@ __all__ = [
     "JobRun",
     "Meeting",
     "MeetingChange",
+    "MeetingFetchFailure",
     "MeetingStatus",
     "OutboxMessage",
     "OutboxStatus",

@@ -82,8 +82,11 @@ class SuppressionReason(enum.StrEnum):
 class BounceKind(enum.StrEnum):
     HARD = "hard"
     SOFT = "soft"
+    # Refused for a reason that is about the sender (our IP, domain, authentication,
+    # content or rate): never suppresses the recipient. Was "policy" before 0007.
+    ABOUT_US = "about_us"
     COMPLAINT = "complaint"
-    POLICY = "policy"
+    NOT_BOUNCE = "not_bounce"
 
 
 class DigestSection(enum.StrEnum):

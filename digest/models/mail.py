@@ -67,6 +67,8 @@ class Suppression(Base):
 
 
 class BounceEvent(Base):
+    """One bounce, complaint or returned report about one address, with its class."""
+
     __tablename__ = "bounce_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -80,6 +82,8 @@ class BounceEvent(Base):
     kind: Mapped[BounceKind]
     status_code: Mapped[str] = mapped_column(sa.String(20), default="")
     diagnostic: Mapped[str] = mapped_column(sa.Text, default="")
+    # Which evidence decided the kind (digest.bounces.classify), for the operator.
+    reason: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     occurred_at: Mapped[datetime]
 
 
@@ -91,3 +95,13 @@ class DomainPause(Base):
     domain_group: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
     paused_until: Mapped[datetime]
     reason: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class DeliveryCounter(Base):
+    """A counter shared by every delivery worker: `failures_in_a_row` feeds the circuit
+    breaker, so it trips after `breaker_failures` failed sends across all workers."""
+
+    __tablename__ = "delivery_counters"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)

@@ -86,6 +86,9 @@ class AgendaItem(Base):
     agenda_text: Mapped[str] = mapped_column(sa.Text, default="")
     minutes_text: Mapped[str] = mapped_column(sa.Text, default="")
     resolutions: Mapped[list[str]] = mapped_column(default=list)
+    # "Asked to decide:" bullets from the agenda text (digest.summaries.asks), set by the
+    # collector's store whenever the agenda text changes.
+    asked_to_decide: Mapped[list[str]] = mapped_column(default=list, server_default=sa.text("'[]'"))
     is_restricted: Mapped[bool] = mapped_column(default=False)
     is_decision: Mapped[bool] = mapped_column(default=False)
 
@@ -145,3 +148,20 @@ class MeetingChange(Base):
     kind: Mapped[ChangeKind]
     seen_at: Mapped[datetime]
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class MeetingFetchFailure(Base):
+    """A meeting whose details could not be read (GetMeeting kept failing): the rest of
+    its council is stored without it, and it is tried again at every collection until
+    it reads completely, when this row goes. Shown on the admin's council page."""
+
+    __tablename__ = "meeting_fetch_failures"
+    __table_args__ = (sa.UniqueConstraint("council_id", "source_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    council_id: Mapped[int] = mapped_column(sa.ForeignKey("councils.id", ondelete="CASCADE"))
+    source_id: Mapped[str] = mapped_column(sa.String(40))
+    error: Mapped[str] = mapped_column(sa.String(500))
+    attempts: Mapped[int] = mapped_column(default=1)
+    first_failed_at: Mapped[datetime]
+    last_failed_at: Mapped[datetime]

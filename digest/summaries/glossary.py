@@ -51,9 +51,31 @@ class Annotated:
         )
 
     @cached_property
+    def linked(self) -> Markup:
+        """As `html`, each footnote number a link to the term's definition on the same
+        page (the list item with id "term-<n>"), for web pages; email keeps `html` and
+        its numbered list."""
+        return Markup("").join(
+            escape(s.text)
+            + (
+                Markup('<sup class="fn"><a href="#term-%d" aria-label="Term %d explained">')
+                % (s.note, s.note)
+                + Markup("[%d]</a></sup>") % s.note
+                if s.note
+                else Markup("")
+            )
+            for s in self.segments
+        )
+
+    @cached_property
     def text(self) -> str:
         """Plain text with each footnote number as ' [n]'."""
         return "".join(s.text + (f" [{s.note}]" if s.note else "") for s in self.segments)
+
+    @property
+    def notes(self) -> tuple[int, ...]:
+        """The footnote numbers first used in this text."""
+        return tuple(s.note for s in self.segments if s.note)
 
     @classmethod
     def plain(cls, text: str) -> Annotated:

@@ -17,8 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from digest.models import AgendaItem, Meeting, MeetingStatus
+from digest.summaries.asks import extract_asked_to_decide
 from digest.summaries.documents import Paper, papers
 from digest.summaries.glossary import Annotated, Footnoter
+from digest.summaries.plain import Decided, plain_summary
 from digest.summaries.procedural import is_routine, procedural_kind
 from digest.summaries.resolutions import extract_resolutions
 from digest.summaries.text import description, first_paragraph, shorten
@@ -43,11 +45,12 @@ FULL = Limits()
 @dataclass(frozen=True)
 class ItemSummary:
     number: str
-    title: Annotated
+    title: Annotated  # printed as plain text where it is a heading (the meeting page)
     description: Annotated | None
     outcomes: list[Annotated]
     hidden_outcomes: int
     note: Annotated | None  # what the minutes say when they record no decision
+    asks: list[Annotated] = field(default_factory=list)  # "Asked to decide:", upcoming only
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class MeetingSummary:
     id: int
     committee: str
     title: str
-    heading: Annotated  # the committee, or the title when it says more than that
+    heading: Annotated  # the committee, or the title; never footnoted (a heading and a link)
     start_at: datetime
     date_text: str
     time_text: str
@@ -82,6 +85,7 @@ class MeetingSummary:
     papers: list[Paper]
     hidden_papers: int
     attendees: list[AttendeeSummary] = field(default_factory=list)
+    summary: str | None = None  # the meeting in plain words (digest.summaries.plain)
 
     @property
     def is_cancelled(self) -> bool:
@@ -118,6 +122,14 @@ def resolutions_of(item: AgendaItem) -> list[str]:
     if item.minutes_text:
         return extract_resolutions(item.minutes_text)
     return list(item.resolutions or [])
+
+
+def asked_of(item: AgendaItem) -> list[str]:
+    """What an upcoming item asks the meeting to decide: stored by the collector when the
+    agenda text changes, read from the text for items stored before that."""
+    if item.asked_to_decide:
+        return list(item.asked_to_decide)
+    return extract_asked_to_decide(item.agenda_text) if item.agenda_text else []
 
 
 def load_meetings(session: Session, ids: Sequence[int]) -> list[Meeting]:
@@ -172,16 +184,24 @@ def summarise(
 ) -> MeetingSummary:
     """Summarise a meeting loaded with `load_meetings`. Glossary terms are footnoted in
     reading order, so call this in the order the summaries will be shown."""
-    heading = notes.annotate(heading_of(meeting))
+    # Headings and link texts carry no footnote markers: a marker inside a link or a
+    # heading is read out and clicked as part of it.
+    heading = Annotated.plain(heading_of(meeting))
     items: list[ItemSummary] = []
     routine: list[str] = []
     private = 0
     public_items = 0
+    decisions: list[Decided] = []
+    asks: list[Decided] = []
+    held = meeting.start_date < now.astimezone(tz).date()
     for item in meeting.items:
         if item.is_restricted:
             private += 1
             continue
         decided = resolutions_of(item)
+        decisions.append(Decided(item.title, decided))
+        if not held:
+            asks.append(Decided(item.title, asked_of(item)))
         kind = procedural_kind(item.title)
         if kind is not None and is_routine(decided):
             if kind.value not in routine:
@@ -190,10 +210,9 @@ def summarise(
         public_items += 1
         if limits.items is not None and len(items) >= limits.items:
             continue
-        items.append(_item(item, decided, notes, limits))
+        items.append(_item(item, decided, notes, limits, asks=not held))
     all_papers = papers(meeting.documents)
     shown_papers = all_papers if limits.papers is None else all_papers[: limits.papers]
-    held = meeting.start_date < now.astimezone(tz).date()
     return MeetingSummary(
         id=meeting.id,
         committee=meeting.committee,
@@ -221,10 +240,44 @@ def summarise(
         ]
         if limits.attendees
         else [],
+        summary=_plain(meeting, decisions, private, tz=tz, now=now, asks=asks),
     )
 
 
-def _item(item: AgendaItem, decided: list[str], notes: Footnoter, limits: Limits) -> ItemSummary:
+def plain_summary_of(meeting: Meeting, *, tz: ZoneInfo, now: datetime) -> str | None:
+    """The meeting in plain words, for a meeting loaded with its items (the API)."""
+    public = [i for i in meeting.items if not i.is_restricted]
+    decisions = [Decided(i.title, resolutions_of(i)) for i in public]
+    asks = [Decided(i.title, asked_of(i)) for i in public]
+    return _plain(meeting, decisions, len(meeting.items) - len(public), tz=tz, now=now, asks=asks)
+
+
+def _plain(
+    meeting: Meeting,
+    decisions: list[Decided],
+    private: int,
+    *,
+    tz: ZoneInfo,
+    now: datetime,
+    asks: list[Decided],
+) -> str | None:
+    return plain_summary(
+        committee=meeting.committee or heading_of(meeting),
+        start_at=meeting.start_at,
+        tz=tz,
+        now=now,
+        cancelled=meeting.status == MeetingStatus.CANCELLED,
+        minutes_published=meeting.minutes_published,
+        items=decisions,
+        private_count=private,
+        agenda_items=len(meeting.items),
+        asks=asks,
+    )
+
+
+def _item(
+    item: AgendaItem, decided: list[str], notes: Footnoter, limits: Limits, *, asks: bool
+) -> ItemSummary:
     title = notes.annotate(item.title)
     about = description(item.agenda_text, item.title, limits.description_chars)
     about_text = notes.annotate(about) if about and limits.description_chars else None
@@ -240,4 +293,9 @@ def _item(item: AgendaItem, decided: list[str], notes: Footnoter, limits: Limits
         outcomes=outcomes,
         hidden_outcomes=len(decided) - len(shown),
         note=note,
+        asks=[notes.annotate(shorten(a, limits.outcome_chars)) for a in asked_of(item)][
+            : limits.outcomes
+        ]
+        if asks and not decided
+        else [],
     )

@@ -3,10 +3,20 @@
 Councils record decisions in a handful of ways: "RESOLVED – that ...", "Resolved:" over a
 numbered or lettered list, "It was moved ... and RESOLVED that ...", "The Committee
 resolved to ...", a "Decision" heading (Manchester and others), "AGREED", or, with no
-keyword at all, paragraphs that begin "To approve ..." / "To note ...". The text comes
-from `digest.htmltext.html_to_text`, so paragraphs are separated by blank lines and list
-markers and table-row numbers are kept; those markers are how we find where a list of
-decisions starts and stops.
+keyword at all, paragraphs that begin "To approve ..." / "To note ...". Also: "RESOLVED
+THAT" on a line of its own, "It was RESOLVED", "The Committee agreed:-" (Scotland),
+"Decisions made:", a body over a list ("The ... Committee – 1. Noted ..."), votes
+("carried, 8 for, 3 against"), and, only when an item has no keyword decision, passive
+records ("were approved as a correct record"), a bare "That ..." paragraph, "Council
+accepted, that ..." and a motion moved and then carried. A planning decision keeps its
+conditions or reasons inside the one bullet; a lettered sub-list stays under its
+numbered lead. The score on real minutes from 43 councils is in
+tests/unit/test_minutes_corpus.py.
+
+The text comes from `digest.htmltext.html_to_text` (or from a PDF, joined into
+paragraphs the same way), so paragraphs are separated by blank lines and list markers and
+table-row numbers are kept; those markers are how we find where a list of decisions
+starts and stops.
 
 Everything here is a pure function of the text.
 """
@@ -31,7 +41,9 @@ _INLINE_MARKER = re.compile(
 
 _VOTE = (
     r"(?:\(?\s*(?:unanimously|nem\.?\s*con\.?|by\s+(?:a\s+)?(?:majority|\d+\s+votes?\s+to\s+\d+"
-    r"(?:\s*(?:,|with|and)\s*\d+\s+abstentions?)?))\s*\)?)"
+    r"(?:\s*(?:,|with|and)\s*\d+\s+abstentions?)?)"
+    r"|(?:carried\s*[,:]?\s*)?\d+\s+(?:votes?\s+)?for\s*,?\s*\d+\s+against"
+    r"(?:\s*(?:,|with|and)\s*\d+\s+abstentions?)?)\s*\)?)"
 )
 _BODIES = (
     r"(?:committee|cabinet|council|panel|board|sub-committee|executive|members|forum|"
@@ -40,19 +52,31 @@ _BODIES = (
 # Keyword triggers. RESOLVED in capitals may appear anywhere ("... seconded by Cllr Jones
 # and RESOLVED that"); the others only where a decision sentence begins.
 _TRIGGERS = [
-    re.compile(rf"\b(?:it\s+was\s+)?(?:FURTHER\s+|ALSO\s+)?RESOLVED\b/?\s*(?P<vote>{_VOTE})?"),
+    re.compile(
+        rf"\b(?:it\s+was\s+)?(?P<vote>UNANIMOUSLY\s+)?(?:FURTHER\s+|ALSO\s+)?RESOLVED\b/?\s*"
+        rf"(?P<vote2>{_VOTE})?"
+    ),
     re.compile(
         rf"^(?:it\s+was\s+)?(?:further\s+|also\s+)?resolved\b\s*(?P<vote>{_VOTE})?",
         re.IGNORECASE,
     ),
+    # "Following discussion it was resolved that ...", "It was agreed to ...".
     re.compile(
-        rf"^(?:the\s+)?(?:[\w'’-]+\s+){{0,4}}?{_BODIES}\s+(?P<vote>{_VOTE}\s+)?"
-        r"(?:therefore\s+|then\s+)?(?:resolved|agreed|decided)(?=\s+(?:to|that|not\s+to)\b)",
+        rf"\bit\s+was\s+(?P<vote>{_VOTE}\s+)?(?:resolved|agreed)(?=\s+(?:that|to)\b)",
+        re.IGNORECASE,
+    ),
+    # "The Committee resolved to ...", "The Committee resolved:-" over a list, Scottish
+    # "The Committee AGREED:".
+    re.compile(
+        rf"^(?:the\s+)?(?:[\w'’,-]+\s+){{0,6}}?{_BODIES}\s+(?P<vote>{_VOTE}\s+)?"
+        r"(?:therefore\s+|then\s+|also\s+|further\s+)?(?:resolved|agreed|decided)"
+        r"(?=\s+(?:to|that|not\s+to)\b|\s*[:\-–—]|\s*$)",
         re.IGNORECASE,
     ),
     re.compile(r"^(?:AGREED|RECOMMENDED|DECISIONS?)\b"),
     re.compile(
-        r"^(?:decisions?|agreed|recommended|recommendations?)\s*(?:[:\-–—]|$)", re.IGNORECASE
+        r"^(?:decisions?(?:\s+made)?|agreed|recommended|recommendations?)\s*(?:[:\-–—]|$)",
+        re.IGNORECASE,
     ),
 ]
 _HEADING_ONLY = re.compile(r"^(?:decisions?|resolved|resolutions?|agreed)\s*[:.\-–—]?\s*$", re.I)
@@ -65,13 +89,59 @@ _INFINITIVE = re.compile(
     re.IGNORECASE,
 )
 _LEAD = re.compile(r"^[\s:;,.\-–—]+")
-_THAT = re.compile(r"^(?:that|to\s+resolve\s+that)\s+", re.IGNORECASE)
+_THAT = re.compile(r"^(?:that|to\s+resolve\s+that)\b[\s,:]*", re.IGNORECASE)
+# Welsh councils space the word out: "RESOLVED - T H A T the minutes ...".
+_SPACED_THAT = re.compile(r"\bT\s+H\s+A\s+T\b")
 # An introduction with nothing in it but who decided: "that the Committee:".
 _BARE_INTRO = re.compile(
     r"^(?i:that)?\s*:?$|^(?i:that\s+)?(?i:the\s+)?(?:[A-Z][\w'’&-]*\s+){0,4}"
     r"(?i:committee|cabinet|council|panel|board|sub-committee|executive|members?|forum|"
     r"commission)\s*(?i:hereby\s*)?:?$"
 )
+# Argyll and Bute and others: "The Environment, Development and Infrastructure Committee –"
+# over a numbered list of what it "Noted" and "Agreed".
+_BODY_OVER_LIST = re.compile(
+    r"^(?:(?i:that)\s+)?(?:(?i:the)\s+)?(?:[A-Z][\w'’&-]*,?\s+(?:and\s+|&\s+)?){0,6}"
+    rf"(?i:{_BODIES})\s*(?::-|[:\-–—])\s*$"
+)
+# Planning decisions: the conditions (or reasons) listed after the decision are part of it.
+_FOLD_LEAD = re.compile(
+    r"(?P<what>conditions?|reasons?)\s*(?:as\s+follows|(?:set\s+out\s+)?below)?\s*(?::-|[:\-–—])\s*$"
+    r"|the\s+following\s+(?P<what2>conditions?|reasons?)\b[^:]*(?::-|[:\-–—])\s*$",
+    re.IGNORECASE,
+)
+
+# Decisions recorded with no keyword at all (the fallbacks, tried only when no keyword
+# decision is found, since narrative uses the same words):
+# "The minutes of the meeting held on 24 February were approved as a correct record."
+_PASSIVE = re.compile(
+    r"\b(?:were|was)\s+(?:duly\s+|formally\s+|unanimously\s+)?"
+    r"(?P<verb>approved|agreed|confirmed|adopted|endorsed|accepted|signed|noted|"
+    r"received\s+and\s+(?:noted|adopted))\b",
+    re.IGNORECASE,
+)
+# Noting is a decision about papers, not about who declared what or sent apologies.
+_NOTED_SUBJECT = re.compile(
+    r"\b(?:minutes?|report|update|plan|accounts|correspondence|recommendations?|position|"
+    r"decisions?|programme|letter|petition|response|statement\s+of|forecast|strategy)\b",
+    re.IGNORECASE,
+)
+_NOT_A_DECISION = re.compile(
+    r"^it\s+was\s+noted|apolog|declar|interests?\b|transparency|substitut|dispensation",
+    re.IGNORECASE,
+)
+# "The Leader suggested, and Council accepted, that ..." / "Members agreed that ...".
+_BODY_ACCEPTED = re.compile(
+    rf"\b{_BODIES}\s+(?:accepted|agreed|approved|decided|resolved)\s*,?\s+(?=(?:that|to)\b)",
+    re.IGNORECASE,
+)
+# "Councillor A, seconded by Councillor B, moved that ..." and later "... was carried".
+_MOVED = re.compile(r"\bmoved\s+that\s+(?P<motion>.+)", re.IGNORECASE | re.DOTALL)
+_CARRIED = re.compile(r"\b(?:was|were)\b[^.]{0,60}\bcarried\b", re.IGNORECASE)
+# A paragraph that is itself the resolution, its "RESOLVED" lost to an image or a heading
+# the page leaves out (mgAi.aspx, mgDecisionDetails.aspx).
+_BARE_THAT = re.compile(r"^that\b[,\s]+\S+(?:\s+\S+){3,}", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(“\"'])")
 
 
 def extract_resolutions(minutes: str | None) -> list[str]:
@@ -81,6 +151,7 @@ def extract_resolutions(minutes: str | None) -> list[str]:
     """
     if not minutes or not minutes.strip():
         return []
+    minutes = _SPACED_THAT.sub("THAT", minutes)
     blocks = [b.strip() for b in re.split(r"\n\s*\n", minutes) if b.strip()]
     found: list[str] = []
     index = 0
@@ -92,24 +163,30 @@ def extract_resolutions(minutes: str | None) -> list[str]:
         else:
             index += 1
     if not found:
-        found = [b for b in blocks if _INFINITIVE.match(_strip_marker(b))]
+        found = _without_keyword(blocks)
+    found = _nest(found)
+    # "That the reports be adopted. That the recommendation be agreed." is two decisions.
+    found = [part for bullet in found for part in re.split(r"(?<=[a-z)]\.)\s+(?=That\s)", bullet)]
     return _dedupe([clean for b in found if (clean := tidy(b))])[:MAX_RESOLUTIONS]
 
 
 def _read_decision(blocks: list[str], index: int) -> tuple[int, list[str]]:
     """If blocks[index] records a decision: how many blocks it spans and its bullets."""
-    body = _strip_marker(blocks[index])
+    body = strip_marker(blocks[index])
     for trigger in _TRIGGERS:
         match = trigger.search(body)
         if match is None:
             continue
-        vote = _vote_label(match.groupdict().get("vote") or "")
+        groups = match.groupdict()
+        vote = _vote_label(groups.get("vote2") or groups.get("vote") or "")
         rest = _LEAD.sub("", body[match.end() :])
         keyword = match.group(0).strip().lower()
         recommended = keyword.startswith("recommend")
-        if recommended and rest:
+        if recommended and rest and not _THAT.sub("", rest).startswith(("be ", "the ")):
             # "RECOMMENDED to Council that ..." loses its meaning without the keyword.
             rest = f"Recommended {rest}"
+        if _THAT.sub("", rest).strip(" .:;,-–—") == "":
+            rest = ""  # "RESOLVED THAT" on a line of its own: the decision follows.
         bullets, consumed = _following_items(blocks, index + 1)
         if _HEADING_ONLY.match(body) or not rest:
             if bullets:
@@ -117,11 +194,21 @@ def _read_decision(blocks: list[str], index: int) -> tuple[int, list[str]]:
                 return 1 + consumed, _with_vote(lead + bullets, vote)
             following = index + 1
             if following < len(blocks) and not _starts_decision(blocks[following]):
-                # A "Decision" or "RESOLVED" heading over one plain paragraph.
+                # A "Decision" or "RESOLVED" heading over one plain paragraph, perhaps
+                # itself the lead of a list ("That Cabinet:" / "subject to conditions:").
+                lead_text = blocks[following]
+                if _FOLD_LEAD.search(lead_text.rstrip()):
+                    items, used = _fold_items(blocks, following + 1, lead_text)
+                    return 2 + used, _with_vote(_lead_and_list(lead_text, items), vote)
                 more, extra = _following_items(blocks, following + 1)
-                return 2 + extra, _with_vote([blocks[following], *more], vote)
+                if more and lead_text.rstrip().endswith((":", "—", "-", "–")):
+                    return 2 + extra, _with_vote(_lead_and_list(lead_text, more), vote)
+                return 2 + extra, _with_vote([lead_text, *more], vote)
             return 0, []
         ending = rest.rstrip()
+        if _FOLD_LEAD.search(ending):
+            items, used = _fold_items(blocks, index + 1, ending)
+            return 1 + used, _with_vote(_lead_and_list(ending, items), vote)
         if not ending.endswith((":", "—", "-", "–", ";", " and", " or")):
             # A complete sentence: numbered paragraphs after it are the next minutes.
             bullets, consumed = [], 0
@@ -129,15 +216,129 @@ def _read_decision(blocks: list[str], index: int) -> tuple[int, list[str]]:
         if len(inline) > 1:
             return 1 + consumed, _with_vote(inline + bullets, vote)
         if bullets and ending.endswith((":", "—", "-", "–")):
-            intro = ending.rstrip(":—–- ").strip()
-            lead = [] if _BARE_INTRO.match(intro + ":") else [intro + ":"]
-            return 1 + consumed, _with_vote(lead + bullets, vote)
+            return 1 + consumed, _with_vote(_lead_and_list(ending, bullets), vote)
         return 1 + consumed, _with_vote([rest, *bullets], vote)
+    if _BODY_OVER_LIST.match(body):
+        bullets, consumed = _following_items(blocks, index + 1)
+        if bullets:
+            return 1 + consumed, _lead_and_list(body, bullets)
     return 0, []
 
 
+def _fold_items(blocks: list[str], start: int, lead: str) -> tuple[list[str], int]:
+    """The conditions or reasons under a planning decision: its list, or failing that
+    the one plain paragraph that gives the reason."""
+    items, used = _following_items(blocks, start)
+    if items:
+        return items, used
+    reasons = "reason" in lead[-40:].lower()
+    if reasons and start < len(blocks) and not _starts_decision(blocks[start]):
+        return [blocks[start]], 1
+    return [], 0
+
+
+_KIND = re.compile(
+    r"^\s*(?:(?P<n>\(?\d{1,2}(?:\.\d{1,2})?[.)]?)|(?P<r>\(?[ivx]{2,5}[.)])|(?P<a>\(?[a-z][.)])"
+    r"|(?P<b>[-•·▪◦●o–*]))\s+",
+    re.IGNORECASE,
+)
+
+
+def marker_kind(item: str) -> str | None:
+    """The kind of list marker an item starts with: n(umber), r(oman), a (letter), b(ullet)."""
+    match = _KIND.match(item)
+    return match.lastgroup if match else None
+
+
+def _nest(items: list[str]) -> list[str]:
+    """Keep a sub-list under its lead: "1. That the Cabinet approves:" followed by
+    "(a) ...", "(b) ..." is one decision, up to the next "2."."""
+    out: list[str] = []
+    index = 0
+    while index < len(items):
+        current, kind = items[index], marker_kind(items[index])
+        index += 1
+        if kind is not None and current.rstrip().endswith((":", ":-", "—", "–")):
+            subs = []
+            while index < len(items) and marker_kind(items[index]) not in (None, kind):
+                subs.append(" ".join(items[index].split()))
+                index += 1
+            if subs:
+                current = f"{current.rstrip()} {' '.join(subs)}"
+        out.append(current)
+    return out
+
+
+def _lead_and_list(lead: str, items: list[str]) -> list[str]:
+    """A lead sentence ending in ':' over its list. Conditions of a planning permission
+    and reasons for a refusal fold into the one decision; otherwise the lead is kept
+    unless it only says who decided."""
+    intro = lead.rstrip().rstrip(":—–- ").strip()
+    fold = _FOLD_LEAD.search(lead.rstrip())
+    if fold:
+        what = (fold.group("what") or fold.group("what2") or "").lower()
+        count = len(items)
+        base = lead[: fold.start()].rstrip()
+        if what.startswith("reason"):
+            if count == 1:
+                return [f"{intro}: {strip_marker(items[0])}"]
+            return [f"{base} {count} reasons." if "following" in fold.group(0) else intro]
+        noun = "condition" if count == 1 else "conditions"
+        if "following" in fold.group(0).lower():
+            return [f"{base} {count} {noun}." if count else f"{base} conditions."]
+        return [f"{intro} ({count} {noun})."]
+    lead_bullet = (
+        [] if _BARE_INTRO.match(intro + ":") or _BODY_OVER_LIST.match(lead) else [intro + ":"]
+    )
+    return lead_bullet + items
+
+
+def _without_keyword(blocks: list[str]) -> list[str]:
+    """Decisions in minutes that use no keyword: bare infinitives ("To note the report."),
+    a paragraph that is the resolution ("That the minutes be approved ..."), passive
+    records ("The minutes ... were approved as a correct record."), "Council accepted,
+    that ...", and a motion moved and then carried."""
+    found: list[str] = []
+    carried = any(_CARRIED.search(b) for b in blocks)
+    for block in blocks:
+        body = strip_marker(block)
+        has_marker = body != block
+        if _INFINITIVE.match(body):
+            found.append(body)
+            continue
+        if _BARE_THAT.match(body) and (has_marker or body[0] == "T"):
+            found.append(body)
+            continue
+        for sentence in _SENTENCE_END.split(body):
+            accepted = _BODY_ACCEPTED.search(sentence)
+            if accepted:
+                found.append(sentence[accepted.end() :])
+                continue
+            moved = _MOVED.search(sentence)
+            if moved and carried:
+                found.append(moved.group("motion"))
+                continue
+            if _is_passive_decision(sentence):
+                sentence = re.sub(
+                    r"^(?:accordingly|thereafter|therefore),?\s+", "", sentence, flags=re.I
+                )
+                # "... approved subject to the following amendments:" over what follows.
+                found.append(re.sub(r"\s+the\s+following\s+(\w+)\s*:-?\s*$", r" \1.", sentence))
+    return found
+
+
+def _is_passive_decision(sentence: str) -> bool:
+    passive = _PASSIVE.search(sentence)
+    if passive is None or _NOT_A_DECISION.search(sentence):
+        return False
+    subject = sentence[: passive.start()]
+    if passive.group("verb").lower() == "noted":
+        return bool(_NOTED_SUBJECT.search(subject))
+    return True
+
+
 def _starts_decision(block: str) -> bool:
-    body = _strip_marker(block)
+    body = strip_marker(block)
     return any(trigger.search(body) for trigger in _TRIGGERS)
 
 
@@ -181,7 +382,8 @@ def _with_vote(bullets: list[str], vote: str) -> list[str]:
     return [f"{first} ({vote})", *bullets[1:]]
 
 
-def _strip_marker(block: str) -> str:
+def strip_marker(block: str) -> str:
+    """The block without its leading list marker (1. / (a) / - ...)."""
     return _MARKER.sub("", block, count=1)
 
 
@@ -189,7 +391,7 @@ def tidy(text: str) -> str:
     """One decision as a readable sentence: no list marker, no leading "that", no
     trailing "; and", a capital first letter and a full stop."""
     text = re.sub(r"\s+", " ", text).strip()
-    text = _strip_marker(text)
+    text = strip_marker(text)
     text = _LEAD.sub("", text)
     text = _THAT.sub("", text)
     text = re.sub(r"(?:;|,)?\s*(?:and|or)\s*$", "", text, flags=re.IGNORECASE)

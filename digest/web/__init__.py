@@ -18,6 +18,7 @@ from digest.web import (
     digests,
     errors,
     feeds,
+    input,
     meetings,
     ops,
     professional,
@@ -28,7 +29,19 @@ from digest.web import (
 from digest.web.context import runtime
 from digest.web.limits import RateLimits, form_field_key
 
-csrf = CSRFProtect()
+
+class _CSRFProtect(CSRFProtect):  # type: ignore[misc]
+    """Flask-WTF's check, with a Referer it cannot even parse (`https://[::1`) refused as
+    a CSRF failure (the CSRF page) instead of escaping as a ValueError (a 500)."""
+
+    def protect(self, apply_exemptions: bool = False) -> None:
+        try:
+            super().protect(apply_exemptions)
+        except ValueError:
+            self._error_response("The referrer header is malformed.")
+
+
+csrf = _CSRFProtect()
 csrf.exempt("digest.web.subscriptions.unsubscribe")
 
 BLUEPRINTS = (
@@ -55,6 +68,7 @@ def init_app(app: Flask) -> None:
             x_proto=config.site.proxy_count,
             x_host=config.site.proxy_count,
         )
+    input.init_app(app)  # first: nothing may read what no database can store
     csrf.init_app(app)
     context.init_app(app)
     security.init_app(app)

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from digest import councils, demand, meetings
 from digest.models import Council, CouncilStatus, Meeting
+from digest.summaries.meeting import asked_of, plain_summary_of, resolutions_of
 from digest.web.context import db, runtime
 from digest.web.public import council_or_404, ranked
 
@@ -86,7 +87,8 @@ def council_meetings(slug: str) -> Response:
 
 
 def meeting_json(meeting: Meeting) -> dict[str, Any]:
-    tz = runtime().config.tz
+    rt = runtime()
+    tz = rt.config.tz
     local = meeting.start_at.astimezone(tz)
     return {
         "id": meeting.id,
@@ -103,6 +105,8 @@ def meeting_json(meeting: Meeting) -> dict[str, Any]:
         "source_url": meeting.source_url or None,
         "agenda_published": meeting.agenda_published,
         "minutes_published": meeting.minutes_published,
+        # The meeting in plain words (SPEC §12.1); null when there is nothing to say.
+        "summary": plain_summary_of(meeting, tz=tz, now=rt.now()),
         "agenda_items": [
             {
                 "number": item.number,
@@ -110,6 +114,8 @@ def meeting_json(meeting: Meeting) -> dict[str, Any]:
                 "restricted": item.is_restricted,
                 "agenda_text": item.agenda_text,
                 "minutes_text": item.minutes_text,
+                "resolutions": [] if item.is_restricted else resolutions_of(item),
+                "asked_to_decide": [] if item.is_restricted else asked_of(item),
             }
             for item in meeting.items
         ],

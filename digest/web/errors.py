@@ -7,6 +7,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from digest.web.input import UnstorableInput
+
 MESSAGES = {
     400: (
         "Something was wrong with that request",
@@ -55,7 +57,9 @@ def init_app(app: Flask) -> None:
         if exc.code is None or exc.code < 400:
             return exc
         # Unhandled exceptions arrive here as InternalServerError, already logged by Flask.
-        response = make_response(_render(exc.code))
+        # Our own 400s (UnstorableInput) carry a message for the person.
+        detail = exc.description if isinstance(exc, UnstorableInput) else None
+        response = make_response(_render(exc.code, detail))
         # Keep what the exception tells the client to do next (Retry-After on 429,
         # Allow on 405); its own Content-Type belongs to werkzeug's plain page.
         for name, value in exc.get_headers():

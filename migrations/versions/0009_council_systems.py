@@ -1,7 +1,7 @@
 """Council systems: who decided a council's system, and Jadu councils named as such
 
 Revision ID: 0009_council_systems
-Revises: 0005_ids_never_reused
+Revises: 0014_asked_to_decide
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_council_systems"
-down_revision = "0005_ids_never_reused"
+down_revision = "0014_asked_to_decide"
 branch_labels = None
 depends_on = None
 

@@ -8,7 +8,9 @@ import json
 from datetime import timedelta
 
 import sqlalchemy as sa
+from click.testing import CliRunner
 
+from digest.cli import CliState, main
 from digest.mail import pauses
 from digest.models import AdminAction, DomainPause, OutboxMessage, OutboxStatus
 from digest.runtime import Runtime
@@ -114,3 +116,83 @@ def test_zero_turns_the_breaker_off(smtp_rt: Runtime, smtp_sink: SmtpSink) -> No
     queue(rt, 30)
     smtp_sink.rcpt_reply = lambda _address: RELAY_DENIED
     assert run_delivery(rt).failed == 30
+
+
+def test_the_count_is_shared_by_every_worker(smtp_rt: Runtime, smtp_sink: SmtpSink) -> None:
+    """Three failures on one worker and two on another trip a breaker set to five: the
+    run of failures is counted in the database, not per worker."""
+    rt = breaker(smtp_rt, failures=5)
+    queue(rt, 20)
+    smtp_sink.rcpt_reply = lambda _address: RELAY_DENIED
+    first, second = (rt.mail_backend() for _ in range(2))
+    try:
+        assert rt.deliverer(first, worker="one").run_once(limit=3).failed == 3
+        report = rt.deliverer(second, worker="two").run_once(limit=3)
+    finally:
+        first.close()
+        second.close()
+    assert (report.failed, report.deferred) == (2, 1)
+    assert states(rt) == {OutboxStatus.FAILED: 5, OutboxStatus.PENDING: 15}
+    with rt.read_sessions() as session:
+        stopped = pauses.stopped_until(session, rt.now())
+    assert stopped is not None and stopped[1].startswith("5 sends in a row failed")
+
+
+def test_admin_requeues_failed_messages_from_a_chosen_time_seeing_why(
+    smtp_rt: Runtime, smtp_sink: SmtpSink, clock: Clock
+) -> None:
+    rt = breaker(smtp_rt, failures=4)
+    queue(rt, 4)
+    old = "reader99@example.net"
+    queue_notice(rt, old, "older")
+    smtp_sink.rcpt_reply = lambda _address: "554 5.7.1 relay access denied"
+    run_delivery(rt)  # the four readers fail and trip the breaker; `old` is held back
+    assert states(rt) == {OutboxStatus.FAILED: 4, OutboxStatus.PENDING: 1}
+    with rt.sessions.begin() as session:
+        # A failure from before the chosen time stays failed.
+        session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.recipient == old)
+            .values(status=OutboxStatus.FAILED, last_attempt_at=clock.now - timedelta(days=3))
+        )
+    client = make_app(rt).test_client()
+    make_admin(rt)
+    form = {"email": "admin@councildigest.example.org", "password": "correct horse battery staple"}
+    assert post_form(client, "/admin/login", "/admin/login", form).status_code == 303
+    since = (clock.now - timedelta(hours=1)).astimezone(rt.config.tz).strftime("%Y-%m-%dT%H:%M")
+    page = text(client.get(f"/admin/delivery?since={since}"))
+    assert "554 5.7.1 relay access denied" in page and "Send these again" in page
+
+    smtp_sink.rcpt_reply = None  # the relay was fixed
+    done = post_form(
+        client, f"/admin/delivery?since={since}", "/admin/delivery/requeue", {"since": since}
+    )
+    assert done.status_code == 303
+    assert "4 failed messages will be sent again" in text(client.get(done.headers["Location"]))
+    assert states(rt) == {OutboxStatus.PENDING: 4, OutboxStatus.FAILED: 1}
+    assert post_form(client, "/admin/delivery", "/admin/delivery/resume").status_code == 303
+    assert run_delivery(rt).sent == 4
+    with rt.read_sessions() as session:
+        assert "outbox.requeue_failed" in set(session.scalars(sa.select(AdminAction.action)))
+
+
+def test_send_requeues_failed_messages_since_a_time(
+    smtp_rt: Runtime, smtp_sink: SmtpSink, clock: Clock
+) -> None:
+    rt = breaker(smtp_rt, failures=0)
+    queue(rt, 3)
+    smtp_sink.rcpt_reply = lambda _address: "554 5.7.1 relay access denied"
+    assert run_delivery(rt).failed == 3
+    smtp_sink.rcpt_reply = None
+    since = (clock.now - timedelta(minutes=5)).isoformat()
+    result = CliRunner().invoke(
+        main, ["send", "--requeue-failed-since", since], obj=CliState(None, rt)
+    )
+    assert result.exit_code == 0, result.output
+    assert "Requeued 3 messages" in result.output
+    assert "3 x 554 5.7.1 relay access denied" in result.output
+    assert states(rt) == {OutboxStatus.SENT: 3}
+    bad = CliRunner().invoke(
+        main, ["send", "--requeue-failed-since", "last tuesday"], obj=CliState(None, rt)
+    )
+    assert bad.exit_code == 2 and "not an ISO 8601 time" in bad.output

@@ -8,7 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
 
+from digest.models import Meeting, MeetingFetchFailure
 from digest.runtime import Runtime
 from tests.integration.collecting import (
     changes_of,
@@ -18,6 +21,7 @@ from tests.integration.collecting import (
     point_at_fake,
     snapshot,
 )
+from tests.integration.helpers import make_admin
 from tests.support.clock import Clock
 from tests.support.moderngov import (
     FakeModernGov,
@@ -28,6 +32,7 @@ from tests.support.moderngov import (
     manchester_like,
     on,
 )
+from tests.support.web import post_form, text
 
 HOST = "democracy.wigan.test"
 XML = "text/xml; charset=utf-8"
@@ -134,13 +139,13 @@ def test_a_bad_answer_is_a_recorded_error_and_good_data_stays(
     assert healed.last_success_at == rt.now()
 
 
-def test_a_detail_failing_midway_writes_nothing_at_all(
+def test_a_detail_failing_midway_leaves_that_meeting_untouched_and_stores_the_rest(
     rt: Runtime, clock: Clock, fake_moderngov: FakeModernGov
 ) -> None:
     site = fake_moderngov.add_site(HOST, FakeSite(meetings=manchester_like(rt.now().date())))
     point_at_fake(rt, "wigan", fake_moderngov, HOST)
     collect(rt, "wigan")
-    good, changes = snapshot(rt, "wigan"), changes_of(rt, "wigan")
+    good = snapshot(rt, "wigan")
     # Two meetings move; the detail of the second one cannot be had.
     for meeting in site.meetings:
         if meeting.id in ("4966", "4968"):
@@ -150,9 +155,50 @@ def test_a_detail_failing_midway_writes_nothing_at_all(
 
     (outcome,) = collect(rt, "wigan").outcomes
 
-    assert not outcome.ok and outcome.error is not None
-    assert outcome.error.startswith("meeting 4968: HTTP 500")
-    assert snapshot(rt, "wigan") == good and changes_of(rt, "wigan") == changes
+    assert outcome.ok and outcome.changed == 1
+    after = snapshot(rt, "wigan")
+    source_id = [c.key for c in Meeting.__table__.columns].index("source_id")
+    by_id = {row[source_id]: row for row in good}
+    assert {row[source_id]: row for row in after}["4968"] == by_id["4968"]  # untouched
+    assert {row[source_id]: row for row in after}["4966"] != by_id["4966"]
+    with rt.read_sessions() as session:
+        (failure,) = session.scalars(sa.select(MeetingFetchFailure))
+    assert failure.source_id == "4968" and failure.error.startswith("HTTP 500")
+
+
+def test_a_meeting_that_keeps_failing_no_longer_blocks_its_council(
+    rt: Runtime, clock: Clock, fake_moderngov: FakeModernGov, client: FlaskClient
+) -> None:
+    """ModernGov's "Object reference not set" 500 for one meeting, for good: the others
+    are stored, the failing one is recorded with its error, retried at every run, shown
+    to admins, and stored once it reads."""
+    site = fake_moderngov.add_site(HOST, FakeSite(meetings=manchester_like(rt.now().date())))
+    broken = Reply(b"Object reference not set to an instance of an object.", 500, "text/plain")
+    site.override = on("GetMeeting", broken, meeting_id="4967")
+    point_at_fake(rt, "wigan", fake_moderngov, HOST)
+
+    for attempt in (1, 2):
+        (outcome,) = collect(rt, "wigan").outcomes
+        assert outcome.ok, outcome.error
+        assert set(meetings_of(rt, "wigan")) == {"4966", "4968"}
+        with rt.read_sessions() as session:
+            (failure,) = session.scalars(sa.select(MeetingFetchFailure))
+        assert (failure.source_id, failure.attempts) == ("4967", attempt)
+        assert "HTTP 500" in failure.error
+        clock.advance(hours=6)
+
+    make_admin(rt)
+    form = {"email": "admin@councildigest.example.org", "password": "correct horse battery staple"}
+    assert post_form(client, "/admin/login", "/admin/login", form).status_code == 303
+    page = text(client.get("/admin/councils/wigan"))
+    assert "Meetings that could not be read" in page and "4967" in page
+
+    site.override = None
+    (outcome,) = collect(rt, "wigan").outcomes
+    assert outcome.ok and outcome.new == 1
+    assert set(meetings_of(rt, "wigan")) == {"4966", "4967", "4968"}
+    with rt.read_sessions() as session:
+        assert session.scalars(sa.select(MeetingFetchFailure)).all() == []
 
 
 def test_one_council_failing_does_not_stop_the_others(

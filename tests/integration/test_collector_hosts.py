@@ -3,12 +3,14 @@ a host never sees more than one request at a time from us."""
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 from datetime import timedelta
 
 import sqlalchemy as sa
 
-from digest import councils
+from digest import councils, enablement
+from digest.collector.addresses import IPAddress
 from digest.models import Committee, Council
 from digest.runtime import Runtime
 from tests.integration.collecting import collect, meetings_of, point_at_fake
@@ -91,19 +93,34 @@ def test_each_host_gets_one_request_at_a_time_with_the_interval_between(
 ) -> None:
     _shared_install(rt, fake_moderngov)
     today = rt.now().date()
-    fake_moderngov.add_site("democracy.wigan.test", FakeSite(meetings=manchester_like(today)))
-    point_at_fake(rt, "wigan", fake_moderngov, "democracy.wigan.test")
-    fake_moderngov.latency = 0.01
+    # Wigan is another server: another loopback address (the gate keys on addresses).
+    other = FakeModernGov(address="::1")
+    other.add_site("democracy.wigan.test", FakeSite(meetings=manchester_like(today)))
+    with rt.sessions.begin() as session:
+        wigan_council = councils.get_by_slug(session, "wigan")
+        assert wigan_council is not None
+        enablement.enable(
+            session, wigan_council, rt.now(), base_url=f"http://democracy.wigan.test:{other.port}"
+        )
+    fake_moderngov.latency = other.latency = 0.01
     interval = 0.04
 
-    report = collect(rt, settings={"per_host_interval": interval, "concurrency": 4})
+    def resolver(host: str, port: int) -> list[IPAddress]:
+        return [ipaddress.ip_address("::1" if "wigan" in host else "127.0.0.1")]
+
+    try:
+        report = collect(
+            rt, settings={"per_host_interval": interval, "concurrency": 4}, resolver=resolver
+        )
+    finally:
+        other.stop()
 
     assert len(report.outcomes) == 3 and all(o.ok for o in report.outcomes)
-    for host in (SHARED, "democracy.wigan.test"):
-        served = sorted(fake_moderngov.requests_to(host), key=lambda r: r.started)
+    for fake, host in ((fake_moderngov, SHARED), (other, "democracy.wigan.test")):
+        served = sorted(fake.requests_to(host), key=lambda r: r.started)
         assert len(served) >= 4
         gaps = [after.started - before.finished for before, after in itertools.pairwise(served)]
         assert min(gaps) >= interval, (host, gaps)
     shared = fake_moderngov.requests_to(SHARED)
-    wigan = fake_moderngov.requests_to("democracy.wigan.test")
+    wigan = other.requests_to("democracy.wigan.test")
     assert any(a.started < b.finished and b.started < a.finished for a in shared for b in wigan)

@@ -139,3 +139,44 @@ def test_workers_outlive_database_outages_and_send_nothing_twice(
     for worker in workers:
         # Each outage logged once by each worker that noticed it, not once per try.
         assert worker.output().count("database is unavailable") <= 2, worker.output()[-3000:]
+
+
+def failed(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.scalar(
+                sa.select(sa.func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status == OutboxStatus.FAILED)
+            )
+            or 0
+        )
+
+
+def test_four_workers_trip_one_breaker_after_breaker_failures_sends(
+    pg_engine: Engine, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    """A relay refusing everything with 554 5.7.1: the breaker counts failures across the
+    workers, so it costs about `breaker_failures` messages, not that many per worker."""
+    queue(pg_engine, 400)
+    smtp_sink.rcpt_reply = lambda _address: "554 5.7.1 relay access denied"
+    config = write_config(
+        tmp_path / "config.toml",
+        pg_engine,
+        smtp_port=smtp_sink.port,
+        breaker_failures=25,
+        batch_size=10,
+    )
+    workers = [Worker(config, tmp_path, f"b{n}") for n in range(4)]
+    try:
+        with pg_engine.connect() as conn:
+            stopped = sa.text("SELECT count(*) FROM domain_pauses WHERE domain_group = '*'")
+            assert wait_until(lambda: conn.execute(stopped).scalar() == 1, timeout=30)
+        time.sleep(1.0)  # let any send in flight at the trip finish
+    finally:
+        codes = [w.terminate() for w in workers]
+    assert codes == [0, 0, 0, 0]
+    lost = failed(pg_engine)
+    print(f"breaker tripped after {lost} failed messages (breaker_failures 25, 4 workers)")
+    # At most one message per other worker was already on its way when it tripped.
+    assert 25 <= lost <= 25 + 3

@@ -3,9 +3,11 @@ Atom feed, the iCalendar feed and the digest API."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import icalendar
+import lxml.html
 import pytest
 from flask.testing import FlaskClient
 from lxml import etree
@@ -67,6 +69,23 @@ def test_meeting_page(client: FlaskClient, busy: dict[str, int]) -> None:
     assert "<strong>SEND</strong>: Special educational needs" in html
     assert "View this meeting on the council's website" in html
     assert 'style="' not in html  # the CSP allows no inline styles
+    # The meeting in plain words directly under When/Where/Status (SPEC §12.1).
+    assert re.search(
+        r"</dl>\s*<p class=\"summary\">The Executive met on Wednesday 18 November\. It noted "
+        r"the forecast overspend of £4\.2m, approved the revised SEND transport policy and "
+        r"took 2 items in private\.</p>",
+        html,
+    )
+    assert '<p class="outcome-label">The committee resolved to:</p>' in html
+    # Glossary markers are links to the definition, never inside a heading or a link.
+    tree = lxml.html.document_fromstring(html)
+    for marker in tree.xpath("//sup[@class='fn']/a"):
+        target = marker.get("href").lstrip("#")
+        assert tree.xpath(f"//li[@id='{target}']"), target
+        assert not marker.xpath("ancestor::h1|ancestor::h2|ancestor::h3|ancestor::a/ancestor::a")
+    assert tree.xpath("//h1//sup|//h2//sup|//h3//sup") == []
+    # A term first used in an item title is linked from under the heading instead.
+    assert tree.xpath("//p[@class='terms-used muted']/a[starts-with(@href, '#term-')]")
 
 
 def test_meeting_page_without_minutes_and_cancelled(
@@ -74,7 +93,8 @@ def test_meeting_page_without_minutes_and_cancelled(
 ) -> None:
     scrutiny = text(client.get(f"/councils/manchester/meetings/{busy['scrutiny']}"))
     assert "The minutes have not been published yet, so this is the agenda" in scrutiny
-    assert "Ofsted<sup>[2]</sup> Inspection of Children" in scrutiny
+    assert "Ofsted Inspection of Children" in scrutiny
+    assert re.search(r'Terms explained below: <a href="#term-(\d+)">Ofsted \[\1\]</a>', scrutiny)
     cancelled = text(client.get(f"/councils/manchester/meetings/{busy['licensing']}"))
     assert "<strong>Cancelled.</strong> This meeting will not take place." in cancelled
 

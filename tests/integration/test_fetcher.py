@@ -196,30 +196,40 @@ def test_conditional_get_sends_the_stored_validators(fake_moderngov: FakeModernG
 def test_one_request_at_a_time_per_host_with_the_interval_between(
     fake_moderngov: FakeModernGov,
 ) -> None:
-    fake_moderngov.latency = 0.02
-    for host in ("a.test", "b.test"):
-        _ok_site(fake_moderngov, host)
-    fetcher = Fetcher(
-        CollectorConfig(allow_private_hosts=True, per_host_interval=0.05),
-        resolver=loopback_resolver,
-    )
+    # Two servers: b.test is another address (::1, also loopback).
+    other = FakeModernGov(address="::1")
+    fakes = {"a.test": fake_moderngov, "b.test": other}
+    try:
+        for host, fake in fakes.items():
+            fake.latency = 0.02
+            _ok_site(fake, host)
 
-    def hammer(host: str) -> None:
-        for _ in range(4):
-            fetcher.get(fake_moderngov.url(host) + "/x")
+        def resolver(host: str, port: int) -> list[IPAddress]:
+            return [ipaddress.ip_address("::1" if host == "b.test" else "127.0.0.1")]
 
-    threads = [threading.Thread(target=hammer, args=(h,)) for h in ("a.test", "a.test", "b.test")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+        fetcher = Fetcher(
+            CollectorConfig(allow_private_hosts=True, per_host_interval=0.05), resolver=resolver
+        )
+
+        def hammer(host: str) -> None:
+            for _ in range(4):
+                fetcher.get(f"http://{host}:{fakes[host].port}/x")
+
+        hosts = ("a.test", "a.test", "b.test")
+        threads = [threading.Thread(target=hammer, args=(h,)) for h in hosts]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        other.stop()
 
     for host, expected in (("a.test", 8), ("b.test", 4)):
-        served = sorted(fake_moderngov.requests_to(host), key=lambda r: r.started)
+        served = sorted(fakes[host].requests_to(host), key=lambda r: r.started)
         assert len(served) == expected
         for before, after in itertools.pairwise(served):
             assert after.started - before.finished >= 0.05, "too soon, or overlapping"
-    a, b = fake_moderngov.requests_to("a.test"), fake_moderngov.requests_to("b.test")
+    a, b = fake_moderngov.requests_to("a.test"), other.requests_to("b.test")
     assert any(x.started < y.finished and y.started < x.finished for x in a for y in b), (
         "different hosts should be served in parallel"
     )
@@ -304,3 +314,50 @@ def test_a_read_timeout_in_the_body_says_the_site_did_not_answer_in_time(
     )
     with pytest.raises(FetchError, match=r"stall\.test did not answer within 0\.3 seconds"):
         fetcher.get(fake_moderngov.url("stall.test") + "/x")
+
+
+def test_retry_after_on_503_is_honoured_once_within_the_timeout(
+    fake_moderngov: FakeModernGov,
+) -> None:
+    answers = iter([Reply(b"busy", 503, "text/plain", headers=(("Retry-After", "1"),))])
+    fake_moderngov.add_site(
+        "busy.test", FakeSite(override=lambda request: next(answers, Reply(b"<getmeetings/>")))
+    )
+    started = time.monotonic()
+    fetched = Fetcher(CONFIG, resolver=loopback_resolver).get(fake_moderngov.url("busy.test"))
+    assert fetched.body == b"<getmeetings/>"
+    first, second = fake_moderngov.requests_to("busy.test")
+    assert second.started - first.finished >= 0.95
+    assert time.monotonic() - started < 3
+
+
+def test_a_retry_after_beyond_the_timeout_fails_at_once_saying_so(
+    fake_moderngov: FakeModernGov,
+) -> None:
+    fake_moderngov.add_site(
+        "later.test",
+        FakeSite(
+            override=lambda request: Reply(
+                b"busy", 503, "text/plain", headers=(("Retry-After", "3600"),)
+            )
+        ),
+    )
+    with pytest.raises(FetchError, match="come back in 3600 seconds"):
+        Fetcher(CONFIG, resolver=loopback_resolver).get(fake_moderngov.url("later.test"))
+    assert len(fake_moderngov.requests_to("later.test")) == 1
+
+
+def test_two_names_for_one_address_share_one_politeness_gate(
+    fake_moderngov: FakeModernGov,
+) -> None:
+    for host in ("localhost", "127.0.0.1"):
+        fake_moderngov.add_site(host, FakeSite(override=lambda request: Reply(b"<a/>")))
+    fetcher = Fetcher(
+        CollectorConfig(allow_private_hosts=True, per_host_interval=0.5, timeout=5.0),
+        resolver=loopback_resolver,
+    )
+    fetcher.get(fake_moderngov.url("localhost") + "/one")
+    fetcher.get(fake_moderngov.url("127.0.0.1") + "/two")
+    (first,) = fake_moderngov.requests_to("localhost")
+    (second,) = fake_moderngov.requests_to("127.0.0.1")
+    assert second.started - first.finished >= 0.45

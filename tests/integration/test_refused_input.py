@@ -71,7 +71,7 @@ def test_nul_bytes_anywhere_are_a_400_never_a_500(
             Subscriber, session.get_one(Subscription, subscription_id).subscriber_id
         )
         manage = rt.links.manage(subscriber.id, subscriber.link_secret).rsplit("/", 1)[1]
-    token = csrf_token(client, "/admin")
+    token = csrf_token(client, "/admin/")
     routes = _paths(app, NUL, NUL) + _paths(app, "wigan", manage)
     for method, path in routes:
         if method == "GET":

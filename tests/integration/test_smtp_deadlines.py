@@ -16,7 +16,7 @@ from digest.mail.delivery import DeliveryReport
 from digest.models import OutboxMessage, OutboxStatus
 from digest.runtime import Runtime
 from tests.integration.helpers import queue_notice, run_delivery, with_mail
-from tests.support.smtp import SmtpSink
+from tests.support.smtp import SmtpSink, start_sink
 
 
 def real_time(rt: Runtime) -> Runtime:
@@ -94,3 +94,43 @@ def test_a_server_trickling_its_replies_costs_at_most_smtp_timeout(
     print(f"trickling relay given up after {elapsed:.2f} s (smtp_timeout 0.5 s)")
     assert report.retried == 1 and "no answer within 0.5 seconds" in report.errors[0]
     assert elapsed < 1.5
+
+
+def test_a_pooled_connection_the_relay_closed_is_reopened_at_no_cost(
+    smtp_rt: Runtime, smtp_sink: SmtpSink
+) -> None:
+    """250 then close, as some relays do after each message: the next message opens a
+    new connection at once instead of failing and waiting five minutes."""
+    smtp_sink.close_after_data = True
+    for n in range(3):
+        queue_notice(smtp_rt, f"reader{n}@example.net")
+    backend = smtp_rt.mail_backend()
+    try:
+        report = smtp_rt.deliverer(backend).run_until_empty()
+    finally:
+        backend.close()
+    assert (report.sent, report.retried) == (3, 0), report.errors
+    with smtp_rt.read_sessions() as session:
+        assert set(session.scalars(sa.select(OutboxMessage.attempts))) == {1}
+    assert len(smtp_sink.messages) == 3
+
+
+def test_a_pooled_connection_closed_by_an_idle_timeout_is_reopened(smtp_rt: Runtime) -> None:
+    sink = SmtpSink()
+    # aiosmtpd answers 421 and hangs up after 0.3 s without a command.
+    controller = start_sink(sink, timeout=0.3)
+    try:
+        rt = with_mail(smtp_rt, smtp_port=sink.port)
+        backend = rt.mail_backend()
+        try:
+            queue_notice(rt, "first@example.net")
+            assert rt.deliverer(backend).run_until_empty().sent == 1
+            time.sleep(0.6)
+            queue_notice(rt, "second@example.net")
+            report = rt.deliverer(backend).run_until_empty()
+        finally:
+            backend.close()
+    finally:
+        controller.stop()
+    assert (report.sent, report.retried) == (1, 0), report.errors
+    assert len(sink.messages) == 2

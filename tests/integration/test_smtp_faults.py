@@ -156,7 +156,7 @@ def test_554_5_7_1_is_reported_not_suppressed(
     enqueue(smtp_rt, "strict@example.net")
     assert run_delivery(smtp_rt).failed == 1
     assert rows(smtp_rt)["strict@example.net"].status == OutboxStatus.FAILED
-    assert bounce_kinds(smtp_rt) == [BounceKind.POLICY]
+    assert bounce_kinds(smtp_rt) == [BounceKind.ABOUT_US]
     assert not suppressed(smtp_rt, "strict@example.net")
     smtp_sink.data_reply = None
     enqueue(smtp_rt, "strict@example.net", reference="next week")

@@ -126,6 +126,12 @@ def test_content_of_the_email(rt: Runtime, busy: dict[str, int]) -> None:
     assert "     - To note the forecast overspend of £4.2m." in text
     assert "     - To recommend to Council a council tax increase of 4.99%." in text
     assert "  4. SEND [4] Home to School Transport" in text
+    assert "     The committee resolved to:\n     - To approve the revised SEND" in text
+    # The meeting in plain words, under its date (SPEC §12.1).
+    assert (
+        "  The Executive met on Wednesday 18 November. It noted the forecast overspend of "
+        "£4.2m, approved the revised SEND transport policy and took 2 items in private."
+    ) in text
     assert "     - To approve the revised SEND transport policy." in text
     assert "Routine business: apologies and declarations of interest." in text
     assert "2 items considered in private." in text

@@ -237,12 +237,18 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class FakeModernGov:
-    def __init__(self, *, latency: float = 0.0, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        tls: ssl.SSLContext | None = None,
+        address: str = "127.0.0.1",  # another loopback address plays another server
+    ) -> None:
         self.latency = latency
         self.sites: dict[str, FakeSite] = {}
         self.log: list[Logged] = []
         self._lock = threading.Lock()
-        self.server = _Server("127.0.0.1", 0, self._app, handler=_QuietHandler, ssl_context=tls)
+        self.server = _Server(address, 0, self._app, handler=_QuietHandler, ssl_context=tls)
         self.port: int = self.server.server_port
         self.scheme = "https" if tls else "http"
         self._thread = threading.Thread(

@@ -51,6 +51,8 @@ class SmtpSink:
     port: int = 0
     # Seconds to sit on a message before answering DATA (a slow server).
     data_delay: Callable[[list[str]], float] | None = None
+    # Close the connection right after accepting a message (250 then close).
+    close_after_data: bool = False
     # Seconds between the bytes of the start of the DATA reply (a trickled 250).
     data_trickle: float = 0.0
     # Recipients for which the server drops the connection at RCPT without a reply.
@@ -88,6 +90,10 @@ class SmtpSink:
                     session.peer,
                 )
             )
+        if self.close_after_data:
+            await server.push("250 2.0.0 Ok: queued")
+            server.transport.close()
+            return ""
         if self.data_trickle:
             for byte in b"250 2.0.0":
                 server.transport.write(bytes([byte]))

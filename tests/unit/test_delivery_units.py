@@ -84,16 +84,17 @@ def test_throttle_share_divides_every_rate() -> None:
         ("5.1.10", 550, BounceKind.HARD),
         ("5.2.1", 550, BounceKind.HARD),
         ("5.2.2", 552, BounceKind.SOFT),
-        ("5.7.1", 554, BounceKind.POLICY),
-        ("5.7.26", 550, BounceKind.POLICY),
+        ("5.7.1", 554, BounceKind.ABOUT_US),
+        ("5.7.26", 550, BounceKind.ABOUT_US),
         ("4.2.2", 452, BounceKind.SOFT),
-        ("5.3.0", 554, BounceKind.SOFT),
+        ("5.3.0", 554, BounceKind.HARD),
         ("", 550, BounceKind.HARD),
-        ("", 554, BounceKind.SOFT),
+        ("", 554, BounceKind.HARD),
+        ("", 452, BounceKind.SOFT),
     ],
 )
 def test_classification(status: str, code: int, kind: BounceKind) -> None:
-    assert classify(status, code) == kind
+    assert classify(status=status, smtp_code=code).kind == kind
 
 
 def test_pauses_and_status_extraction() -> None:

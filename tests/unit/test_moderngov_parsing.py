@@ -303,3 +303,73 @@ def test_committee_rules_for_shared_installs() -> None:
     assert CommitteeRule().keeps("Anything")
     with pytest.raises(InvalidCommitteeFilter, match="not a valid regular expression"):
         check_filter("(unclosed")
+
+
+# --- text decoding (RFC 7303) and double-escaped markup ------------------------------
+
+
+def venue_of(body: bytes, content_type: str) -> str:
+    return parse_meeting(answer(body, content_type), BASE).venue
+
+
+def _meeting(declaration: str, venue: str) -> str:
+    return (
+        f"{declaration}<meeting><meetingid>9</meetingid><meetingdate>01/12/2026</meetingdate>"
+        f"<meetinglocation>{venue}</meetinglocation></meeting>"
+    )
+
+
+def test_the_http_charset_wins_over_the_xml_declaration() -> None:
+    body = _meeting('<?xml version="1.0" encoding="iso-8859-1"?>', "Salle Café – Room 1")
+    assert venue_of(body.encode("utf-8"), "text/xml; charset=utf-8") == "Salle Café – Room 1"
+
+
+def test_without_an_http_charset_the_bom_then_the_declaration_decide() -> None:
+    text = "Caf\u00e9 \u2018Room\u2019"
+    latin = _meeting('<?xml version="1.0" encoding="windows-1252"?>', text).encode("cp1252")
+    assert venue_of(latin, "text/xml") == text
+    utf16 = _meeting('<?xml version="1.0" encoding="utf-16"?>', text).encode("utf-16")
+    assert venue_of(utf16, "text/xml") == text
+    # "ISO-8859-1" as servers use it: Word's curly quotes are Windows-1252 bytes.
+    labelled = _meeting("", text).encode("cp1252")
+    assert venue_of(labelled, "text/xml; charset=ISO-8859-1") == text
+
+
+def test_windows_1252_bytes_in_a_utf8_document_are_repaired() -> None:
+    # UTF-8 text with a curly apostrophe and en dash pasted from Word (0x92, 0x96).
+    body = _meeting('<?xml version="1.0" encoding="utf-8"?>', "Council\x00s Chamber \x01 Café")
+    raw = body.encode("utf-8").replace(b"\x00", b"\x92").replace(b"\x01", b"\x96")
+    assert venue_of(raw, "text/xml; charset=utf-8") == "Council\u2019s Chamber \u2013 Café"
+
+
+def test_double_escaped_markup_becomes_plain_text_in_titles_and_venues() -> None:
+    listing = parse_meetings(
+        answer(
+            "<getmeetings><committee><committeeid>7</committeeid>"
+            "<committeetitle>&amp;lt;p&amp;gt;Planning &amp;amp; Highways&amp;lt;/p&amp;gt;"
+            "</committeetitle><meeting><meetingid>1</meetingid>"
+            "<meetingdate>01/12/2026</meetingdate></meeting></committee></getmeetings>"
+        )
+    )
+    assert listing.committees[0].title == "Planning & Highways"
+    assert listing.meetings[0].committee_title == "Planning & Highways"
+    venue = venue_of(
+        _meeting("", "&lt;b&gt;Town Hall&lt;/b&gt;&lt;br/&gt;Room &lt; 5").encode(), "text/xml"
+    )
+    assert venue == "Town Hall Room < 5"
+
+
+def test_a_duplicate_meeting_id_does_not_add_its_twins_committee() -> None:
+    listing = parse_meetings(
+        answer(
+            "<getmeetings>"
+            "<committee><committeeid>1</committeeid><committeetitle>Cabinet</committeetitle>"
+            "<meeting><meetingid>5</meetingid><meetingdate>01/12/2026</meetingdate></meeting>"
+            "</committee>"
+            "<committee><committeeid>2</committeeid><committeetitle>Ghost</committeetitle>"
+            "<meeting><meetingid>5</meetingid><meetingdate>01/12/2026</meetingdate></meeting>"
+            "</committee></getmeetings>"
+        )
+    )
+    assert [c.title for c in listing.committees] == ["Cabinet"]
+    assert [(m.source_id, m.committee_title) for m in listing.meetings] == [("5", "Cabinet")]

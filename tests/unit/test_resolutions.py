@@ -167,6 +167,91 @@ SHAPES = [
         ["The report be noted.", "The Chair write to the Minister."],
     ),
     (
+        "RESOLVED THAT on a line of its own, the decision in the next paragraph",
+        "<p><b>RESOLVED THAT</b></p><p>the revised SEND transport policy be approved.</p>",
+        ["The revised SEND transport policy be approved."],
+    ),
+    (
+        "It was RESOLVED inside a sentence",
+        "<p>Following a short debate it was RESOLVED that the forecast overspend of £4.2m be "
+        "noted.</p>",
+        ["The forecast overspend of £4.2m be noted."],
+    ),
+    (
+        "The Committee RESOLVED: over a list",
+        "<p>The Committee RESOLVED:</p><p>1. to note the report;</p>"
+        "<p>2. to ask for a further report in March.</p>",
+        ["To note the report.", "To ask for a further report in March."],
+    ),
+    (
+        "Scottish: The Committee agreed:- over roman numerals",
+        "<p>The Committee agreed:-</p><p>(i) to approve the minute as a correct record; and</p>"
+        "<p>(ii) to note the update on the Low Emission Zone.</p>",
+        [
+            "To approve the minute as a correct record.",
+            "To note the update on the Low Emission Zone.",
+        ],
+    ),
+    (
+        "Decisions made: heading",
+        "<p>Decisions made:</p><p>a) The Cabinet approved the Housing Strategy.</p>"
+        "<p>b) The Cabinet deferred the parking review.</p>",
+        ["The Cabinet approved the Housing Strategy.", "The Cabinet deferred the parking review."],
+    ),
+    (
+        "a lettered sub-list kept under its numbered lead",
+        "<p>RESOLVED:</p><p>1. That the Cabinet approves:</p><p>(a) the revenue budget;</p>"
+        "<p>(b) the capital programme; and</p><p>2. That the report be noted.</p>",
+        [
+            "The Cabinet approves: (a) the revenue budget; (b) the capital programme.",
+            "The report be noted.",
+        ],
+    ),
+    (
+        "a vote: 8 for, 3 against",
+        "<p>RESOLVED (carried, 8 for, 3 against) that the budget be approved.</p>",
+        ["The budget be approved (carried, 8 for, 3 against)."],
+    ),
+    (
+        "planning: approved subject to conditions, the conditions folded",
+        "<p>RESOLVED – That the application be APPROVED subject to the following conditions:</p>"
+        "<p>1. Standard time limit</p><p>2. Approved plans</p><p>3. Materials</p>",
+        ["The application be APPROVED subject to 3 conditions."],
+    ),
+    (
+        "passive: minutes approved as a correct record, no keyword",
+        "<p>The minutes of the meeting held on 24 February were approved as a correct record.</p>",
+        ["The minutes of the meeting held on 24 February were approved as a correct record."],
+    ),
+    (
+        "passive: received, and Council accepted that",
+        "<p>The minutes were received for information. The Leader suggested, and Council "
+        "accepted, that item 18 be published.</p>",
+        ["Item 18 be published."],
+    ),
+    (
+        "Members agreed",
+        "<p>Members agreed that the item be deferred to the next meeting.</p>",
+        ["The item be deferred to the next meeting."],
+    ),
+    (
+        "numbered that-clauses with no RESOLVED",
+        "<p>(1) that the report be noted;</p><p>(2) that a further report come to March.</p>",
+        ["The report be noted.", "A further report come to March."],
+    ),
+    (
+        "lead-ins stripped",
+        "<p>RESOLVED – That, for the reasons in the report, the scheme be approved.</p>",
+        ["For the reasons in the report, the scheme be approved."],
+    ),
+    (
+        "announcements and apologies: nothing decided",
+        "<p>Apologies were received from Councillors Cooper and Still.</p>"
+        "<p>It was noted that Members had visited the site.</p>"
+        "<p>The following transparency statements were noted:-</p><p>· the Convener, item 10</p>",
+        [],
+    ),
+    (
         "narrative only: nothing decided",
         "<p>Members discussed paragraphs (a) and (b) of the report and asked questions. The "
         "matter had been resolved by officers before the meeting.</p>",

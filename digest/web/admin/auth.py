@@ -17,6 +17,7 @@ from digest import admins
 from digest.models import Admin
 from digest.web.admin import bp
 from digest.web.context import db, runtime
+from digest.web.input import UnstorableInput, storable
 
 ABSOLUTE_LIFETIME_SECONDS = 12 * 3600
 PUBLIC_ENDPOINTS = frozenset({"admin.login"})
@@ -71,16 +72,47 @@ def never_cache(response: BaseResponse) -> BaseResponse:
     return response
 
 
-def _safe_next(target: str | None) -> str:
-    """Only paths inside the console, so the login form cannot be used to redirect away."""
+def safe_admin_path(target: str | None, default: str) -> str:
+    """`target` if it is a path inside the console, else `default`: forms and links that
+    say where to go next (login's `next`, a form's `back`) cannot send anyone off-site.
+    Backslashes count as slashes (browsers read `/\\evil.example` as `//evil.example`)."""
     if (
         target
         and target.startswith("/admin")
-        and not urlsplit(target).netloc
+        and target.isprintable()
+        and "\\" not in target
         and "//" not in target
+        and not urlsplit(target).netloc
+        and not urlsplit(target).scheme
     ):
         return target
-    return url_for("admin.dashboard")
+    return default
+
+
+def _safe_next(target: str | None) -> str:
+    return safe_admin_path(target, url_for("admin.dashboard"))
+
+
+@bp.errorhandler(UnstorableInput)
+def refused_sign_in(exc: UnstorableInput) -> tuple[str, int]:
+    """A sign-in refused for its characters is still a failed sign-in, and audited."""
+    if request.endpoint == "admin.login" and request.method == "POST":
+        database = db()
+        admins.record(
+            database,
+            actor=storable(admins.login_address(storable(request.form.get("email", ""))))
+            or "(blank)",
+            action="login.failed",
+            now=runtime().now(),
+            detail=f"from {request.remote_addr}: refused characters",
+        )
+        database.commit()
+    return render_template(
+        "errors/error.html",
+        code=400,
+        title="Something was wrong with that request",
+        message=exc.description,
+    ), 400
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -8,12 +8,13 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from digest import councils, enablement
+from digest.collector import store
 from digest.collector.fetcher import Fetcher
 from digest.collector.probe import probe_site
 from digest.collector.probe import record as record_probe
 from digest.models import CouncilStatus, CouncilSystem
 from digest.web.admin import bp
-from digest.web.admin.auth import audit, signed_in
+from digest.web.admin.auth import audit, safe_admin_path, signed_in
 from digest.web.context import db, runtime
 from digest.web.public import council_or_404
 from jobs import tasks
@@ -39,10 +40,12 @@ def council_list() -> str:
 
 @bp.get("/councils/<slug>")
 def council_detail(slug: str) -> str:
+    council = _council(slug)
     return render_template(
         "admin/council.html",
-        council=_council(slug),
+        council=council,
         now=runtime().now(),
+        meeting_failures=store.meeting_failures(db(), council.id),
         systems=[s.value for s in CouncilSystem],
     )
 
@@ -70,9 +73,8 @@ def enable(slug: str) -> BaseResponse:
     flash(
         f"{council.name} is enabled." if result.changed else f"{council.name} was already enabled."
     )
-    return redirect(
-        request.form.get("back") or url_for("admin.council_detail", slug=slug), code=303
-    )
+    here = url_for("admin.council_detail", slug=slug)
+    return redirect(safe_admin_path(request.form.get("back"), here), code=303)
 
 
 @bp.post("/councils/<slug>/pause")

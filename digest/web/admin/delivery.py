@@ -3,11 +3,13 @@ suppressions."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from datetime import UTC, datetime, timedelta
+
+from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from digest import intake, stats
-from digest.mail import pauses
+from digest.mail import outbox, pauses
 from digest.mail import stats as mail_stats
 from digest.web.admin import bp
 from digest.web.admin.auth import audit
@@ -18,13 +20,18 @@ from digest.web.context import db, runtime
 def delivery() -> str:
     rt = runtime()
     session = db()
+    since = _since(request.args.get("since", "")) or rt.now() - timedelta(days=1)
     return render_template(
         "admin/delivery.html",
+        requeue_since=since,
+        requeue_since_local=since.astimezone(rt.config.tz).strftime("%Y-%m-%dT%H:%M"),
+        failed_reasons=outbox.failed_since(session, since),
         counts=mail_stats.counts(
             session, now=rt.now(), since=stats.week_start(rt.now(), rt.config.tz)
         ),
         weeks=mail_stats.weekly(session, now=rt.now()),
         failures=stats.recent_failures(session),
+        about_us=mail_stats.recent_about_us(session),
         suppression_counts=stats.suppressions_by_reason(session),
         suppressions=stats.recent_suppressions(session),
         stopped=pauses.stopped_until(session, rt.now()),
@@ -51,3 +58,27 @@ def resume_sending() -> Response:
     else:
         flash("Sending was not stopped.")
     return redirect(url_for("admin.delivery"), code=303)
+
+
+def _since(value: str) -> datetime | None:
+    """A datetime-local field's value (site time zone) as UTC; None if empty or bad."""
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=runtime().config.tz)
+    return moment.astimezone(UTC)
+
+
+@bp.post("/delivery/requeue")
+def requeue_failed() -> Response:
+    since = _since(request.form.get("since", ""))
+    if since is None:
+        flash("Give the time from which failed messages should be tried again.")
+        return redirect(url_for("admin.delivery"), code=303)
+    requeued = outbox.requeue_failed(db(), since=since, now=runtime().now())
+    audit("outbox.requeue_failed", since.isoformat(), f"{requeued} messages")
+    db().commit()
+    flash(f"{requeued} failed messages will be sent again by the delivery loop.")
+    return redirect(url_for("admin.delivery", since=request.form.get("since", "")), code=303)

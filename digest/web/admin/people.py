@@ -120,5 +120,8 @@ def erase_subscriber(subscriber_id: int) -> BaseResponse:
     # The audit trail keeps the id, never the address: it must not outlive the erasure.
     audit("subscriber.erase", f"subscriber {subscriber_id}")
     session.commit()
-    flash("All data about that subscriber has been erased; the address stays suppressed.")
+    flash(
+        "All data about that subscriber has been erased. A keyed hash of the address is "
+        "kept: it stays suppressed if it bounced or complained."
+    )
     return redirect(url_for("admin.subscriber_lookup"), code=303)
