@@ -235,13 +235,14 @@ def test_an_error_page_or_a_slow_host_is_a_recorded_error_and_nothing_changes(
     assert council(rt, "birmingham").last_error is None
 
 
-def test_a_meeting_page_that_fails_writes_nothing(
+def test_a_meeting_page_that_fails_is_left_out_and_recorded(
     rt: Runtime, clock: Clock, fake_moderngov: FakeModernGov
 ) -> None:
+    """As for ModernGov: one unreadable meeting is left out (never stored half-read) and
+    recorded; the council's other meetings are collected."""
     today = clock.now.astimezone(LONDON).date()
     site = cmis_site(fake_moderngov, today)
     site.cmis_meetings.append(CmisMeeting("15300", "99", "Gone Committee", today))
-    site.cmis_meetings[-1].id = "15300"
     _point(rt, fake_moderngov)
     # Meeting 15300 is listed but its page is a server error.
     site.override = lambda request: (
@@ -250,9 +251,15 @@ def test_a_meeting_page_that_fails_writes_nothing(
         else None
     )
     report = collect(rt, "birmingham")
-    assert not report.outcomes[0].ok
-    assert (report.outcomes[0].error or "").startswith("meeting 15300: HTTP 500")
-    assert meetings_of(rt, "birmingham") == {}
+    assert report.outcomes[0].ok, report.outcomes[0].error
+    meetings = meetings_of(rt, "birmingham")
+    assert "15300" not in meetings and "15028" in meetings
+    with rt.read_sessions() as session:
+        from digest.collector import store
+
+        failures = store.meeting_failures(session, council(rt, "birmingham").id)
+    assert [f.source_id for f in failures] == ["15300"]
+    assert "HTTP 500" in failures[0].error
 
 
 def _point(rt: Runtime, fake: FakeModernGov) -> None:
