@@ -7,22 +7,27 @@ Each council is on its own host, as in the bundled list. Pass: wall time ≤ 1.2
 saw two requests at once or a gap below the interval, nothing failed, and a re-poll with
 nothing new made one conditional request per month page (answered 304) plus the base
 page and the list view, and no meeting page. `--quick` scales the latency and interval
-down tenfold (0.2 s and 0.1 s), which leaves the formula's proportions unchanged.
+down fourfold (0.5 s and 0.25 s), which leaves the formula's proportions unchanged.
+Each host is its own server on its own loopback address (127.0.0.2, .3, ...): the
+fetcher queues requests per server address.
 """
 
 from __future__ import annotations
 
 import collections
+import ipaddress
+import multiprocessing
 import tempfile
 import time
 from datetime import timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from bench.bench_collect import _FakeProcess, _politeness_ok
+from bench.bench_collect import _politeness_ok
 from digest import councils, enablement, schema
 from digest.clock import utcnow
 from digest.collector.fetcher import Fetcher
@@ -31,7 +36,59 @@ from digest.config import Config
 from digest.db import make_engine, make_sessionmaker
 from digest.models import Council, CouncilSystem, Meeting
 from tests.support.cmis import CmisMeeting, CmisSite
-from tests.support.moderngov import FakeSite, loopback_resolver
+from tests.support.moderngov import FakeModernGov, FakeSite, Logged
+
+
+class _Servers:
+    """One fake server per council host, each on its own loopback address (the fetcher
+    queues requests per server address, as real hosts are separate servers), all in one
+    process of their own so their CPU time is not charged to the collector."""
+
+    def __init__(self, sites: dict[str, FakeSite]) -> None:
+        self.addresses = {host: f"127.0.0.{n + 2}" for n, host in enumerate(sorted(sites))}
+        context = multiprocessing.get_context("fork")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(
+            target=_serve, args=(child, sites, self.addresses), daemon=True
+        )
+        self._process.start()
+        self.ports: dict[str, int] = self._conn.recv()
+
+    def resolver(self, host: str, port: int) -> list[Any]:
+        return [ipaddress.ip_address(self.addresses.get(host, "127.0.0.1"))]
+
+    def log(self) -> list[Logged]:
+        self._conn.send("log")
+        entries: list[Logged] = self._conn.recv()
+        return entries
+
+    def clear_log(self) -> None:
+        self._conn.send("clear")
+        self._conn.recv()
+
+    def stop(self) -> None:
+        self._conn.send("stop")
+        self._process.join(timeout=10)
+
+
+def _serve(conn: Connection, sites: dict[str, FakeSite], addresses: dict[str, str]) -> None:
+    fakes: dict[str, FakeModernGov] = {}
+    for host, site in sites.items():
+        fakes[host] = FakeModernGov(address=addresses[host])
+        fakes[host].sites[host] = site
+    conn.send({host: fake.port for host, fake in fakes.items()})
+    while True:
+        command = conn.recv()
+        if command == "log":
+            conn.send([entry for fake in fakes.values() for entry in fake.log])
+        elif command == "clear":
+            for fake in fakes.values():
+                fake.clear_log()
+            conn.send(None)
+        else:
+            for fake in fakes.values():
+                fake.stop()
+            return
 
 
 def _host_of(council: Council) -> str:
@@ -57,7 +114,7 @@ def _meetings(first_id: int, today: Any) -> list[CmisMeeting]:
 
 
 def run(quick: bool) -> dict[str, Any]:
-    scale = 0.1 if quick else 1.0
+    scale = 0.25 if quick else 1.0
     month_latency, interval = 2.0 * scale, 1.0 * scale
     today = utcnow().date()
     with tempfile.TemporaryDirectory() as tmp:
@@ -81,8 +138,7 @@ def run(quick: bool) -> dict[str, Any]:
                 month_delay=month_latency,
                 etag=True,
             )
-        fake = _FakeProcess(sites, 0.0)
-        port = fake.port
+        fake = _Servers(sites)
         try:
             with make_sessionmaker(engine).begin() as session:
                 for council in chosen:
@@ -90,7 +146,9 @@ def run(quick: bool) -> dict[str, Any]:
                         session,
                         session.get_one(Council, council.id),
                         utcnow(),
-                        base_url=f"http://{hosts[council.id]}:{port}/birmingham",
+                        base_url=(
+                            f"http://{hosts[council.id]}:{fake.ports[hosts[council.id]]}/birmingham"
+                        ),
                     )
             config = Config().replace(
                 database={"url": str(engine.url)},
@@ -105,7 +163,7 @@ def run(quick: bool) -> dict[str, Any]:
             read_sessions = make_sessionmaker(engine, readonly=True)
 
             def collector() -> Collector:
-                fetcher = Fetcher(config.collector, resolver=loopback_resolver)
+                fetcher = Fetcher(config.collector, resolver=fake.resolver)
                 return Collector(sessions, read_sessions, config, clock=utcnow, fetcher=fetcher)
 
             started = time.perf_counter()
