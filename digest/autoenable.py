@@ -29,6 +29,7 @@ class AutoEnableReport:
     enabled: list[str] = field(default_factory=list)
     probe_failed: list[tuple[str, str]] = field(default_factory=list)
     waiting_for_capacity: list[str] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)  # enough demand, no source
     off: bool = False
 
     def summary(self) -> str:
@@ -42,6 +43,8 @@ class AutoEnableReport:
             parts.append("probe failed: " + ", ".join(slug for slug, _ in self.probe_failed))
         if self.waiting_for_capacity:
             parts.append(f"{len(self.waiting_for_capacity)} ready but over max_enabled_councils")
+        if self.unsupported:
+            parts.append("skipped, not collectable yet: " + ", ".join(self.unsupported))
         return "; ".join(parts)
 
 
@@ -70,10 +73,19 @@ def run(
         report.off = True
         return report
     with sessions() as session:
+        ranked = demand.ranking(session, cfg.professional_weight)
         ready = [
             (row.council.id, row.council.slug, row.council.base_url)
-            for row in demand.ranking(session, cfg.professional_weight)
+            for row in ranked
             if demand.is_ready(row, cfg)
+        ]
+        # Enough demand but a system we cannot collect: skipped, and said so.
+        report.unsupported = [
+            row.council.slug
+            for row in ranked
+            if row.position is not None
+            and row.score >= cfg.auto_enable_threshold
+            and not row.council.is_collectable
         ]
         live = enabled_count(session)
     for council_id, slug, base_url in ready:

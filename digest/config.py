@@ -125,6 +125,8 @@ class CollectorConfig:
     pdf_text: bool = True
     max_pdf_bytes: int = 25_000_000
     reports_per_meeting: int = 5
+    # CMIS renders a month of its calendar slowly (about 40 s at Birmingham).
+    cmis_timeout: float = 120.0
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from digest.models import Council, CouncilStatus, CouncilSystem
 SYSTEMS = {
     "moderngov": CouncilSystem.MODERNGOV,
     "cmis": CouncilSystem.CMIS,
-    "jadu": CouncilSystem.OTHER,
+    "jadu": CouncilSystem.JADU,
     "other": CouncilSystem.OTHER,
     "unknown": CouncilSystem.UNKNOWN,
 }
@@ -88,7 +88,13 @@ def import_bundled(session: Session, now: datetime) -> ImportResult:
             )
             created += 1
             continue
-        changes = {k: values[k] for k in DESCRIPTIVE if getattr(council, k) != values[k]}
+        changes = {
+            k: values[k]
+            for k in DESCRIPTIVE
+            if getattr(council, k) != values[k]
+            # A system found by a probe or set by an admin outranks the bundled list.
+            and not (k == "system" and council.system_source != "list")
+        }
         if not council.base_url and values["base_url"]:
             changes["base_url"] = values["base_url"]
         if changes:

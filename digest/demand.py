@@ -108,5 +108,10 @@ def bucket(count: int, threshold: int) -> str:
 
 
 def is_ready(row: Demand, config: DemandConfig) -> bool:
-    """Demand has reached the auto-enable threshold (shown to admins as "ready")."""
-    return config.auto_enable_threshold > 0 and row.score >= config.auto_enable_threshold
+    """Demand has reached the auto-enable threshold (shown to admins as "ready") and we
+    can collect the council (the others show as "unsupported" however many ask)."""
+    return (
+        config.auto_enable_threshold > 0
+        and row.score >= config.auto_enable_threshold
+        and row.council.is_collectable
+    )

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from digest import professional_requests, subscriptions
+from digest.collector.sources import system_name
 from digest.mail import outbox
 from digest.mail.compose import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
 from digest.mail.outbox import MessagePurpose
@@ -47,6 +48,13 @@ def enable(
         council.base_url = base_url.strip().rstrip("/")
     if not council.base_url:
         raise EnablementError(f"{council.name} has no democracy website address (base URL) yet")
+    if not council.is_collectable:
+        # Enabling would tell subscribers it is live and then collect nothing.
+        raise EnablementError(
+            f"we can't collect {council.name}'s meetings automatically yet: it runs "
+            f"{system_name(council.system)} (set its system on the admin council page, or "
+            f"`digest councils probe {council.slug}`)"
+        )
     if council.status == CouncilStatus.ENABLED:
         council.updated_at = now
         return EnableResult(council, changed=False)

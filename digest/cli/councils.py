@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
 from sqlalchemy.orm import Session
 
-from digest import admins, enablement
+from digest import admins, coverage, enablement
 from digest import councils as directory
 from digest.cli import CliState, pass_state
 from digest.cli.output import summary
 from digest.collector.committees import InvalidCommitteeFilter, check_filter
 from digest.collector.fetcher import Fetcher
 from digest.collector.probe import probe as probe_council
+from digest.collector.sources import system_name
 from digest.models import Council, CouncilStatus
 from jobs import tasks
 
@@ -56,7 +58,9 @@ def _council(session: Session, slug: str) -> Council:
 @councils.command("enable")
 @click.argument("slug")
 @click.option(
-    "--base-url", default=None, help="The ModernGov site, e.g. https://democracy.wigan.gov.uk"
+    "--base-url",
+    default=None,
+    help="The council's ModernGov or CMIS site, e.g. https://democracy.wigan.gov.uk",
 )
 @click.option(
     "--committee-filter",
@@ -126,7 +130,8 @@ def pause_council(state: CliState, slug: str) -> None:
 @click.argument("slug")
 @pass_state
 def probe(state: CliState, slug: str) -> None:
-    """Test whether the council's site answers GetMeetings with ModernGov XML."""
+    """Recognise the council's system (ModernGov web service, CMIS calendar, or neither)
+    from its democracy URL or website, and record it."""
     rt = state.runtime()
     with rt.sessions.begin() as session:
         council = _council(session, slug)
@@ -134,9 +139,41 @@ def probe(state: CliState, slug: str) -> None:
             session, council, Fetcher(rt.config.collector), rt.now(), rt.config.tz
         )
         name, source = council.name, council.base_url or "(no base URL)"
+        system = council.system
+        collectable = council.is_collectable
     summary(f"{name} at {source}: {result.message}.", ok=result.ok)
+    summary(
+        f"System: {system.value} ({system_name(system)}); "
+        + ("collectable." if collectable else "we can't collect it automatically yet."),
+        ok=result.ok,
+    )
     if not result.ok:
         sys.exit(1)
+
+
+@councils.command("coverage")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (see SPEC §12.2).")
+@pass_state
+def coverage_command(state: CliState, as_json: bool) -> None:
+    """Per council system: councils, how many are collectable, enabled and fresh."""
+    rt = state.runtime()
+    with rt.read_sessions() as session:
+        found = coverage.coverage(session, rt.now())
+    if as_json:
+        click.echo(json.dumps(found.as_json(), indent=2))
+        return
+    click.echo(
+        f"{'system':<10}  {'councils':>8}  {'collectable':>11}  {'enabled':>7}  {'fresh':>5}"
+    )
+    rows = [(s.value, c) for s, c in found.systems.items()] + [("total", found.total)]
+    for label, c in rows:
+        click.echo(
+            f"{label:<10}  {c.councils:>8}  {c.collectable:>11}  {c.enabled:>7}  {c.fresh:>5}"
+        )
+    summary(
+        f"{found.total.collectable} of {found.total.councils} councils collectable; "
+        f"{found.total.councils - found.total.collectable} not yet supported."
+    )
 
 
 def register(group: click.Group) -> None:

@@ -24,6 +24,8 @@ def demand(state: CliState, limit: int | None, show_all: bool) -> None:
     for row in shown:
         first = row.first_demand_at.strftime("%Y-%m-%d %H:%M") if row.first_demand_at else "-"
         ready = "  [ready]" if ranking.is_ready(row, cfg) else ""
+        if not row.council.is_collectable:
+            ready = "  [unsupported: we can't collect its meetings automatically yet]"
         click.echo(
             f"{row.position or '-':>4}  {row.score:>6}  {row.subscribers:>6}  "
             f"{row.requests:>4}  {first:<16}  {row.council.slug}{ready}"

@@ -269,8 +269,11 @@ class Fetcher:
             self._local.session = session
         return session
 
-    def get(self, url: str, *, validator: Validator | None = None) -> Fetched:
-        """GET `url`, following up to five redirects. Raises FetchError."""
+    def get(
+        self, url: str, *, validator: Validator | None = None, timeout: float | None = None
+    ) -> Fetched:
+        """GET `url`, following up to five redirects. Raises FetchError. `timeout`
+        replaces `[collector] timeout` for slow systems (CMIS month pages)."""
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
             scheme = urlsplit(current).scheme.lower()
@@ -284,7 +287,7 @@ class Fetcher:
             gate = str(ip)
             _current.pinned = (host.lower(), port, ip)
             try:
-                status, headers, body = self._polite(current, gate, validator)
+                status, headers, body = self._polite(current, gate, validator, timeout)
             finally:
                 _current.pinned = None
             if status in _REDIRECTS and headers.get("Location"):
@@ -313,14 +316,14 @@ class Fetcher:
             raise FetchError(_network_message(exc, url, self.config.timeout)) from exc
 
     def _polite(
-        self, url: str, gate: str, validator: Validator | None
+        self, url: str, gate: str, validator: Validator | None, timeout: float | None = None
     ) -> tuple[int, CaseInsensitiveDict[str], bytes]:
         """One request through the host's gate; a 503 or 429 with a Retry-After of up
         to `timeout` seconds is honoured once (the host's queue waits it out)."""
         retried = False
         while True:
             with self.gate.slot(gate):
-                status, headers, body = self._one(url, validator)
+                status, headers, body = self._one(url, validator, timeout)
             wait = retry_after(headers.get("Retry-After", "")) if status in (429, 503) else None
             if wait is None:
                 return status, headers, body
@@ -334,9 +337,9 @@ class Fetcher:
             retried = True
 
     def _one(
-        self, url: str, validator: Validator | None
+        self, url: str, validator: Validator | None, timeout: float | None = None
     ) -> tuple[int, CaseInsensitiveDict[str], bytes]:
-        timeout = self.config.timeout
+        timeout = timeout or self.config.timeout
         with _total_deadline(timeout * 2) as deadline:
             try:
                 return self._read(url, validator, timeout)

@@ -10,14 +10,25 @@ only the counts and no blocks is an empty list. See research/moderngov.md §1.3-
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import json
-from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from urllib.parse import quote, urljoin, urlsplit
 from xml.etree.ElementTree import Element
 
-from digest.collector.fetcher import Fetched
+from digest.collector.fetcher import Fetched, Fetcher, FetchError
+from digest.collector.parsed import (
+    ListedCommittee,
+    ListedMeeting,
+    MeetingDetail,
+    MeetingList,
+    ParsedAttendee,
+    ParsedDocument,
+    ParsedItem,
+    is_cancelled,
+    status_label,
+    status_part,
+)
 from digest.collector.safexml import (
     BadResponse,
     day,
@@ -28,7 +39,28 @@ from digest.collector.safexml import (
     text,
     verbatim,
 )
+from digest.collector.sources import CouncilPlan, DetailAnswer, Listing, ValidatorSeen
 from digest.htmltext import clean_inline, html_to_text
+from digest.models import CouncilSystem
+
+__all__ = [
+    "ListedCommittee",
+    "ListedMeeting",
+    "MeetingDetail",
+    "MeetingList",
+    "ModernGovSource",
+    "ParsedAttendee",
+    "ParsedDocument",
+    "ParsedItem",
+    "is_cancelled",
+    "meeting_url",
+    "meetings_url",
+    "parse_meeting",
+    "parse_meetings",
+    "public_meeting_url",
+    "status_label",
+    "status_part",
+]
 
 MEETINGS_ROOTS = frozenset({"getmeetings", "getmeetingsbydate"})
 MEETING_ROOTS = frozenset({"meeting"})
@@ -57,108 +89,6 @@ def public_meeting_url(base_url: str, committee_id: str, meeting_id: str) -> str
         f"{base_url.rstrip('/')}/ieListDocuments.aspx?"
         f"CId={quote(committee_id, safe='')}&MId={quote(meeting_id, safe='')}"
     )
-
-
-@dataclass(frozen=True)
-class ListedMeeting:
-    """One meeting as GetMeetings lists it."""
-
-    source_id: str
-    committee_id: str
-    committee_title: str
-    date: date
-    time_text: str
-    status_text: str
-    is_webcast: bool
-
-    @property
-    def is_cancelled(self) -> bool:
-        return is_cancelled(self.status_text)
-
-    def signature(self) -> str:
-        """Changes whenever anything GetMeetings says about the meeting changes."""
-        data = asdict(self)
-        data["date"] = self.date.isoformat()
-        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class ListedCommittee:
-    source_id: str
-    title: str
-
-
-@dataclass(frozen=True)
-class MeetingList:
-    meetings: tuple[ListedMeeting, ...]
-    committees: tuple[ListedCommittee, ...]
-
-
-@dataclass(frozen=True)
-class ParsedDocument:
-    source_id: str
-    title: str
-    url: str
-    published_on: date | None
-    is_restricted: bool
-    item_source_id: str | None
-
-
-@dataclass(frozen=True)
-class ParsedItem:
-    source_id: str
-    number: str
-    title: str
-    agenda_text: str
-    minutes_text: str
-    is_restricted: bool
-    is_decision: bool
-
-
-@dataclass(frozen=True)
-class ParsedAttendee:
-    member_source_id: str
-    name: str
-    role: str
-    party: str
-    attendance: str
-
-
-@dataclass(frozen=True)
-class MeetingDetail:
-    """One meeting as GetMeeting describes it."""
-
-    source_id: str
-    date: date | None
-    time_text: str
-    status_text: str
-    venue: str
-    end_time_text: str
-    is_webcast: bool
-    agenda_published: bool
-    minutes_published: bool
-    items: tuple[ParsedItem, ...]
-    documents: tuple[ParsedDocument, ...]
-    attendees: tuple[ParsedAttendee, ...]
-
-    def signature(self) -> str:
-        return hashlib.sha256(repr(self).encode()).hexdigest()
-
-
-def is_cancelled(status_text: str) -> bool:
-    """'Cancelled' and 'Cancelled; …'. Compound labels such as 'Confirmed; Budget Council'
-    carry the status before the semicolon and a label after it."""
-    return status_part(status_text).lower().startswith("cancel")
-
-
-def status_part(status_text: str) -> str:
-    return status_text.split(";", 1)[0].strip()
-
-
-def status_label(status_text: str) -> str:
-    """The label after the status ('Budget Council' in 'Confirmed; Budget Council')."""
-    parts = status_text.split(";", 1)
-    return parts[1].strip() if len(parts) == 2 else ""
 
 
 def parse_meetings(fetched: Fetched) -> MeetingList:
@@ -290,3 +220,81 @@ def _document(element: Element, base_url: str, item_id: str) -> ParsedDocument |
         is_restricted=flag(element, "isrestricted"),
         item_source_id=item_id,
     )
+
+
+class ModernGovSource:
+    """The web service: one GetMeetings for the window, one GetMeeting per meeting."""
+
+    system = CouncilSystem.MODERNGOV
+    rechecks_upcoming = False  # GetMeetings carries the status: a change shows in the list
+
+    def list_meetings(self, plan: CouncilPlan, fetcher: Fetcher) -> Listing:
+        start, end = plan.window
+        url = meetings_url(plan.base_url, start, end)
+        answer = fetcher.get(url, validator=plan.validators.get(url))
+        # The fingerprint includes the committee rule: a new filter must re-read the list.
+        fingerprint = hashlib.sha256(answer.body + plan.rule.describe().encode()).hexdigest()
+        if answer.not_modified:
+            return Listing(None, (plan.window,), (url,), (), 1)
+        seen = (ValidatorSeen(url, answer.validator, fingerprint),)
+        if plan.digests.get(url) == fingerprint:
+            return Listing(None, (plan.window,), (url,), seen, 1)
+        return Listing(parse_meetings(answer), (), (url,), seen, 1)
+
+    def fetch_meeting(
+        self, plan: CouncilPlan, fetcher: Fetcher, source_id: str, page_url: str
+    ) -> DetailAnswer:
+        url = meeting_url(plan.base_url, source_id)
+        answer = fetcher.get(url, validator=plan.validators.get(url))
+        if answer.not_modified:
+            return DetailAnswer(None, None)
+        detail = parse_meeting(answer, plan.base_url)
+        if detail.source_id != source_id:
+            raise FetchError(
+                f"GetMeeting for meeting {source_id} described meeting {detail.source_id}"
+            )
+        seen = ValidatorSeen(url, answer.validator, answer.sha256)
+        if plan.pdf_text and page_url and _minutes_only_elsewhere(detail, plan):
+            return DetailAnswer(_with_page_documents(detail, page_url, plan, fetcher), seen, 2)
+        return DetailAnswer(detail, seen)
+
+    def meeting_page(
+        self,
+        base_url: str,
+        listed: ListedMeeting | None,
+        committee_id: str,
+        source_id: str,
+        current: str,
+    ) -> str:
+        return public_meeting_url(base_url, committee_id, source_id)
+
+    def is_listing_url(self, url: str) -> bool:
+        return "/GetMeetings?" in url
+
+
+def _minutes_only_elsewhere(detail: MeetingDetail, plan: CouncilPlan) -> bool:
+    """A held meeting with no minutes text from the web service: its minutes (or
+    decision notice) may be a PDF linked only from the meeting's public page."""
+    now = plan.planned_at or datetime.now(UTC)
+    if detail.date is None or detail.date > now.astimezone(plan.tz).date():
+        return False
+    if is_cancelled(detail.status_text):
+        return False
+    return not any(item.minutes_text for item in detail.items)
+
+
+def _with_page_documents(
+    detail: MeetingDetail, page_url: str, plan: CouncilPlan, fetcher: Fetcher
+) -> MeetingDetail:
+    """One more polite request: the meeting's public page (ieListDocuments.aspx), for its
+    meeting-wide files. A page that fails costs the meeting nothing: GetMeeting's answer
+    stands."""
+    from digest.collector import meetingpage  # it reads ParsedDocument from here
+
+    try:
+        found = meetingpage.parse_documents(fetcher.get(page_url), plan.base_url, detail.source_id)
+    except FetchError:
+        return detail
+    known = {doc.url for doc in detail.documents}
+    extra = tuple(doc for doc in found if doc.url not in known)
+    return dataclasses.replace(detail, documents=detail.documents + extra) if extra else detail

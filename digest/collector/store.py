@@ -15,10 +15,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from digest import search, topics
-from digest.collector import moderngov
 from digest.collector.fetch import CouncilFetch
-from digest.collector.moderngov import ListedMeeting, MeetingDetail
+from digest.collector.parsed import (
+    ListedCommittee,
+    ListedMeeting,
+    MeetingDetail,
+    is_cancelled,
+    status_label,
+)
 from digest.collector.safexml import clock_time
+from digest.collector.sources import Source
 from digest.db import rows_affected
 from digest.documents import kinds
 from digest.models import (
@@ -85,7 +91,7 @@ def collect(
     }
     if fetched.listing is not None:
         _upsert_committees(session, council, fetched.listing.committees, now)
-    elif fetched.still_listed:
+    if fetched.still_listed:
         session.execute(
             sa.update(Meeting)
             .where(Meeting.council_id == council.id, Meeting.source_id.in_(fetched.still_listed))
@@ -106,7 +112,7 @@ def collect(
             meeting = _new_meeting(session, council, entry, now)
         changes: list[Change] = [(ChangeKind.NEW, {})] if is_new else []
         listed_before = meeting.list_signature
-        changes += _update(meeting, entry, detail, is_new, plan.base_url, plan.tz, now)
+        changes += _update(meeting, entry, detail, is_new, plan.source, plan.base_url, plan.tz, now)
         touched = bool(changes) or meeting.list_signature != listed_before
         signature = detail.signature() if detail is not None else ""
         if detail is not None and signature != meeting.detail_signature:
@@ -228,6 +234,7 @@ def _update(
     entry: ListedMeeting | None,
     detail: MeetingDetail | None,
     is_new: bool,
+    source: Source,
     base_url: str,
     tz: ZoneInfo,
     now: datetime,
@@ -270,15 +277,15 @@ def _update(
         )
     meeting.start_date, meeting.start_at, meeting.time_known = when, start_at, time_known
     meeting.status_label = status_text[:200]
-    label = moderngov.status_label(status_text)
+    label = status_label(status_text)
     committee = meeting.committee or "Meeting"
     meeting.title = (f"{committee} ({label})" if label else committee)[:400]
-    meeting.source_url = moderngov.public_meeting_url(
-        base_url, meeting.committee_source_id, meeting.source_id
+    meeting.source_url = source.meeting_page(
+        base_url, entry, meeting.committee_source_id, meeting.source_id, meeting.source_url or ""
     )[:500]
 
     was = meeting.status
-    if moderngov.is_cancelled(status_text):
+    if is_cancelled(status_text):
         meeting.status = MeetingStatus.CANCELLED
         if is_new or was != MeetingStatus.CANCELLED:
             changes.append((ChangeKind.CANCELLED, {}))
@@ -416,7 +423,7 @@ def _store_documents(
 
 
 def _upsert_committees(
-    session: Session, council: Council, listed: tuple[moderngov.ListedCommittee, ...], now: datetime
+    session: Session, council: Council, listed: tuple[ListedCommittee, ...], now: datetime
 ) -> None:
     existing = {
         c.source_id: c
@@ -446,22 +453,23 @@ def _remember_validators(
     rows: dict[str, FetchValidator],
     now: datetime,
 ) -> None:
-    """Keep ETag / Last-Modified for next time. GetMeetings URLs carry the dates, so the
-    row for yesterday's URL is replaced rather than kept forever."""
+    """Keep ETag / Last-Modified for next time. Listing URLs carry the dates (GetMeetings'
+    window, CMIS months), so rows for URLs no longer asked are dropped, not kept forever."""
+    listing_page = fetched.plan.source.is_listing_url
     if fetched.failed_details:
-        # A meeting was left out: the next poll must read the list again in full (not
+        # A meeting was left out: the next poll must read the listing again in full (not
         # take a 304 or an unchanged fingerprint as "nothing new") to try it again.
-        for url in [u for u in rows if "/GetMeetings?" in u]:
+        for url in [u for u in rows if listing_page(u)]:
             session.delete(rows.pop(url))
     for seen in fetched.validators:
-        # GetMeetings rows are kept even without validators: their fingerprint tells the
+        # Listing rows are kept even without validators: their fingerprint tells the
         # next poll that nothing changed.
-        is_listing = "/GetMeetings?" in seen.url
+        is_listing = listing_page(seen.url)
         if is_listing and fetched.failed_details:
             continue
         keep = is_listing or bool(seen.validator.etag or seen.validator.last_modified)
         if is_listing:
-            for url in [u for u in rows if "/GetMeetings?" in u and u != seen.url]:
+            for url in [u for u in rows if listing_page(u) and u not in fetched.listing_urls]:
                 session.delete(rows.pop(url))
         if not keep:
             if seen.url in rows:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from digest.db import Base
-from digest.models.enums import CouncilStatus, CouncilSystem
+from digest.models.enums import COLLECTABLE_SYSTEMS, CouncilStatus, CouncilSystem
 
 if TYPE_CHECKING:
     from digest.models.meeting import Meeting
@@ -30,6 +30,9 @@ class Council(Base):
     council_type: Mapped[str] = mapped_column(sa.String(80), default="")
     website: Mapped[str] = mapped_column(sa.String(300), default="")
     system: Mapped[CouncilSystem] = mapped_column(default=CouncilSystem.UNKNOWN)
+    # Who said so: "list" (the bundled list; refreshed by every import), "probe" or
+    # "admin" (an import leaves those alone).
+    system_source: Mapped[str] = mapped_column(sa.String(16), default="list", server_default="list")
     base_url: Mapped[str] = mapped_column(sa.String(300), default="")
     shared_install_with: Mapped[str] = mapped_column(sa.String(80), default="")
     # A regular expression on committee titles; set for installs shared by two councils.
@@ -61,6 +64,19 @@ class Council(Base):
         if self.status != CouncilStatus.ENABLED or self.last_error_at is None:
             return False
         return self.last_success_at is None or self.last_error_at > self.last_success_at
+
+    @property
+    def is_collectable(self) -> bool:
+        """We have a source for its system and know where its meetings are."""
+        return self.system in COLLECTABLE_SYSTEMS and bool(self.base_url)
+
+    def is_fresh(self, now: datetime) -> bool:
+        """Enabled and collected successfully within the last 48 hours."""
+        return (
+            self.status == CouncilStatus.ENABLED
+            and self.last_success_at is not None
+            and now - self.last_success_at <= STALE_AFTER
+        )
 
     def is_stale(self, now: datetime) -> bool:
         """Enabled but without a successful collection for 48 hours."""

@@ -14,8 +14,14 @@ class CouncilStatus(enum.StrEnum):
 class CouncilSystem(enum.StrEnum):
     MODERNGOV = "moderngov"
     CMIS = "cmis"
+    JADU = "jadu"
     OTHER = "other"
     UNKNOWN = "unknown"
+
+
+# Systems the collector has a source for (digest/collector/fetch.py SOURCES; a test keeps
+# the two in step). Councils on any other system cannot be collected yet.
+COLLECTABLE_SYSTEMS = frozenset({CouncilSystem.MODERNGOV, CouncilSystem.CMIS})
 
 
 class MeetingStatus(enum.StrEnum):

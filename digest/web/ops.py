@@ -13,7 +13,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session
 
-from digest import heartbeats, intake, stats
+from digest import coverage, heartbeats, intake, stats
 from digest.mail import pauses
 from digest.mail import stats as mail_stats
 from digest.models import Council, CouncilStatus, EnablementRequest, RequestStatus
@@ -88,12 +88,22 @@ class DatabaseCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         session, now = self.session, self.rt.now()
-        yield _by_label(
+        councils = _by_label(
             "digest_councils",
-            "Councils by status",
+            "Councils by status; and per system (SPEC 12.2) by state: councils, collectable, "
+            "enabled, fresh",
             "status",
             stats.by_value(stats.councils_by_status(session)),
         )
+        found = coverage.coverage(session, now)
+        for system, counts in found.systems.items():
+            for state in coverage.STATES:
+                councils.add_sample(
+                    "digest_councils",
+                    {"system": system.value, "state": state},
+                    getattr(counts, state),
+                )
+        yield councils
         enabled = list(
             session.scalars(
                 sa.select(Council)

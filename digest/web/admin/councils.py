@@ -13,7 +13,7 @@ from digest.collector.fetcher import Fetcher
 from digest.collector.probe import probe_site
 from digest.collector.probe import record as record_probe
 from digest.documents import extract as extraction
-from digest.models import CouncilStatus
+from digest.models import CouncilStatus, CouncilSystem
 from digest.web.admin import bp
 from digest.web.admin.auth import audit, safe_admin_path, signed_in
 from digest.web.context import db, runtime
@@ -49,6 +49,7 @@ def council_detail(slug: str) -> str:
         document_problems=extraction.problems_of(db(), council.id),
         documents_waiting=extraction.waiting_of(db(), council.id),
         meeting_failures=store.meeting_failures(db(), council.id),
+        systems=[s.value for s in CouncilSystem],
     )
 
 
@@ -93,18 +94,28 @@ def pause(slug: str) -> BaseResponse:
 
 @bp.post("/councils/<slug>/base-url")
 def set_base_url(slug: str) -> BaseResponse:
+    """The council's source: its base URL and (when the form sends one) its system."""
     council = _council(slug)
     value = request.form.get("base_url", "").strip().rstrip("/")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or len(value) > 300:
         flash("Enter the full address of the council's democracy website, starting https://")
         return redirect(url_for("admin.council_detail", slug=slug), code=303)
+    system_arg = request.form.get("system")
+    if system_arg is not None and system_arg not in set(CouncilSystem):
+        flash("Choose one of the systems listed.")
+        return redirect(url_for("admin.council_detail", slug=slug), code=303)
     old = council.base_url
     council.base_url = value
     council.updated_at = runtime().now()
     audit("council.base_url", council.slug, f"{old or '(none)'} -> {value}")
+    if system_arg is not None and system_arg != council.system.value:
+        was = council.system.value
+        council.system = CouncilSystem(system_arg)
+        council.system_source = "admin"  # an import of the council list keeps it
+        audit("council.system", council.slug, f"{was} -> {system_arg}")
     db().commit()
-    flash("Source address saved.")
+    flash("Source saved.")
     return redirect(url_for("admin.council_detail", slug=slug), code=303)
 
 
@@ -121,12 +132,18 @@ def probe(slug: str) -> BaseResponse:
     rt = runtime()
     # One request to the council's site, outside any transaction.
     result = probe_site(
-        Fetcher(rt.config.collector), council.base_url, rt.now().astimezone(rt.config.tz).date()
+        Fetcher(rt.config.collector),
+        council.base_url,
+        rt.now().astimezone(rt.config.tz).date(),
+        council.system,
     )
     record_probe(council, result, rt.now())
     audit("council.probe", council.slug, result.message)
     db().commit()
-    flash(f"Probe {'succeeded' if result.ok else 'failed'}: {result.message}.")
+    flash(
+        f"Probe {'succeeded' if result.ok else 'failed'}: {result.message}."
+        + (f" System: {council.system.value}." if result.system else "")
+    )
     return redirect(url_for("admin.council_detail", slug=slug), code=303)
 
 
