@@ -178,7 +178,11 @@ def fetch_council(plan: CouncilPlan, fetcher: Fetcher, now: datetime) -> Council
         ours = keep_ours(listing.meetings, plan)
         result.listing = ours
         for m in ours.meetings:
-            pages[m.source_id] = m.page_url or pages.get(m.source_id, "")
+            pages[m.source_id] = (
+                m.page_url
+                or pages.get(m.source_id)
+                or source.meeting_page(plan.base_url, m, m.committee_id, m.source_id, "")
+            )
             if m.source_id not in wanted and _needs_detail(m, plan, now):
                 wanted.append(m.source_id)
     for source_id in wanted:
