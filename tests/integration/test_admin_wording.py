@@ -49,6 +49,9 @@ def test_dashboard_after_a_build_and_a_partly_failed_collection(
     collection = page.split("Last collection", 1)[1].split("Outbox", 1)[0]
     assert "FAILED" in collection and "ok" not in collection.split(":", 1)[0]
 
+    listing = client.get("/admin/councils").get_data(as_text=True)
+    assert "1 failure<" in listing and "1 failures" not in listing
+
 
 def test_enabling_from_the_command_line_counts_one_subscriber_as_one(
     tmp_path: Path, rt: Runtime, fake_moderngov: FakeModernGov
