@@ -32,6 +32,7 @@ class MessagePurpose(enum.StrEnum):
     REQUEST_RECEIVED = "request_received"
     REQUEST_DECIDED = "request_decided"
     ADMIN_NOTICE = "admin_notice"
+    MANAGE_LINK = "manage_link"
 
 
 # Mail that belongs to a subscription: carries List-* headers and one-click unsubscribe,

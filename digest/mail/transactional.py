@@ -25,6 +25,7 @@ RENDERED_AT_SEND_TIME = frozenset(
         MessagePurpose.CONFIRM_SUBSCRIPTION,
         MessagePurpose.ALREADY_SUBSCRIBED,
         MessagePurpose.WELCOME,
+        MessagePurpose.MANAGE_LINK,
     }
 )
 
@@ -38,6 +39,17 @@ def render(
 ) -> RenderedEmail:
     """The email for `row` as of now; `figures` shares the demand ranking (a waitlist
     welcome names the council's place in the queue) instead of recounting it per email."""
+    if row.purpose == MessagePurpose.MANAGE_LINK:
+        # Asked for from the "this link does not work" page: a fresh link, made at send
+        # time so the outbox never stores a working link.
+        subscriber = session.get(Subscriber, row.subscriber_id) if row.subscriber_id else None
+        if subscriber is None:
+            raise NotNeeded("the subscriber no longer exists")
+        return render_email(
+            "manage_link",
+            **mail.common_context(),
+            manage_url=mail.links.manage(subscriber.id, subscriber.link_secret),
+        )
     subscription = session.get(Subscription, row.subscription_id) if row.subscription_id else None
     if subscription is None:
         raise NotNeeded("the subscription no longer exists")
