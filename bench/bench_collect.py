@@ -6,6 +6,10 @@ the five shared installs (Adur/Worthing, ...) serving two councils from one host
 loopback server plays every host (it routes on the Host header; the collector resolves
 every name to 127.0.0.1), and logs each request with its start and end per host.
 
+One held meeting per council publishes its minutes only as a PDF (SPEC §12.1): the
+collector asks for that meeting's page once more (`ieListDocuments.aspx`); the PDF
+itself is read later by the workers.
+
 Pass: wall time ≤ 1.25 × (requests of the busiest host × (latency + per_host_interval)),
 no host ever saw two requests at once or a gap below the interval, and a re-poll with
 nothing new made exactly one request per council. `concurrency` is set to the number of
@@ -34,13 +38,15 @@ from digest.collector.fetcher import Fetcher
 from digest.collector.runner import Collector
 from digest.config import Config
 from digest.db import make_engine, make_sessionmaker
-from digest.models import Council, Meeting
+from digest.models import Council, Document, Meeting
 from tests.support.moderngov import (
     FakeMeeting,
     FakeModernGov,
     FakeSite,
     Logged,
+    Reply,
     loopback_resolver,
+    meeting_page_html,
 )
 
 LATENCY = 0.1
@@ -53,8 +59,9 @@ def _host_of(council: Council) -> str:
 
 
 def _meetings(council: Council, first_id: int, today: Any) -> list[FakeMeeting]:
-    """Three held meetings with minutes, a cancelled one, two upcoming with agendas: a
-    council with nothing still due, so a re-poll needs no GetMeeting."""
+    """Three held meetings (two with minutes, one whose minutes are a PDF on its page), a
+    cancelled one, two upcoming with agendas: nothing due again within `recheck_hours`,
+    so a re-poll needs no GetMeeting."""
     name = council.short_name
     days = (-12, -8, -3, 4, 9, 20)
     out = []
@@ -67,10 +74,24 @@ def _meetings(council: Council, first_id: int, today: Any) -> list[FakeMeeting]:
                 date=today + timedelta(days=offset),
                 status="Cancelled" if offset == 4 else "Confirmed",
                 agenda=offset != 4,
-                minutes=offset < 0,
+                minutes=offset < 0 and offset != PDF_ONLY_OFFSET,
             )
         )
     return out
+
+
+PDF_ONLY_OFFSET = -3
+
+
+def _pages(meetings: list[FakeMeeting]) -> dict[str, Reply]:
+    """The public page of each meeting whose minutes exist only as a PDF."""
+    pages: dict[str, Reply] = {}
+    for m in meetings:
+        if not m.minutes and m.date < utcnow().date() and m.status != "Cancelled":
+            link = ("Printed minutes", f"documents/g{m.id}/Printed minutes.pdf")
+            body = meeting_page_html(m.committee_title, m.date.isoformat(), [link])
+            pages[f"/ieListDocuments.aspx?MId={m.id}"] = Reply(body, content_type="text/html")
+    return pages
 
 
 class _FakeProcess:
@@ -155,6 +176,7 @@ def run(quick: bool) -> dict[str, Any]:
             for offset, council in enumerate(members):
                 first_id = (index * 10 + offset + 1) * 100
                 sites[host].meetings += _meetings(council, first_id, today)
+            sites[host].files = _pages(sites[host].meetings)
         fake = _FakeProcess(sites, LATENCY)
         try:
             with make_sessionmaker(engine).begin() as session:
@@ -191,6 +213,14 @@ def run(quick: bool) -> dict[str, Any]:
             polite = _politeness_ok(log, interval)
             with read_sessions() as session:
                 stored = session.scalar(sa.select(sa.func.count()).select_from(Meeting)) or 0
+                queued = dict(
+                    session.execute(
+                        sa.select(Document.kind, sa.func.count())
+                        .where(Document.extract_state == "pending")
+                        .group_by(Document.kind)
+                    ).all()
+                )
+            pages = sum(1 for e in log if e.operation == "ieListDocuments.aspx")
 
             fake.clear_log()
             started = time.perf_counter()
@@ -222,6 +252,9 @@ def run(quick: bool) -> dict[str, Any]:
             "max": busiest,
         },
         "meetings_stored": stored,
+        "meeting_pages_fetched": pages,
+        # Read later by the workers, not during collection.
+        "pdfs_queued": {"minutes": queued.get("minutes", 0), "reports": queued.get("report", 0)},
         "failures": failures[:5],
         "wall_seconds": round(wall, 2),
         "reference_seconds": round(reference, 2),

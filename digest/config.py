@@ -121,6 +121,10 @@ class CollectorConfig:
     allow_private_hosts: bool = False
     max_response_bytes: int = 20_000_000
     recheck_hours: float = 12.0
+    # Minutes and decision notices published only as PDF (SPEC §12.1).
+    pdf_text: bool = True
+    max_pdf_bytes: int = 25_000_000
+    reports_per_meeting: int = 5
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,7 @@ class ScheduleConfig:
     weekly_digest: str = "0 7 * * mon"
     demand: str = "30 6 * * *"
     purge: str = "15 3 * * *"
+    councillors: str = "40 5 * * *"
     deliver_every_seconds: int = 10
 
 
@@ -146,6 +151,14 @@ class DemandConfig:
 
 
 @dataclass(frozen=True)
+class LookupConfig:
+    # A postcodes.io-compatible API; empty turns online postcode lookup off.
+    postcode_api: str = "https://api.postcodes.io"
+    timeout: float = 3.0
+    cache_hours: float = 168.0
+
+
+@dataclass(frozen=True)
 class Config:
     site: SiteConfig = field(default_factory=SiteConfig)
     web: WebConfig = field(default_factory=WebConfig)
@@ -155,6 +168,7 @@ class Config:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
     demand: DemandConfig = field(default_factory=DemandConfig)
+    lookup: LookupConfig = field(default_factory=LookupConfig)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -329,7 +343,7 @@ def _validate(config: Config) -> None:
         raise ConfigError(
             f"[database] url must be a sqlite: or postgresql URL (got {config.database.url!r})"
         )
-    for key in ("collect", "weekly_digest", "demand", "purge"):
+    for key in ("collect", "weekly_digest", "demand", "purge", "councillors"):
         expr = getattr(config.schedule, key)
         try:
             cron_trigger(expr, config.tz)
@@ -379,6 +393,18 @@ def _validate(config: Config) -> None:
         raise ConfigError("[mail] smtp_data_timeout must be at least smtp_timeout")
     if config.collector.concurrency < 1:
         raise ConfigError("[collector] concurrency must be at least 1")
+    api = urlsplit(config.lookup.postcode_api)
+    if config.lookup.postcode_api and (api.scheme not in ("http", "https") or not api.netloc):
+        raise ConfigError(
+            "[lookup] postcode_api must be an absolute http(s) URL or empty "
+            f"(got {config.lookup.postcode_api!r})"
+        )
+    if config.lookup.timeout <= 0:
+        raise ConfigError("[lookup] timeout must be more than 0")
+    if config.collector.max_pdf_bytes < 1024:
+        raise ConfigError("[collector] max_pdf_bytes must be at least 1024")
+    if config.collector.reports_per_meeting < 0:
+        raise ConfigError("[collector] reports_per_meeting must be 0 or more")
 
 
 def cron_trigger(expr: str, tz: ZoneInfo) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import importlib.resources
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -131,6 +131,23 @@ def search(session: Session, query: str = "", status: CouncilStatus | None = Non
     if status is not None:
         stmt = stmt.where(Council.status == status)
     return list(session.scalars(stmt))
+
+
+def names_by_gss(session: Session) -> list[tuple[str, str, str]]:
+    """(GSS code, name, short name) of every council, for the place index."""
+    rows = session.execute(sa.select(Council.gss_code, Council.name, Council.short_name))
+    return [(gss, name, short) for gss, name, short in rows if gss]
+
+
+def by_gss(session: Session, codes: Sequence[str]) -> list[Council]:
+    """Councils with these GSS codes, in the order of `codes`."""
+    if not codes:
+        return []
+    found = {
+        c.gss_code: c
+        for c in session.scalars(sa.select(Council).where(Council.gss_code.in_(list(codes))))
+    }
+    return [found[code] for code in codes if code in found]
 
 
 def _escape_like(text: str) -> str:

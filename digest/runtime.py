@@ -6,6 +6,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +18,8 @@ from digest.clock import utcnow
 from digest.config import Config, ensure_secret_key
 from digest.db import make_engine, make_sessionmaker
 from digest.links import Links
+from digest.lookup.places import PlaceIndex
+from digest.lookup.postcodes import PostcodeLookup
 from digest.mail.backends import MailBackend, make_backend
 from digest.mail.compose import Composer
 from digest.mail.delivery import Deliverer
@@ -64,6 +67,19 @@ class Runtime:
 
     def now(self) -> datetime:
         return self.clock()
+
+    @cached_property
+    def postcodes(self) -> PostcodeLookup:
+        return PostcodeLookup(self.config, self.sessions)
+
+    @cached_property
+    def places(self) -> PlaceIndex:
+        """Council names and towns for typo-tolerant search; councils' names change only
+        with a new release of the bundled list, so built once per process."""
+        from digest import councils
+
+        with self.read_sessions() as session:
+            return PlaceIndex(councils.names_by_gss(session))
 
     def mail_backend(self) -> MailBackend:
         return make_backend(self.config.mail)

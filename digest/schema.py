@@ -59,3 +59,15 @@ def is_current(engine: Engine) -> bool:
     head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision() == head
+
+
+# Full-text search structures that differ by dialect and so live only in the migration
+# (0011): SQLite's FTS5 table and its shadow tables, PostgreSQL's tsvector column and index.
+_OUTSIDE_MODELS = ("search_fts", "search_vector", "ix_search_entries_vector")
+
+
+def in_models(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Alembic `include_object`: leave out what the models deliberately do not describe."""
+    return not (name or "").startswith(_OUTSIDE_MODELS)

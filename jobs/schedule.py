@@ -69,6 +69,12 @@ def job_table(rt: Runtime) -> list[JobSpec]:
             "Collect councils enabled since the last run that have no data yet",
         ),
         JobSpec(
+            "councillors",
+            tasks.collect_councillors,
+            cron_trigger(schedule.councillors, tz),
+            "Collect the councillors of every enabled ModernGov council",
+        ),
+        JobSpec(
             "demand",
             tasks.demand_daily,
             cron_trigger(schedule.demand, tz),

@@ -11,9 +11,11 @@ from typing import NamedTuple
 import sqlalchemy as sa
 
 from digest import autoenable, heartbeats, subscriptions
+from digest.collector import councillors
 from digest.collector.fetcher import Fetcher
 from digest.collector.probe import probe_site
 from digest.collector.runner import Collector
+from digest.documents import extract as extraction
 from digest.models import Council, CouncilStatus
 from digest.runtime import Runtime
 from digest.summaries.build import BuildSettings, councils_to_build
@@ -57,7 +59,20 @@ def deliver_outbox(rt: Runtime) -> str:
         report = rt.deliverer(backend).run_until_empty()
     finally:
         backend.close()
-    return report.summary()
+    # The scheduler is a worker too: it reads a few queued PDF minutes per round (the
+    # parsing runs in a child process, so even `digest start` only waits on it).
+    extracted = extract_documents(rt, limit=EXTRACT_PER_ROUND)
+    return report.summary() + (f"; {extracted}" if extracted else "")
+
+
+EXTRACT_PER_ROUND = 3
+
+
+def extract_documents(rt: Runtime, *, limit: int | None = None) -> str:
+    """Read queued PDF minutes and decision notices; '' when none was due."""
+    fetcher = extraction.pdf_fetcher(rt.config.collector)
+    report = extraction.run(rt.sessions, fetcher, rt.now, limit=limit)
+    return report.summary() if report.outcomes else ""
 
 
 def purge_unconfirmed(rt: Runtime) -> str:
@@ -125,6 +140,19 @@ def collect_new(rt: Runtime) -> str:
     if not slugs:
         return "nothing new"
     return collect_councils(rt, slugs)
+
+
+def collect_councillors(rt: Runtime) -> str:
+    """Councillors of every enabled ModernGov council (GetCouncillorsByWard)."""
+
+    def work() -> str:
+        outcomes = councillors.collect_all(rt.sessions, Fetcher(rt.config.collector), rt.now())
+        failed = [f"{slug}: {error}" for slug, error in outcomes if error]
+        return f"{len(outcomes) - len(failed)} councils, {len(failed)} failed" + (
+            f" ({'; '.join(failed)[:500]})" if failed else ""
+        )
+
+    return recorded("councillors", rt, work)
 
 
 def demand_daily(rt: Runtime) -> str:

@@ -6,6 +6,7 @@ from alembic import context
 
 import digest.models  # noqa: F401  (registers every table on Base.metadata)
 from digest.db import Base, make_engine
+from digest.schema import in_models
 
 config = context.config
 url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
@@ -28,6 +29,7 @@ def _migrate(conn):  # type: ignore[no-untyped-def]
         target_metadata=Base.metadata,
         render_as_batch=conn.dialect.name == "sqlite",
         compare_type=True,
+        include_object=in_models,
     )
     with context.begin_transaction():
         context.run_migrations()

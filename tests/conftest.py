@@ -92,6 +92,8 @@ def make_config(tmp_path: Path, engine: Engine, **sections: dict[str, Any]) -> C
         "collector": {"allow_private_hosts": True, "per_host_interval": 0.0, "timeout": 5.0},
         # Tests check pages right after changing data.
         "web": {"public_cache_seconds": 0},
+        # Tests never reach the real postcode service; tests/support/postcodes.py fakes it.
+        "lookup": {"postcode_api": ""},
     }
     for name, values in sections.items():
         base.setdefault(name, {}).update(values)

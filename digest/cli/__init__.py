@@ -46,14 +46,15 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _register() -> None:
-    from digest.cli import admin, collect, councils, demand, demo, digests, run, setup
+    from digest.cli import admin, collect, councils, demand, demo, digests, extract, run, setup
 
-    for module in (setup, run, councils, collect, digests, demand, admin, demo):
+    for module in (setup, run, councils, collect, extract, digests, demand, admin, demo):
         module.register(main)
 
-    from digest.cli import bounces
+    from digest.cli import bounces, finding
 
     bounces.register(main)
+    finding.register(main)
 
 
 _register()

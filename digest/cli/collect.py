@@ -10,12 +10,18 @@ import click
 from digest.cli import CliState, pass_state
 from digest.cli.output import progress, summary
 from digest.collector.runner import CollectionReport, Collector, UnknownCouncils
+from digest.documents import extract as extraction
 
 
 @click.command()
 @click.argument("slugs", nargs=-1)
+@click.option(
+    "--no-extract",
+    is_flag=True,
+    help="Leave reading PDF minutes to `digest worker` instead of doing it before returning.",
+)
 @pass_state
-def collect(state: CliState, slugs: tuple[str, ...]) -> None:
+def collect(state: CliState, slugs: tuple[str, ...], no_extract: bool) -> None:
     """Collect meetings now for the named councils (default: every enabled council)."""
     rt = state.runtime()
     # Failures are listed after the progress bar; log lines would tear it apart.
@@ -37,6 +43,13 @@ def collect(state: CliState, slugs: tuple[str, ...]) -> None:
     summary(report.summary() + ".", ok=not report.failed)
     for outcome in report.failed:
         click.echo(f"  {outcome.slug}: {outcome.error}", err=True)
+    if not no_extract and rt.config.collector.pdf_text:
+        fetcher = extraction.pdf_fetcher(rt.config.collector, gate=collector.fetcher.gate)
+        read = extraction.run(
+            rt.sessions, fetcher, rt.now, council_ids=[target.id for target in targets]
+        )
+        if read.outcomes:
+            summary(f"PDF minutes: {read.summary()}.")
     if report.failed:
         sys.exit(1)
 

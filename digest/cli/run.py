@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from digest import heartbeats, logs, schema
 from digest.cli import CliState, pass_state
 from digest.cli.output import progress, summary
+from digest.documents import extract as extraction
 from digest.mail import outbox
 from digest.mail.delivery import DeliveryReport, work_until_stopped
 from digest.models import OutboxMessage, OutboxStatus
@@ -131,6 +132,16 @@ def worker(state: CliState, idle_seconds: float | None) -> None:
     backend = rt.mail_backend()
     deliverer = rt.deliverer(backend)
     deliverer.should_stop = stop.is_set
+    # Workers also read queued PDF minutes, one document per round, so mail is never
+    # held up for long by a big file.
+    reader = extraction.pdf_fetcher(rt.config.collector)
+
+    def read_one() -> bool:
+        extracted = extraction.run(rt.sessions, reader, rt.now, limit=1)
+        if extracted.outcomes:
+            log.info("documents: %s", extracted.summary())
+        return bool(extracted.outcomes)
+
     click.echo(f"Delivery worker {deliverer.worker} started.")
 
     def beat() -> None:
@@ -139,7 +150,7 @@ def worker(state: CliState, idle_seconds: float | None) -> None:
 
     try:
         total = work_until_stopped(
-            deliverer, stopped=stop.is_set, wait=stop.wait, idle=idle, beat=beat
+            deliverer, stopped=stop.is_set, wait=stop.wait, idle=idle, beat=beat, also=read_one
         )
     finally:
         backend.close()

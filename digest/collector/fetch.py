@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from digest.collector import moderngov
+from digest.collector import meetingpage, moderngov
 from digest.collector.committees import CommitteeRule, rule_for
 from digest.collector.fetcher import Fetcher, FetchError, Validator
 from digest.collector.moderngov import ListedMeeting, MeetingDetail, MeetingList
@@ -40,6 +40,7 @@ class KnownMeeting:
     agenda_published: bool
     minutes_published: bool
     detail_fetched_at: datetime | None
+    committee_source_id: str = ""
 
     def waits_for_papers(self, now: datetime) -> bool:
         """An agenda still due before the meeting, or minutes still due after it."""
@@ -64,6 +65,8 @@ class CouncilPlan:
     validators: dict[str, Validator]
     digests: dict[str, str]  # url -> fingerprint of the last answer we used
     recheck_after: timedelta
+    pdf_text: bool = True
+    reports_per_meeting: int = 0
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,7 @@ def make_plans(
             Meeting.agenda_published,
             Meeting.minutes_published,
             Meeting.detail_fetched_at,
+            Meeting.committee_source_id,
         ).where(Meeting.council_id.in_(ids))
     )
     for council_id, *values in rows:
@@ -151,6 +155,8 @@ def make_plans(
             },
             digests={v.url: v.content_sha256 for v in rows_of if v.content_sha256},
             recheck_after=timedelta(hours=config.recheck_hours),
+            pdf_text=config.pdf_text,
+            reports_per_meeting=config.reports_per_meeting,
         )
     return plans
 
@@ -182,7 +188,7 @@ def fetch_council(plan: CouncilPlan, fetcher: Fetcher, now: datetime) -> Council
         wanted = [m.source_id for m in listing.meetings if _needs_detail(m, plan, now)]
     for source_id in wanted:
         try:
-            _fetch_detail(result, fetcher, source_id)
+            _fetch_detail(result, fetcher, source_id, now)
         except FetchError as exc:
             result.failed_details[source_id] = str(exc)
     if len(wanted) > 1 and len(result.failed_details) == len(wanted):
@@ -192,7 +198,7 @@ def fetch_council(plan: CouncilPlan, fetcher: Fetcher, now: datetime) -> Council
     return result
 
 
-def _fetch_detail(result: CouncilFetch, fetcher: Fetcher, source_id: str) -> None:
+def _fetch_detail(result: CouncilFetch, fetcher: Fetcher, source_id: str, now: datetime) -> None:
     """GetMeeting for one meeting, read completely or not at all (FetchError)."""
     plan = result.plan
     detail_url = moderngov.meeting_url(plan.base_url, source_id)
@@ -204,10 +210,53 @@ def _fetch_detail(result: CouncilFetch, fetcher: Fetcher, source_id: str) -> Non
     detail = moderngov.parse_meeting(detail_answer, plan.base_url)
     if detail.source_id != source_id:
         raise FetchError(f"GetMeeting for meeting {source_id} described meeting {detail.source_id}")
-    result.details[source_id] = detail
     result.validators.append(
         ValidatorSeen(detail_url, detail_answer.validator, detail_answer.sha256)
     )
+    if plan.pdf_text and _minutes_only_elsewhere(detail, now, plan):
+        committee_id = _committee_of(source_id, result.listing, plan)
+        detail = _with_page_documents(detail, committee_id, plan, fetcher, result)
+    result.details[source_id] = detail
+
+
+def _minutes_only_elsewhere(detail: MeetingDetail, now: datetime, plan: CouncilPlan) -> bool:
+    """A held meeting with no minutes text from the web service: its minutes (or
+    decision notice) may be a PDF linked only from the meeting's public page."""
+    if detail.date is None or detail.date > now.astimezone(plan.tz).date():
+        return False
+    if moderngov.is_cancelled(detail.status_text):
+        return False
+    return not any(item.minutes_text for item in detail.items)
+
+
+def _committee_of(source_id: str, listing: MeetingList | None, plan: CouncilPlan) -> str:
+    if listing is not None:
+        for entry in listing.meetings:
+            if entry.source_id == source_id:
+                return entry.committee_id
+    known = plan.known.get(source_id)
+    return known.committee_source_id if known is not None else ""
+
+
+def _with_page_documents(
+    detail: MeetingDetail,
+    committee_id: str,
+    plan: CouncilPlan,
+    fetcher: Fetcher,
+    result: CouncilFetch,
+) -> MeetingDetail:
+    """One more polite request: the meeting's public page, for its meeting-wide files.
+    A page that fails costs the meeting nothing: GetMeeting's answer stands."""
+    url = moderngov.public_meeting_url(plan.base_url, committee_id, detail.source_id)
+    try:
+        answer = fetcher.get(url)
+        result.requests += 1
+        found = meetingpage.parse_documents(answer, plan.base_url, detail.source_id)
+    except FetchError:
+        return detail
+    known = {doc.url for doc in detail.documents}
+    extra = tuple(doc for doc in found if doc.url not in known)
+    return replace(detail, documents=detail.documents + extra) if extra else detail
 
 
 def keep_ours(listing: MeetingList, plan: CouncilPlan) -> MeetingList:

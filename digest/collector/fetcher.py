@@ -54,7 +54,12 @@ _CHUNK = 16 * 1024
 
 
 class FetchError(Exception):
-    """A request that did not give us a usable answer; the message says why, plainly."""
+    """A request that did not give us a usable answer; the message says why, plainly.
+    `status` is the HTTP status when the server answered with an error (else 0)."""
+
+    def __init__(self, message: str, *, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -288,7 +293,7 @@ class Fetcher:
             if status == 304 and validator is not None:
                 return Fetched(url, current, 304, b"", "", validator)
             if status >= 400 or status < 200 or status in _REDIRECTS:
-                raise FetchError(_status_message(status, headers.get("Reason", "")))
+                raise FetchError(_status_message(status, headers.get("Reason", "")), status=status)
             return Fetched(
                 url,
                 current,

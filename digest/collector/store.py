@@ -14,11 +14,13 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from digest import search
 from digest.collector import moderngov
 from digest.collector.fetch import CouncilFetch
 from digest.collector.moderngov import ListedMeeting, MeetingDetail
 from digest.collector.safexml import clock_time
 from digest.db import rows_affected
+from digest.documents import kinds
 from digest.models import (
     AgendaItem,
     Attendee,
@@ -91,6 +93,7 @@ def collect(
             .execution_options(synchronize_session=False)
         )
     seen: list[tuple[Meeting, ChangeKind, dict[str, Any]]] = []
+    to_index: list[Meeting] = []
     documents_due: list[tuple[Meeting, MeetingDetail, dict[str, AgendaItem]]] = []
     for source_id in sorted(wanted, key=_id_order):
         meeting = meetings.get(source_id)
@@ -121,6 +124,7 @@ def collect(
             seen.append((meeting, kind, {**detail_json, **extra}))
         if touched:
             meeting.updated_at = now
+            to_index.append(meeting)
         if changes:
             if is_new:
                 result.new += 1
@@ -128,7 +132,11 @@ def collect(
                 result.changed += 1
     session.flush()  # new meetings and items get their ids
     for meeting, detail, items in documents_due:
-        _store_documents(meeting, detail, items)
+        _store_documents(
+            meeting, detail, items, read_pdfs=plan.pdf_text, reports=plan.reports_per_meeting
+        )
+    # The search index changes in this same transaction, so it is never behind the data.
+    search.index_meetings(session, to_index)
     for meeting, kind, detail_json in seen:
         session.add(
             MeetingChange(
@@ -326,6 +334,8 @@ def _store_items_and_attendees(meeting: Meeting, detail: MeetingDetail) -> dict[
         item.minutes_text = parsed.minutes_text or (
             "" if parsed.is_restricted else item.minutes_text
         )
+        if parsed.minutes_text or parsed.is_restricted:
+            item.minutes_document_id = None  # the web service's minutes win over a PDF's
     attendees = {a.name: a for a in meeting.attendees}
     for position, parsed_person in enumerate(detail.attendees):
         name = parsed_person.name[:200]
@@ -342,9 +352,25 @@ def _store_items_and_attendees(meeting: Meeting, detail: MeetingDetail) -> dict[
     return items
 
 
-def _store_documents(meeting: Meeting, detail: MeetingDetail, items: dict[str, AgendaItem]) -> None:
-    """Documents, one per URL, linked to the first item that lists them."""
+def _store_documents(
+    meeting: Meeting,
+    detail: MeetingDetail,
+    items: dict[str, AgendaItem],
+    *,
+    read_pdfs: bool = True,
+    reports: int = 0,
+) -> None:
+    """Documents, one per URL, linked to the first item that lists them, each with its
+    kind. Printed minutes and decision notices of a meeting whose minutes the web service
+    does not give are queued for `digest worker` to read (once per document), and so are
+    up to `reports` item reports of an upcoming meeting whose agenda text is thin (their
+    "Recommendation(s)" say what the meeting is asked to decide)."""
     documents = {doc.url: doc for doc in meeting.documents}
+    has_html_minutes = any(
+        item.minutes_text and item.minutes_document_id is None for item in meeting.items
+    )
+    upcoming = meeting.status in (MeetingStatus.SCHEDULED, MeetingStatus.RESCHEDULED)
+    reports_queued = sum(1 for d in meeting.documents if d.kind == "report" and d.extract_state)
     for position, parsed in enumerate(detail.documents):
         doc = documents.get(parsed.url[:700])
         if doc is None:
@@ -358,6 +384,30 @@ def _store_documents(meeting: Meeting, detail: MeetingDetail, items: dict[str, A
         doc.title = parsed.title[:500]
         doc.published_on = parsed.published_on or doc.published_on
         doc.is_restricted = parsed.is_restricted
+        doc.kind = kinds.classify(
+            parsed.title, parsed.url, linked_to_item=parsed.item_source_id is not None
+        )
+        if (
+            read_pdfs
+            and not doc.extract_state
+            and not doc.is_restricted
+            and not has_html_minutes
+            and kinds.reads_decisions(doc.kind)
+        ):
+            doc.extract_state = "pending"
+        elif (
+            read_pdfs
+            and upcoming
+            and doc.kind == "report"
+            and not doc.extract_state
+            and not doc.is_restricted
+            and owner is not None
+            and not owner.is_restricted
+            and len(owner.agenda_text) < kinds.THIN_AGENDA_CHARS
+            and reports_queued < reports
+        ):
+            doc.extract_state = "pending"
+            reports_queued += 1
 
 
 def _upsert_committees(

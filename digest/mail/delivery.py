@@ -665,10 +665,13 @@ def work_until_stopped(
     wait: Callable[[float], object],
     idle: float,
     beat: Callable[[], None],
+    also: Callable[[], bool] | None = None,
 ) -> DeliveryReport:
     """The worker loop: deliver, beat, rest when idle; survive database outages (and any
     other failed round) by waiting with backoff and carrying on. On the way out, hand
-    back the unsent claims (trying for a few seconds if the database is away)."""
+    back the unsent claims (trying for a few seconds if the database is away). `also`
+    is other work done each round (reading queued PDFs); True when it found some, so
+    the worker does not rest."""
     total = DeliveryReport()
     outages = Outages(f"delivery worker {deliverer.worker}")
     while not stopped():
@@ -677,12 +680,13 @@ def work_until_stopped(
             total.add(report)
             if report.handled:
                 log.info("batch: %s", report.summary())
+            busy = also() if also is not None else False
             beat()
         except Exception as exc:
             wait(outages.failed(exc))
             continue
         outages.succeeded()
-        if report.handled == 0:
+        if report.handled == 0 and not busy:
             wait(idle)
     for pause in (0.0, 0.5, 1.0, 2.0, 4.0):
         time.sleep(pause)  # not `wait`: once stopped, it would return at once

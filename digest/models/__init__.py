@@ -17,6 +17,7 @@ from digest.models.enums import (
     SubscriptionStatus,
     SuppressionReason,
 )
+from digest.models.finding import Councillor, LookupCache, SearchEntry
 from digest.models.mail import (
     BounceEvent,
     DeliveryCounter,
@@ -57,6 +58,7 @@ __all__ = [
     "Council",
     "CouncilStatus",
     "CouncilSystem",
+    "Councillor",
     "DeliveryCounter",
     "Digest",
     "DigestMeeting",
@@ -67,6 +69,7 @@ __all__ = [
     "FetchValidator",
     "Heartbeat",
     "JobRun",
+    "LookupCache",
     "Meeting",
     "MeetingChange",
     "MeetingFetchFailure",
@@ -74,6 +77,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "RequestStatus",
+    "SearchEntry",
     "SignupIntake",
     "Subscriber",
     "Subscription",

@@ -91,6 +91,14 @@ class AgendaItem(Base):
     asked_to_decide: Mapped[list[str]] = mapped_column(default=list, server_default=sa.text("'[]'"))
     is_restricted: Mapped[bool] = mapped_column(default=False)
     is_decision: Mapped[bool] = mapped_column(default=False)
+    # Set when minutes_text was read from a PDF (printed minutes, decision notice) rather
+    # than given by the web service; the collector clears it when HTML minutes arrive.
+    minutes_document_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("documents.id", ondelete="SET NULL", use_alter=True)
+    )
+    # The "Recommendation(s)" section of the item's report PDF, read for upcoming meetings
+    # whose agenda text says too little about what is to be decided.
+    report_recommendations: Mapped[str] = mapped_column(sa.Text, default="")
 
     meeting: Mapped[Meeting] = relationship(back_populates="items", lazy="raise_on_sql")
 
@@ -112,6 +120,21 @@ class Document(Base):
     url: Mapped[str] = mapped_column(sa.String(700))
     published_on: Mapped[date | None]
     is_restricted: Mapped[bool] = mapped_column(default=False)
+    # One of digest.documents.kinds.KINDS, from the title and address.
+    kind: Mapped[str] = mapped_column(sa.String(20), default="other")
+    # Text extraction (PDF minutes and decision notices), run as a job by `digest worker`:
+    # '' (not wanted), 'pending', 'working' (claimed until lease_until), 'done', 'failed'.
+    extract_state: Mapped[str] = mapped_column(sa.String(10), default="", index=True)
+    extract_lease_until: Mapped[datetime | None]
+    extract_attempts: Mapped[int] = mapped_column(default=0)
+    # Why the text could not be read, in one line (shown to admins and in the API).
+    problem: Mapped[str | None] = mapped_column(sa.String(300))
+    content_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    etag: Mapped[str | None] = mapped_column(sa.String(300))
+    last_modified: Mapped[str | None] = mapped_column(sa.String(100))
+    text: Mapped[str] = mapped_column(sa.Text, default="")
+    pages: Mapped[int | None]
+    extracted_at: Mapped[datetime | None]
 
     meeting: Mapped[Meeting] = relationship(back_populates="documents", lazy="raise_on_sql")
 

@@ -1,5 +1,6 @@
-"""A meeting's papers as a reader wants them: the whole reports pack first, each paper
-once, nothing that leads to a login page."""
+"""A meeting's papers as a reader wants them: the whole reports pack first, then the
+additional documents (agenda, minutes, decision notice, supplementary packs, reports),
+each paper once, nothing that leads to a login page."""
 
 from __future__ import annotations
 
@@ -8,17 +9,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from digest.documents.kinds import classify
 from digest.models import Document
 
-# Order of the papers that stand for the whole meeting; everything else keeps the
-# council's order after them.
-_RANKS = [
-    re.compile(r"\b(?:public\s+)?reports?\s+pack\b|\bagenda\s+(?:and\s+reports\s+)?pack\b", re.I),
-    re.compile(r"\bagenda\s+front\s*sheet\b|^agenda$", re.I),
-    re.compile(r"\bprinted\s+minutes\b|^minutes\b(?!.*\b\d{1,2}\s+\w{3,9}\s+\d{4})", re.I),
-    re.compile(r"\bprinted\s+decisions\b|\bdecision\s+notice\b", re.I),
-    re.compile(r"\bsupplementary\b", re.I),
-]
+# Order of the kinds; within a kind the council's order is kept.
+_RANKS = ("reports_pack", "agenda", "minutes", "decision_notice", "supplementary")
 
 
 @dataclass(frozen=True)
@@ -27,13 +22,20 @@ class Paper:
     url: str
     published_on: date | None
     is_pack: bool
+    kind: str = "other"
+    problem: str | None = None
 
 
-def _rank(title: str) -> int:
-    for rank, pattern in enumerate(_RANKS):
-        if pattern.search(title):
-            return rank
-    return len(_RANKS)
+def kind_of(doc: Document) -> str:
+    """The stored kind; documents stored before kinds existed are classified now."""
+    if doc.kind and doc.kind != "other":
+        return doc.kind
+    return classify(doc.title, doc.url, linked_to_item=doc.agenda_item_id is not None)
+
+
+def rank_of(kind: str) -> int:
+    """Reports pack first, then the other kinds in reading order."""
+    return _RANKS.index(kind) if kind in _RANKS else len(_RANKS)
 
 
 def _url_key(url: str) -> str:
@@ -58,7 +60,9 @@ def papers(documents: Iterable[Document]) -> list[Paper]:
             continue
         seen_urls.add(url_key)
         seen_titles.add(title_key)
-        rank = _rank(title)
-        ranked.append((rank, position, Paper(title, doc.url.strip(), doc.published_on, rank == 0)))
+        kind = kind_of(doc)
+        rank = rank_of(kind)
+        paper = Paper(title, doc.url.strip(), doc.published_on, rank == 0, kind, doc.problem)
+        ranked.append((rank, position, paper))
     ranked.sort(key=lambda entry: (entry[0], entry[1]))
     return [paper for _, _, paper in ranked]

@@ -8,6 +8,7 @@ page, the weekly digest (with tighter limits) and the API.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from digest.documents.kinds import THIN_AGENDA_CHARS
 from digest.models import AgendaItem, Meeting, MeetingStatus
 from digest.summaries.asks import extract_asked_to_decide
 from digest.summaries.documents import Paper, papers
@@ -59,6 +61,7 @@ class AttendeeSummary:
     role: str
     party: str
     attendance: str
+    member_source_id: str = ""  # ModernGov's member id: links to the councillor's page
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,16 @@ class MeetingSummary:
     hidden_papers: int
     attendees: list[AttendeeSummary] = field(default_factory=list)
     summary: str | None = None  # the meeting in plain words (digest.summaries.plain)
+    # The PDF the decisions were read from, when the web service gave no minutes.
+    decisions_source: Paper | None = None
+
+    @property
+    def pack_papers(self) -> list[Paper]:
+        return [p for p in self.papers if p.is_pack]
+
+    @property
+    def additional_papers(self) -> list[Paper]:
+        return [p for p in self.papers if not p.is_pack]
 
     @property
     def is_cancelled(self) -> bool:
@@ -129,7 +142,26 @@ def asked_of(item: AgendaItem) -> list[str]:
     agenda text changes, read from the text for items stored before that."""
     if item.asked_to_decide:
         return list(item.asked_to_decide)
-    return extract_asked_to_decide(item.agenda_text) if item.agenda_text else []
+    found = extract_asked_to_decide(item.agenda_text) if item.agenda_text else []
+    if not found and item.report_recommendations:
+        # The agenda said too little; the item's report PDF says it (digest.documents).
+        found = extract_asked_to_decide(report_section_text(item.report_recommendations))
+    return found
+
+
+def report_section_text(section: str) -> str:
+    """A report's Recommendations section (PDF lines) as paragraphs under its heading,
+    the shape extract_asked_to_decide reads: a new paragraph at each numbered line."""
+    paragraphs: list[str] = []
+    for line in section.split("\n"):
+        if not paragraphs or _NUMBERED.match(line):
+            paragraphs.append(line.strip())
+        else:
+            paragraphs[-1] += " " + line.strip()
+    return "Recommendations\n\n" + "\n\n".join(paragraphs)
+
+
+_NUMBERED = re.compile(r"^\s*(?:\(?[a-z0-9]{1,3}[.)]|\d{1,2}\.\d{1,2}\.?)\s")
 
 
 def load_meetings(session: Session, ids: Sequence[int]) -> list[Meeting]:
@@ -236,10 +268,12 @@ def summarise(
         papers=shown_papers,
         hidden_papers=len(all_papers) - len(shown_papers),
         attendees=[
-            AttendeeSummary(a.name, a.role, a.party, a.attendance) for a in meeting.attendees
+            AttendeeSummary(a.name, a.role, a.party, a.attendance, a.member_source_id)
+            for a in meeting.attendees
         ]
         if limits.attendees
         else [],
+        decisions_source=_decisions_source(meeting, all_papers),
         summary=_plain(meeting, decisions, private, tz=tz, now=now, asks=asks),
     )
 
@@ -275,11 +309,27 @@ def _plain(
     )
 
 
+def _decisions_source(meeting: Meeting, all_papers: list[Paper]) -> Paper | None:
+    ids = {item.minutes_document_id for item in meeting.items if item.minutes_document_id}
+    urls = {doc.url.strip() for doc in meeting.documents if doc.id in ids}
+    return next((paper for paper in all_papers if paper.url in urls), None)
+
+
 def _item(
     item: AgendaItem, decided: list[str], notes: Footnoter, limits: Limits, *, asks: bool
 ) -> ItemSummary:
     title = notes.annotate(item.title)
     about = description(item.agenda_text, item.title, limits.description_chars)
+    if (
+        item.report_recommendations
+        and limits.description_chars
+        and len(item.agenda_text) < THIN_AGENDA_CHARS
+    ):
+        # The agenda says little ("To consider the report"): what the item's report PDF
+        # recommends deciding says more.
+        about = shorten(
+            f"The report recommends: {item.report_recommendations}", limits.description_chars
+        )
     about_text = notes.annotate(about) if about and limits.description_chars else None
     shown = decided if limits.outcomes is None else decided[: limits.outcomes]
     outcomes = [notes.annotate(shorten(text, limits.outcome_chars)) for text in shown]

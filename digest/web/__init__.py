@@ -15,6 +15,7 @@ from digest.web import (
     api_digests,
     cache,
     context,
+    councillors,
     digests,
     errors,
     feeds,
@@ -23,6 +24,7 @@ from digest.web import (
     ops,
     professional,
     public,
+    search,
     security,
     subscriptions,
 )
@@ -56,6 +58,8 @@ BLUEPRINTS = (
     digests.bp,
     feeds.bp,
     api_digests.bp,
+    search.bp,
+    councillors.bp,
 )
 
 

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from digest import councils, demand, meetings
 from digest.models import Council, CouncilStatus, Meeting
+from digest.summaries.documents import kind_of, rank_of
 from digest.summaries.meeting import asked_of, plain_summary_of, resolutions_of
 from digest.web.context import db, runtime
 from digest.web.public import council_or_404, ranked
@@ -122,12 +123,15 @@ def meeting_json(meeting: Meeting) -> dict[str, Any]:
         "documents": [
             {
                 "title": doc.title,
+                "kind": kind_of(doc),
+                # Why its text could not be read (a PDF that is encrypted, scanned, ...).
+                "problem": doc.problem or None,
                 # Exempt papers: the title is public, the link leads to a login page.
                 "url": None if doc.is_restricted else doc.url,
                 "restricted": doc.is_restricted,
                 "published_on": doc.published_on.isoformat() if doc.published_on else None,
             }
-            for doc in meeting.documents
+            for doc in sorted(meeting.documents, key=lambda d: rank_of(kind_of(d)))
         ],
         "attendees": [
             {"name": a.name, "role": a.role, "party": a.party, "attendance": a.attendance}

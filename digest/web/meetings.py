@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
 
+from digest import councillors
 from digest.models import Meeting
 from digest.summaries.glossary import glossary
 from digest.summaries.meeting import load_meetings, summarise
@@ -26,6 +27,13 @@ def meeting(slug: str, meeting_id: int) -> str:
         return rt.links.meeting(council.slug, m.id)
 
     summary = summarise(found[0], tz=rt.config.tz, now=rt.now(), notes=notes, page_url=page)
+    linked = councillors.ids_by_source(
+        db(), council.id, [a.member_source_id for a in summary.attendees]
+    )
     return render_template(
-        "meetings/meeting.html", council=council, m=summary, footnotes=notes.notes
+        "meetings/meeting.html",
+        council=council,
+        m=summary,
+        footnotes=notes.notes,
+        councillor_ids=linked,
     )

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request, session
+from datetime import timedelta
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import func, select
+from werkzeug.wrappers import Response
 
-from digest import councils, demand, meetings
+from digest import councillors, councils, demand, meetings
 from digest.consent import wording_for
+from digest.lookup import finder
+from digest.lookup.postcodes import normalise
 from digest.models import (
     Council,
+    Councillor,
     CouncilStatus,
     Subscription,
     SubscriptionStatus,
@@ -71,26 +77,37 @@ def home() -> str:
 
 
 @bp.get("/councils")
-def council_list() -> str:
-    query = request.args.get("q", "")[:100]
+def council_list() -> str | Response | tuple[str, int]:
+    """Councils by name, town or postcode (SPEC §12.4); one match goes straight to it."""
+    query = request.args.get("q", "")[:100].strip()
     status_arg = request.args.get("status", "")
     status = CouncilStatus(status_arg) if status_arg in set(CouncilStatus) else None
-    found = councils.search(db(), query, status)
-    return render_template(
+    rt = runtime()
+    found = finder.find(db(), rt, query, status, rt.now())
+    if len(found.councils) == 1 and query and found.error is None:
+        target = found.councils[0]
+        if found.postcode:
+            return redirect(url_for("public.council", slug=target.slug, postcode=found.postcode))
+        return redirect(url_for("public.council", slug=target.slug))
+    html = render_template(
         "public/councils.html",
-        councils=found,
+        councils=found.councils,
+        reasons=found.reasons,
+        found=found,
         query=query,
         status=status,
         statuses=list(CouncilStatus),
     )
+    return html, 400 if found.invalid else 200
 
 
 @bp.get("/councils/<slug>")
 def council(slug: str) -> tuple[str, int]:
     """The most visited page. Its HTML is reused for [web] public_cache_seconds with only
     the visitor's CSRF token put in; a page carrying flash messages is always fresh."""
-    if session.get("_flashes"):
-        return render_council(council_or_404(slug))
+    postcode = normalise(request.args.get("postcode", "")[:20])
+    if session.get("_flashes") or postcode:
+        return render_council(council_or_404(slug), postcode=postcode)
 
     def build() -> str:
         with csrf_placeholder():
@@ -100,8 +117,29 @@ def council(slug: str) -> tuple[str, int]:
     return page.replace(CSRF_PLACEHOLDER, generate_csrf()), 200
 
 
+def ward_councillors(council: Council, postcode: str | None) -> list[Councillor] | None:
+    """After a postcode search: the councillors of that postcode's ward, from the
+    council's own site (cached like postcode answers); None when unknown."""
+    rt = runtime()
+    if postcode is None or council.status != CouncilStatus.ENABLED:
+        return None
+    return councillors.for_postcode(
+        rt.sessions,
+        council,
+        postcode,
+        rt.postcodes.fetcher,
+        rt.now(),
+        timedelta(hours=rt.config.lookup.cache_hours),
+    )
+
+
 def render_council(
-    council: Council, *, email: str = "", error: str | None = None, status: int = 200
+    council: Council,
+    *,
+    email: str = "",
+    error: str | None = None,
+    status: int = 200,
+    postcode: str | None = None,
 ) -> tuple[str, int]:
     session = db()
     rt = runtime()
@@ -122,6 +160,8 @@ def render_council(
         email=email,
         error=error,
         now=rt.now(),
+        postcode=postcode,
+        ward=ward_councillors(council, postcode),
     )
     return html, status
 

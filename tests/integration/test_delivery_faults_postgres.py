@@ -171,7 +171,9 @@ def test_four_workers_trip_one_breaker_after_breaker_failures_sends(
     try:
         with pg_engine.connect() as conn:
             stopped = sa.text("SELECT count(*) FROM domain_pauses WHERE domain_group = '*'")
-            assert wait_until(lambda: conn.execute(stopped).scalar() == 1, timeout=30)
+            assert wait_until(lambda: conn.execute(stopped).scalar() == 1, timeout=60), (
+                f"{failed(pg_engine)} failed; " + workers[0].output()[-3000:]
+            )
         time.sleep(1.0)  # let any send in flight at the trip finish
     finally:
         codes = [w.terminate() for w in workers]

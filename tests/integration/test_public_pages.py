@@ -24,7 +24,8 @@ def test_search_by_name(client: FlaskClient) -> None:
     for name in ("Wigan Metropolitan Borough Council", "Isle of Wight", "Oadby and Wigston"):
         assert name in html
     assert "Leeds" not in html
-    assert "1 council matching" in text(client.get("/councils?q=WIGAN+borough"))
+    # One match goes straight to the council (SPEC §12.4).
+    assert client.get("/councils?q=WIGAN+borough").headers["Location"].endswith("/councils/wigan")
     assert "No council matches" in text(client.get("/councils?q=zzzz"))
     assert "382 councils" in text(client.get("/councils"))
     assert "No council matches" in text(

@@ -147,8 +147,12 @@ def test_content_of_the_email(rt: Runtime, busy: dict[str, int]) -> None:
     assert "Economy and Regeneration Scrutiny Committee (CANCELLED)" in text
     assert "The application be approved subject to a Section 106 [" in text
     assert "2. Notice of Motion [7]: Free School Meals" in text
-    assert "Paper: Public reports pack <https://democracy.manchester.gov.uk/documents/g5006" in text
-    papers = re.findall(r"Paper: (.+?) <", text.split("* Executive")[1].split("* ")[0])
+    assert (
+        "Reports pack: Public reports pack <https://democracy.manchester.gov.uk/documents/g5006"
+        in text
+    )
+    executive = text.split("* Executive")[1].split("* ")[0]
+    papers = re.findall(r"(?:Reports pack: |Additional documents:\n    - )(.+?) <", executive)
     assert papers == ["Public reports pack 18th-Nov-2026 18.30 Executive", "Agenda frontsheet"]
     # Glossary: numbered at first use and explained once at the end.
     notes = text.split("TERMS USED", 1)[1]

@@ -21,7 +21,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -140,6 +140,62 @@ def _serialise(root: ET.Element) -> bytes:
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8")
 
 
+def agenda_item(
+    item_id: str,
+    number: str,
+    title: str,
+    agenda_text: str = "",
+    *,
+    restricted: bool = False,
+    documents: tuple[tuple[str, str], ...] = (),
+) -> ET.Element:
+    """A GetMeeting <agendaitem> shaped like the Manchester fixture's, without minutes,
+    linking `documents` (title, url) as the real one links its report."""
+    root = safe_xml.fromstring(fixture("getmeeting_manchester_with_minutes_trimmed.xml"))
+    template = root.find("agendaitems/agendaitem")
+    assert template is not None
+    element: ET.Element = copy.deepcopy(template)
+    _set(element, "agendaitemid", item_id)
+    _set(element, "agendaitemtitle", title)
+    _set(element, "agendatext", f"<p>{agenda_text}</p>" if agenda_text else "\n")
+    _set(element, "fulldisplaynumberformat", f"{number}.")
+    _set(element, "minutesnonemptyhtmlbody", "\n")
+    _set(element, "isrestricted", str(restricted))
+    linked = element.find("linkeddocuments")
+    assert linked is not None
+    template_doc = linked.find("linkeddoc")
+    assert template_doc is not None
+    linked.remove(template_doc)
+    for position, (doc_title, url) in enumerate(documents):
+        doc = copy.deepcopy(template_doc)
+        _set(doc, "attachmentid", f"{item_id}{position}")
+        _set(doc, "title", doc_title)
+        _set(doc, "url", url)
+        linked.append(doc)
+    return element
+
+
+def meeting_page_html(committee: str, when: str, links: list[tuple[str, str]]) -> bytes:
+    """A ModernGov meeting page (ieListDocuments.aspx) with its mgActionList of
+    meeting-wide files, as research/moderngov.md §2 describes the real ones."""
+    items = "\n".join(
+        f'<li><a href="{href}" title="Link to {title}">{title} PDF 180 KB</a></li>'
+        for title, href in links
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en-GB"><head><title>Agenda for {committee} on {when}</title></head>
+<body><div id="modgov"><div class="mgContent">
+<h2 class="mgSubTitleTxt">{committee} - {when}</h2>
+<p>Venue: Council Chamber, Town Hall</p>
+<ul class="mgActionList">
+{items}
+</ul>
+<table class="mgItemTable"><tr><td class="mgItemNumberCell">1.</td>
+<td><p class="mgAiTitleTxt">Apologies</p></td></tr></table>
+<div class="mgLinks"><a href="mgCommitteeDetails.aspx?ID=1">Committee details</a></div>
+</div></div></body></html>""".encode()
+
+
 def counts_only_xml() -> bytes:
     """The 'Sutton style' GetMeetings answer: counts and no committee blocks."""
     return (
@@ -176,12 +232,23 @@ class FakeSite:
     getmeetings_body: bytes | None = None  # serve this instead of one built from meetings
     etag: bool = False  # send ETags and answer If-None-Match with 304
     ignores_dates: bool = False  # like the hosts that ignore sFromDate/sToDate
+    # Anything else by path: "/documents/g9001/Printed minutes.pdf", and meeting pages as
+    # "/ieListDocuments.aspx?MId=9001" (see `meeting_page_html`).
+    files: dict[str, Reply] = field(default_factory=dict)
 
     def reply(self, request: Request) -> Reply:
         if self.override is not None:
             answer = self.override(request)
             if answer is not None:
                 return answer
+        key = request.path
+        if key.lower().endswith("/ielistdocuments.aspx"):
+            key = f"{key}?MId={request.args.get('MId', '')}"
+        if key in self.files:
+            found = self.files[key]
+            if found.status != 200 or not self.etag:
+                return found
+            return replace(self._maybe_304(request, found.body), content_type=found.content_type)
         operation = request.path.rsplit("/", 1)[-1].lower()
         if operation == "getmeetings":
             if not request.args.get("sFromDate") or not request.args.get("sToDate"):

@@ -12,6 +12,7 @@ from digest.collector import store
 from digest.collector.fetcher import Fetcher
 from digest.collector.probe import probe_site
 from digest.collector.probe import record as record_probe
+from digest.documents import extract as extraction
 from digest.models import CouncilStatus
 from digest.web.admin import bp
 from digest.web.admin.auth import audit, safe_admin_path, signed_in
@@ -45,6 +46,8 @@ def council_detail(slug: str) -> str:
         "admin/council.html",
         council=council,
         now=runtime().now(),
+        document_problems=extraction.problems_of(db(), council.id),
+        documents_waiting=extraction.waiting_of(db(), council.id),
         meeting_failures=store.meeting_failures(db(), council.id),
     )
 

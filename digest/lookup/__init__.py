@@ -1,0 +1,1 @@
+"""Finding councils: postcodes (through a postcodes.io-compatible API) and places."""

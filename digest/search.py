@@ -1,0 +1,358 @@
+"""Full-text search over meetings, agenda items and decisions.
+
+One interface, two engines with the same results: SQLite's FTS5 (porter stemmer) in the
+embedded default, PostgreSQL's full-text search (tsvector, GIN) in production. The index
+is `search_entries`, written by the collector in the same transaction as the meetings
+(`index_meetings`); the engine-specific index over it follows by trigger (SQLite) or as a
+generated column (PostgreSQL), so it can never lag behind the data.
+
+Queries are never passed through: the words of the query are extracted (letters and
+digits only, at most MAX_TERMS of at most MAX_TERM characters, English stop words
+dropped the way PostgreSQL drops them) and every word must match, so FTS operators,
+quotes and 10,000-character pastes are only words, bounded and bound as parameters.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from digest.models import AgendaItem, Meeting, SearchEntry
+
+PAGE_SIZE = 20
+MAX_PAGE = 50
+MAX_TERMS = 8
+MAX_TERM = 40
+MAX_QUERY = 500  # characters looked at; the rest of a pasted essay is ignored
+TOTAL_CAP = 1000  # counted exactly up to here, then "1,000+"
+MAX_BODY = 100_000
+MAX_ENTRIES = 1024  # per meeting (the meeting itself and its agenda items)
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_START, _STOP = "\x02", "\x03"
+# PostgreSQL's english stop words (a query made only of these finds nothing there, so
+# SQLite drops them too and both engines answer alike).
+STOP_WORDS = frozenset(
+    [
+        "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are",
+        "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but",
+        "by", "can", "did", "do", "does", "doing", "don", "down", "during", "each", "few", "for",
+        "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself",
+        "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself",
+        "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on",
+        "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "s",
+        "same", "she", "should", "so", "some", "such", "t", "than", "that", "the", "their",
+        "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those",
+        "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what",
+        "when", "where", "which", "while", "who", "whom", "why", "will", "with", "you", "your",
+        "yours", "yourself", "yourselves",
+    ]
+)  # fmt: skip
+
+
+class BadSearch(ValueError):
+    """A query or filter we cannot run; the message is for the person searching."""
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str
+    council_id: int | None = None
+    committee: str = ""
+    topic: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class Hit:
+    entry_id: int
+    meeting_id: int
+    agenda_item_id: int | None
+    council_id: int
+    committee: str
+    start_date: date
+    kind: str
+    title: str
+    snippet: Markup
+
+
+@dataclass
+class SearchPage:
+    hits: list[Hit] = field(default_factory=list)
+    total: int = 0
+    total_capped: bool = False
+    has_next: bool = False
+    terms: list[str] = field(default_factory=list)
+
+
+def terms_of(text: str) -> list[str]:
+    words: list[str] = []
+    for word in _WORD.findall(text[:MAX_QUERY].lower()):
+        word = word[:MAX_TERM]
+        if word not in STOP_WORDS and word not in words:
+            words.append(word)
+        if len(words) == MAX_TERMS:
+            break
+    return words
+
+
+def sort_key(day: date, meeting_id: int, position: int) -> int:
+    """Newest first as one integer: the date, then the meeting, then the item's place on
+    the agenda (reversed, so reading keys downwards keeps agenda order). Unique: meeting
+    ids are below 2**31 and a meeting has fewer than 1,024 entries (more are not indexed)."""
+    return (day.toordinal() << 41) | (meeting_id << 10) | (MAX_ENTRIES - 1 - position)
+
+
+def _day_range(query: SearchQuery) -> tuple[int | None, int | None]:
+    low = query.date_from.toordinal() << 41 if query.date_from else None
+    high = ((query.date_to.toordinal() + 1) << 41) - 1 if query.date_to else None
+    return low, high
+
+
+def search(session: Session, query: SearchQuery) -> SearchPage:
+    if query.page < 1 or query.page > MAX_PAGE:
+        raise BadSearch(f"page must be between 1 and {MAX_PAGE}")
+    if query.date_from and query.date_to and query.date_from > query.date_to:
+        raise BadSearch("the “from” date is after the “to” date")
+    terms = terms_of(query.text)
+    if not terms:
+        return SearchPage(terms=[])
+    engine: _Sqlite | _Postgres = (
+        _Postgres() if session.get_bind().dialect.name == "postgresql" else _Sqlite()
+    )
+    where, params = engine.match(terms)
+    key = engine.key
+    filters = [where]
+    needs_entries = False
+    if query.council_id is not None:
+        filters.append("e.council_id = :council_id")
+        params["council_id"] = query.council_id
+        needs_entries = True
+    if query.committee:
+        filters.append("e.committee = :committee")
+        params["committee"] = query.committee[:300]
+        needs_entries = True
+    low, high = _day_range(query)
+    if low is not None:
+        filters.append(f"{key} >= :low")
+        params["low"] = low
+    if high is not None:
+        filters.append(f"{key} <= :high")
+        params["high"] = high
+    condition = " AND ".join(filters)
+    source = engine.source(needs_entries)
+    offset = (query.page - 1) * PAGE_SIZE
+    select_keys = f"SELECT {key} FROM {source} WHERE {condition} ORDER BY {key} DESC "  # noqa: S608
+    # Only constant fragments of this module are formatted in; every value is bound.
+    if needs_entries:
+        # A council or committee filter makes both engines collect every match before
+        # ordering (a bitmap on PostgreSQL, a walk on SQLite), so one read of up to
+        # TOTAL_CAP keys gives the page and the count together.
+        found = list(
+            session.scalars(
+                sa.text(select_keys + "LIMIT :limit"),
+                {**params, "limit": max(TOTAL_CAP + 1, offset + PAGE_SIZE + 1)},
+            )
+        )
+        total = len(found)
+        keys = found[offset : offset + PAGE_SIZE + 1]
+    else:
+        # Otherwise the page comes straight off the ordered index, and the count (up to
+        # TOTAL_CAP) is needed only when the page is full.
+        keys = list(
+            session.scalars(
+                sa.text(select_keys + "LIMIT :limit OFFSET :offset"),
+                {**params, "limit": PAGE_SIZE + 1, "offset": offset},
+            )
+        )
+        if len(keys) <= PAGE_SIZE and (keys or not offset):
+            total = offset + len(keys)
+        else:
+            total = int(
+                session.scalar(
+                    sa.text(
+                        f"SELECT count(*) FROM (SELECT 1 FROM {source} "  # noqa: S608
+                        f"WHERE {condition} LIMIT :cap) c"
+                    ),
+                    {**params, "cap": TOTAL_CAP + 1},
+                )
+                or 0
+            )
+    rows: Sequence[Any] = []
+    if keys:
+        rows = session.execute(
+            sa.text(
+                "SELECT e.id, e.meeting_id, e.agenda_item_id, e.council_id, e.committee, "  # noqa: S608
+                f"e.start_date, e.kind, e.title, {engine.snippet} AS snippet "
+                f"FROM {engine.source(True)} WHERE {engine.detail_where(where)} "
+                f"AND {key} IN :keys ORDER BY {key} DESC"
+            ).bindparams(sa.bindparam("keys", expanding=True)),
+            {**params, "keys": keys[:PAGE_SIZE]},
+        ).all()
+    has_next = len(keys) > PAGE_SIZE
+    hits = [
+        Hit(
+            entry_id=r.id,
+            meeting_id=r.meeting_id,
+            agenda_item_id=r.agenda_item_id,
+            council_id=r.council_id,
+            committee=r.committee,
+            start_date=r.start_date
+            if isinstance(r.start_date, date)
+            else date.fromisoformat(r.start_date),
+            kind=r.kind,
+            title=r.title,
+            snippet=highlight(r.snippet or ""),
+        )
+        for r in rows
+    ]
+    return SearchPage(
+        hits=hits,
+        total=min(total, TOTAL_CAP),
+        total_capped=total > TOTAL_CAP,
+        has_next=has_next,
+        terms=terms,
+    )
+
+
+def highlight(snippet: str) -> Markup:
+    """The engine's snippet with our markers → escaped HTML with <mark>."""
+    escaped = html.escape(snippet, quote=False)
+    marked = escaped.replace(_START, "<mark>").replace(_STOP, "</mark>")
+    return Markup(marked)  # noqa: S704 (escaped just above)
+
+
+class _Sqlite:
+    key = "search_fts.rowid"
+    snippet = "snippet(search_fts, -1, char(2), char(3), '…', 16)"
+
+    def source(self, entries: bool) -> str:
+        if entries:
+            return "search_fts JOIN search_entries e ON e.sort_key = search_fts.rowid"
+        return "search_fts"
+
+    def detail_where(self, where: str) -> str:
+        return where  # snippet() needs the full-text match in its own query
+
+    def match(self, terms: Sequence[str]) -> tuple[str, dict[str, Any]]:
+        # Each word quoted: inside quotes FTS5 syntax (AND, OR, NEAR, *, ^, :) is text.
+        return "search_fts MATCH :match", {"match": " ".join(f'"{t}"' for t in terms)}
+
+
+class _Postgres:
+    key = "e.sort_key"
+    snippet = (
+        "ts_headline('english', left(e.title || ' — ' || e.body, 20000), "
+        "plainto_tsquery('english', :words), "
+        "'StartSel=\x02, StopSel=\x03, MaxWords=24, MinWords=10, MaxFragments=1')"
+    )
+
+    def source(self, entries: bool) -> str:
+        return "search_entries e"
+
+    def detail_where(self, where: str) -> str:
+        return "TRUE"
+
+    def match(self, terms: Sequence[str]) -> tuple[str, dict[str, Any]]:
+        return "e.search_vector @@ plainto_tsquery('english', :words)", {"words": " ".join(terms)}
+
+
+# --- keeping the index -------------------------------------------------------------------
+
+
+def _clean(text: str, limit: int) -> str:
+    return _CONTROL.sub(" ", text)[:limit]
+
+
+def entries_for(meeting: Meeting, items: Iterable[AgendaItem]) -> list[SearchEntry]:
+    def key(position: int) -> int:
+        return sort_key(meeting.start_date, meeting.id, position)
+
+    common = {
+        "meeting_id": meeting.id,
+        "council_id": meeting.council_id,
+        "committee": meeting.committee[:300],
+        "start_date": meeting.start_date,
+    }
+    found = [
+        SearchEntry(
+            agenda_item_id=None,
+            kind="meeting",
+            sort_key=key(0),
+            title=_clean(meeting.title or meeting.committee, 1000),
+            body=_clean(" ".join(filter(None, [meeting.committee, meeting.venue])), 2000),
+            **common,
+        )
+    ]
+    for position, item in enumerate(list(items)[: MAX_ENTRIES - 1], start=1):
+        decided = bool(item.resolutions) or item.is_decision
+        parts = (
+            [] if item.is_restricted else [item.agenda_text, item.minutes_text, *item.resolutions]
+        )
+        found.append(
+            SearchEntry(
+                agenda_item_id=item.id,
+                kind="decision" if decided else "item",
+                sort_key=key(position),
+                title=_clean(item.title, 1000),
+                body=_clean("\n".join(p for p in parts if p), MAX_BODY),
+                **common,
+            )
+        )
+    return found
+
+
+def index_meetings(session: Session, meetings: Sequence[Meeting]) -> None:
+    """Replace the index entries of these (flushed) meetings; does not commit."""
+    if not meetings:
+        return
+    ids = [m.id for m in meetings]
+    items: dict[int, list[AgendaItem]] = {i: [] for i in ids}
+    for item in session.scalars(
+        sa.select(AgendaItem).where(AgendaItem.meeting_id.in_(ids)).order_by(AgendaItem.position)
+    ):
+        items[item.meeting_id].append(item)
+    session.execute(sa.delete(SearchEntry).where(SearchEntry.meeting_id.in_(ids)))
+    for meeting in meetings:
+        session.add_all(entries_for(meeting, items[meeting.id]))
+    session.flush()
+
+
+def reindex_all(session: Session, batch: int = 500) -> int:
+    """Rebuild every meeting's entries (after an upgrade); returns meetings indexed."""
+    done = 0
+    last = 0
+    while True:
+        chunk = list(
+            session.scalars(
+                sa.select(Meeting).where(Meeting.id > last).order_by(Meeting.id).limit(batch)
+            )
+        )
+        if not chunk:
+            return done
+        index_meetings(session, chunk)
+        done += len(chunk)
+        last = chunk[-1].id
+
+
+def index_missing(session: Session) -> int:
+    """Index the meetings that have no entries yet (collected before the index existed);
+    returns how many. Run by `digest init` after an upgrade."""
+    missing = list(
+        session.scalars(
+            sa.select(Meeting).where(~sa.exists().where(SearchEntry.meeting_id == Meeting.id))
+        )
+    )
+    for start in range(0, len(missing), 500):
+        index_meetings(session, missing[start : start + 500])
+    return len(missing)
