@@ -45,7 +45,7 @@ def test_demo_collects_two_councils_builds_and_mails_a_digest(demo_rt: Runtime) 
         assert session.scalar(sa.select(sa.func.count()).select_from(Meeting)) == 4
         assert session.scalar(sa.select(sa.func.count()).select_from(Digest)) == 2
     box = mailbox.Maildir(demo_rt.config.mail.maildir_path, create=False)
-    subjects = sorted(" ".join(str(box.get_message(k)["Subject"]).split()) for k in box)
+    subjects = sorted(" ".join(str(box.get_message(k)["Subject"]).split()) for k in box.keys())
     assert any(s.startswith("Cheshire East") and "decisions" in s for s in subjects), subjects
     client = make_app(demo_rt).test_client()
     page = client.get("/councils/cheshire-east")
