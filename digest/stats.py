@@ -18,6 +18,7 @@ from digest.mail import stats as mail_stats
 from digest.models import (
     Council,
     CouncilStatus,
+    Digest,
     JobRun,
     OutboxMessage,
     OutboxStatus,
@@ -47,12 +48,34 @@ def week_start(now: datetime, tz: ZoneInfo) -> datetime:
 
 
 @dataclass(frozen=True)
+class LastBuild:
+    built_at: datetime
+    week: str
+    digests: int
+
+
+def last_build(session: Session) -> LastBuild | None:
+    newest = session.execute(
+        sa.select(Digest.built_at, Digest.week).order_by(Digest.built_at.desc()).limit(1)
+    ).first()
+    if newest is None:
+        return None
+    digests = session.scalar(
+        sa.select(sa.func.count()).select_from(Digest).where(Digest.week == newest.week)
+    )
+    return LastBuild(built_at=newest.built_at, week=newest.week, digests=digests or 0)
+
+
+@dataclass(frozen=True)
 class Overview:
     councils: dict[CouncilStatus, int]
     stale: int
     subscriptions: dict[SubscriptionStatus, int]
     subscribers_active: int
     last_digest_run: JobRun | None
+    # Digests built by any route (scheduler, `digest build`, the demo): the scheduler's
+    # JobRun alone said "never" after a build from the command line.
+    last_build: LastBuild | None
     last_collect_run: JobRun | None
     delivery: mail_stats.DeliveryCounts  # sent, failed and bounces counted since Monday
     scheduler_beat: datetime | None
@@ -79,6 +102,7 @@ def overview(session: Session, now: datetime, tz: ZoneInfo) -> Overview:
         )
         or 0,
         last_digest_run=heartbeats.last_run(session, "weekly_digest"),
+        last_build=last_build(session),
         last_collect_run=heartbeats.last_run(session, "collect"),
         delivery=mail_stats.counts(session, now=now, since=week_start(now, tz)),
         scheduler_beat=heartbeats.last_beat(session, "scheduler"),

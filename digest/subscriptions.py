@@ -25,6 +25,7 @@ from digest.addresses import email_hash, ip_hash, normalise_email
 from digest.cache import TTLCache
 from digest.config import Config, cron_trigger
 from digest.db import UTCDateTime, is_postgres
+from digest.mail import outbox
 from digest.mail.outbox import MessagePurpose
 from digest.mail.queue import MailQueue
 from digest.models import (
@@ -838,3 +839,25 @@ def purge_unconfirmed(session: Session, now: datetime) -> int:
         )
     )
     return len(stale_ids)
+
+
+def send_manage_link(session: Session, mail: MailQueue, *, email: str, now: datetime) -> None:
+    """Queue an email with a fresh manage link if `email` belongs to a subscriber; do
+    nothing otherwise. The caller answers the same either way, so the form reveals
+    nothing about who subscribes. At most one such email per address per day (the
+    outbox's unique reference), so the form cannot be used to flood an inbox.
+
+    Raises InvalidEmail for text that is not an address."""
+    address = normalise_email(email)
+    subscriber = session.scalar(sa.select(Subscriber).where(Subscriber.email == address))
+    if subscriber is None:
+        return
+    outbox.enqueue(
+        session,
+        purpose=MessagePurpose.MANAGE_LINK,
+        reference=f"manage_link:{subscriber.id}:{now.date().isoformat()}",
+        recipient=subscriber.email,
+        now=now,
+        domain=mail.domain,
+        subscriber_id=subscriber.id,
+    )

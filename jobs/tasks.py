@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -26,19 +27,28 @@ log = logging.getLogger("digest.jobs")
 SCHEDULER_HEARTBEAT = "scheduler"
 
 
-def recorded(name: str, rt: Runtime, work: Callable[[], str]) -> str:
+class Partial(NamedTuple):
+    """A run that finished but where part of the work failed (one council of several):
+    recorded as not ok, so the dashboard says failed instead of "ok ... 1 failed"."""
+
+    summary: str
+
+
+def recorded(name: str, rt: Runtime, work: Callable[[], str | Partial]) -> str:
     """Run `work`, keeping a JobRun row with its outcome; failures are logged, not raised,
     so one bad run never stops the scheduler."""
     run_id = heartbeats.start_run(rt.sessions, name, rt.now())
     try:
-        summary = work()
+        outcome = work()
     except Exception as exc:
         log.exception("job %s failed", name)
         heartbeats.finish_run(
             rt.sessions, run_id, rt.now(), ok=False, summary=f"{type(exc).__name__}: {exc}"
         )
         return f"failed: {exc}"
-    heartbeats.finish_run(rt.sessions, run_id, rt.now(), ok=True, summary=summary)
+    summary = outcome.summary if isinstance(outcome, Partial) else outcome
+    ok = not isinstance(outcome, Partial)
+    heartbeats.finish_run(rt.sessions, run_id, rt.now(), ok=ok, summary=summary)
     log.info("job %s: %s", name, summary)
     return summary
 
@@ -109,11 +119,12 @@ def collect_councils(rt: Runtime, slugs: list[str]) -> str:
     """Collect the named councils now (after enabling, or an admin's "collect now");
     no names means every enabled council."""
 
-    def work() -> str:
-        summary = Collector.from_runtime(rt).run_all(slugs).summary()
+    def work() -> str | Partial:
+        report = Collector.from_runtime(rt).run_all(slugs)
         # New items are tagged as they are stored; this catches up older ones after the
         # taxonomy changed.
-        return f"{summary}; {retag_topics(rt)}"
+        summary = f"{report.summary()}; {retag_topics(rt)}"
+        return Partial(summary) if report.failed else summary
 
     return recorded("collect", rt, work)
 

@@ -17,6 +17,7 @@ from digest.collector.fetcher import Fetcher
 from digest.collector.probe import probe as probe_council
 from digest.collector.sources import system_name
 from digest.models import Council, CouncilStatus
+from digest.words import plural
 from jobs import tasks
 
 
@@ -103,8 +104,9 @@ def enable_council(
         summary(f"{name} already enabled; source {source}.")
         return
     summary(
-        f"{name} enabled; source {source}; {result.notified} waiting subscribers will be "
-        f"told, {result.requests_approved} professional requests approved."
+        f"{name} enabled; source {source}; "
+        f"{plural(result.notified, 'waiting subscriber')} will be told, "
+        f"{plural(result.requests_approved, 'professional request')} approved."
     )
     if collect:
         summary(f"First collection: {tasks.collect_councils(rt, [slug])}")

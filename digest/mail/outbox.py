@@ -34,6 +34,7 @@ class MessagePurpose(enum.StrEnum):
     ADMIN_NOTICE = "admin_notice"
     CONFIRM_WATCH = "confirm_watch"
     WATCH_ALERT = "watch_alert"
+    MANAGE_LINK = "manage_link"
 
 
 # Mail that belongs to a subscription: carries List-* headers and one-click unsubscribe,

@@ -26,6 +26,7 @@ RENDERED_AT_SEND_TIME = frozenset(
         MessagePurpose.ALREADY_SUBSCRIBED,
         MessagePurpose.WELCOME,
         MessagePurpose.WATCH_ALERT,
+        MessagePurpose.MANAGE_LINK,
     }
 )
 
@@ -46,6 +47,18 @@ def render(
         if found is None:
             raise NotNeeded("the topic watch or its items no longer exist")
         return found
+
+    if row.purpose == MessagePurpose.MANAGE_LINK:
+        # Asked for from the "this link does not work" page: a fresh link, made at send
+        # time so the outbox never stores a working link.
+        subscriber = session.get(Subscriber, row.subscriber_id) if row.subscriber_id else None
+        if subscriber is None:
+            raise NotNeeded("the subscriber no longer exists")
+        return render_email(
+            "manage_link",
+            **mail.common_context(),
+            manage_url=mail.links.manage(subscriber.id, subscriber.link_secret),
+        )
     subscription = session.get(Subscription, row.subscription_id) if row.subscription_id else None
     if subscription is None:
         raise NotNeeded("the subscription no longer exists")

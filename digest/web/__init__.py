@@ -32,6 +32,7 @@ from digest.web import (
 )
 from digest.web.context import runtime
 from digest.web.limits import RateLimits, form_field_key
+from digest.words import plural
 
 
 class _CSRFProtect(CSRFProtect):  # type: ignore[misc]
@@ -110,7 +111,10 @@ def init_app(app: Flask) -> None:
         csrf_token=cache.csrf_token,
     )
     app.jinja_env.filters.update(
-        local_date=_local_date, local_time=_local_time, local_datetime=_local_datetime
+        local_date=_local_date,
+        local_time=_local_time,
+        local_datetime=_local_datetime,
+        plural=plural,
     )
 
 

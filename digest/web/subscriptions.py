@@ -7,8 +7,19 @@ mailbox providers send it with no cookies (RFC 8058); its signed URL authorises 
 from __future__ import annotations
 
 import json
+from typing import NoReturn
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.wrappers import Response as BaseResponse
 
 from digest import councils, intake, subscriptions, watches
@@ -114,7 +125,7 @@ def _unsubscribe_target(token: str) -> Subscription | None:
     try:
         return subscriptions.read_unsubscribe_link(db(), runtime().tokens, token)
     except LinkProblem:
-        abort(404)
+        _link_not_valid()
 
 
 @bp.get("/unsubscribe/<token>")
@@ -156,7 +167,34 @@ def _subscriber_from_token(token: str) -> Subscriber:
     try:
         return subscriptions.read_manage_link(db(), runtime().tokens, token)
     except LinkProblem:
-        abort(404)
+        _link_not_valid()
+
+
+def _link_not_valid() -> NoReturn:
+    """A garbled or outdated unsubscribe or manage link: say so and offer a new link by
+    email, instead of a bare "Page not found"."""
+    abort(make_response(render_template("subscriptions/new_link.html", email=""), 404))
+
+
+@bp.get("/manage-link")
+def new_link_form() -> str:
+    return render_template("subscriptions/new_link.html", email="")
+
+
+@bp.post("/manage-link")
+def new_link() -> tuple[str, int]:
+    """The same answer whatever the address's state, so the form tells nobody who
+    subscribes; a known address gets a fresh manage link through the outbox."""
+    email = request.form.get("email", "")
+    rt = runtime()
+    session = db()
+    try:
+        subscriptions.send_manage_link(session, rt.mail, email=email, now=rt.now())
+    except InvalidEmail as exc:
+        page = render_template("subscriptions/new_link.html", email=email[:254], error=str(exc))
+        return page, 400
+    session.commit()
+    return render_template("subscriptions/new_link.html", sent=True), 200
 
 
 def _render_manage(
