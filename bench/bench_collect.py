@@ -38,7 +38,7 @@ from digest.collector.fetcher import Fetcher
 from digest.collector.runner import Collector
 from digest.config import Config
 from digest.db import make_engine, make_sessionmaker
-from digest.models import Council, Document, Meeting
+from digest.models import Council, CouncilSystem, Document, Meeting
 from tests.support.moderngov import (
     FakeMeeting,
     FakeModernGov,
@@ -181,9 +181,12 @@ def run(quick: bool) -> dict[str, Any]:
         try:
             with make_sessionmaker(engine).begin() as session:
                 for council in chosen:
+                    row = session.get_one(Council, council.id)
+                    # The fake plays ModernGov for every council, whatever it really runs.
+                    row.system = CouncilSystem.MODERNGOV
                     enablement.enable(
                         session,
-                        session.get_one(Council, council.id),
+                        row,
                         utcnow(),
                         base_url=f"http://{_host_of(council)}:{fake.port}",
                     )
