@@ -19,6 +19,7 @@ hosts: the figure measures that per-host politeness is the only thing that bound
 from __future__ import annotations
 
 import collections
+import ipaddress
 import itertools
 import multiprocessing
 import statistics
@@ -45,7 +46,6 @@ from tests.support.moderngov import (
     FakeSite,
     Logged,
     Reply,
-    loopback_resolver,
     meeting_page_html,
 )
 
@@ -120,7 +120,10 @@ class _FakeProcess:
 
 
 def _serve(conn: Connection, sites: dict[str, FakeSite], latency: float) -> None:
-    fake = FakeModernGov(latency=latency)
+    # Listening on every address, so each council host can be its own loopback address
+    # (127.0.0.2, .3, ...): the fetcher queues requests per server address, as real
+    # council hosts are separate servers. Only loopback addresses are ever connected to.
+    fake = FakeModernGov(latency=latency, address="0.0.0.0")  # noqa: S104
     fake.sites.update(sites)
     conn.send(fake.port)
     while True:
@@ -201,9 +204,15 @@ def run(quick: bool) -> dict[str, Any]:
             )
             sessions = make_sessionmaker(engine)
             read_sessions = make_sessionmaker(engine, readonly=True)
+            addresses = {
+                host: f"127.0.{n // 250}.{n % 250 + 2}" for n, host in enumerate(sorted(hosts))
+            }
+
+            def resolve(host: str, port: int) -> list[Any]:
+                return [ipaddress.ip_address(addresses.get(host, "127.0.0.1"))]
 
             def collector() -> Collector:
-                fetcher = Fetcher(config.collector, resolver=loopback_resolver)
+                fetcher = Fetcher(config.collector, resolver=resolve)
                 return Collector(sessions, read_sessions, config, clock=utcnow, fetcher=fetcher)
 
             started = time.perf_counter()
