@@ -80,7 +80,8 @@ def clear_after_confirmation(session: Session, secret_key: str, email: str) -> N
 
 
 def which_suppressed(session: Session, hashes: list[str]) -> set[str]:
-    """Which of these address hashes are suppressed, asked in chunks."""
+    """Which of these address hashes are suppressed, asked in chunks of 500 per group of
+    recipients, so the cost follows the recipients, not the size of the suppression list."""
     found: set[str] = set()
     for start in range(0, len(hashes), 500):
         found.update(

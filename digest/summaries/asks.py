@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from digest.summaries.resolutions import marker_kind, strip_marker, tidy
+from digest.summaries.resolutions import dedupe, marker_kind, strip_marker, tidy
 
 MAX_ASKS = 8
 # A long section is a report's body, not its recommendations.
@@ -76,7 +76,7 @@ def extract_asked_to_decide(text: str | None) -> list[str]:
         return []
     blocks = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
     asks = _from_section(blocks) or _from_sentences(blocks)
-    return _dedupe([clean for ask in asks if (clean := _tidy_ask(ask))])[:MAX_ASKS]
+    return dedupe([clean for ask in asks if (clean := _tidy_ask(ask))])[:MAX_ASKS]
 
 
 def _from_section(blocks: list[str]) -> list[str]:
@@ -187,14 +187,3 @@ def _tidy_ask(text: str) -> str:
     if len(cleaned.rstrip(".:").split()) < 3:
         return ""
     return cleaned
-
-
-def _dedupe(items: list[str]) -> list[str]:
-    seen: set[str] = set()
-    out = []
-    for item in items:
-        key = re.sub(r"\W+", " ", item).strip().lower()
-        if key and key not in seen:
-            seen.add(key)
-            out.append(item)
-    return out

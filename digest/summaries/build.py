@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from digest import suppressions
 from digest.addresses import email_hash
 from digest.config import Config
 from digest.links import Links, site_domain
@@ -36,7 +37,6 @@ from digest.models import (
     Subscriber,
     Subscription,
     SubscriptionStatus,
-    Suppression,
 )
 from digest.summaries.meeting import load_meetings
 from digest.summaries.selection import Selection, select_meetings
@@ -334,7 +334,7 @@ def _recipients(
         .order_by(Subscription.id)
     ).all()
     hashes = {email: email_hash(secret_key, email) for _, _, email, _ in rows}
-    suppressed = _suppressed(session, list(hashes.values()))
+    suppressed = suppressions.which_suppressed(session, list(hashes.values()))
     groups: dict[str, list[_Recipient]] = {}
     for subscription_id, subscriber_id, email, topics in rows:
         if hashes[email] in suppressed:
@@ -361,18 +361,3 @@ def _outbox_rows(
             "council_id": council.id,
             "digest_id": chosen.id,
         }
-
-
-def _suppressed(session: Session, hashes: list[str]) -> set[str]:
-    """Which of these address hashes are suppressed: asked per council's recipients, so
-    the cost follows the subscribers, not the size of the suppression list."""
-    found: set[str] = set()
-    for start in range(0, len(hashes), 500):
-        found.update(
-            session.scalars(
-                sa.select(Suppression.email_hash).where(
-                    Suppression.email_hash.in_(hashes[start : start + 500])
-                )
-            )
-        )
-    return found

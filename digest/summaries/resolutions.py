@@ -167,7 +167,7 @@ def extract_resolutions(minutes: str | None) -> list[str]:
     found = _nest(found)
     # "That the reports be adopted. That the recommendation be agreed." is two decisions.
     found = [part for bullet in found for part in re.split(r"(?<=[a-z)]\.)\s+(?=That\s)", bullet)]
-    return _dedupe([clean for b in found if (clean := tidy(b))])[:MAX_RESOLUTIONS]
+    return dedupe([clean for b in found if (clean := tidy(b))])[:MAX_RESOLUTIONS]
 
 
 def _read_decision(blocks: list[str], index: int) -> tuple[int, list[str]]:
@@ -404,7 +404,8 @@ def tidy(text: str) -> str:
     return text
 
 
-def _dedupe(items: list[str]) -> list[str]:
+def dedupe(items: list[str]) -> list[str]:
+    """Bullets in order, each once, comparing words only (case and punctuation aside)."""
     seen: set[str] = set()
     out = []
     for item in items:
