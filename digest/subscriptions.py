@@ -25,7 +25,6 @@ from digest.addresses import email_hash, ip_hash, normalise_email
 from digest.cache import TTLCache
 from digest.config import Config, cron_trigger
 from digest.db import UTCDateTime, is_postgres
-from digest.mail import outbox
 from digest.mail.outbox import MessagePurpose
 from digest.mail.queue import MailQueue
 from digest.models import (
@@ -852,12 +851,11 @@ def send_manage_link(session: Session, mail: MailQueue, *, email: str, now: date
     subscriber = session.scalar(sa.select(Subscriber).where(Subscriber.email == address))
     if subscriber is None:
         return
-    outbox.enqueue(
+    mail.queue_for_send_time(
         session,
         purpose=MessagePurpose.MANAGE_LINK,
         reference=f"manage_link:{subscriber.id}:{now.date().isoformat()}",
         recipient=subscriber.email,
         now=now,
-        domain=mail.domain,
         subscriber_id=subscriber.id,
     )

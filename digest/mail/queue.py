@@ -72,8 +72,8 @@ class MailQueue:
         recipient: str,
         now: datetime,
         subscriber_id: int,
-        subscription_id: int,
-        council_id: int,
+        subscription_id: int | None = None,
+        council_id: int | None = None,
     ) -> int | None:
         """Queue a subscription email that is rendered when it is sent (see
         digest.mail.transactional); the row carries only what identifies it."""
