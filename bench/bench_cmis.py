@@ -15,19 +15,16 @@ fetcher queues requests per server address.
 from __future__ import annotations
 
 import collections
-import ipaddress
-import multiprocessing
 import tempfile
 import time
 from datetime import timedelta
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from bench.bench_collect import _politeness_ok
+from bench.fake_councils import FakeCouncils, politeness_ok
 from digest import councils, enablement, schema
 from digest.clock import utcnow
 from digest.collector.fetcher import Fetcher
@@ -36,59 +33,7 @@ from digest.config import Config
 from digest.db import make_engine, make_sessionmaker
 from digest.models import Council, CouncilSystem, Meeting
 from tests.support.cmis import CmisMeeting, CmisSite
-from tests.support.moderngov import FakeModernGov, FakeSite, Logged
-
-
-class _Servers:
-    """One fake server per council host, each on its own loopback address (the fetcher
-    queues requests per server address, as real hosts are separate servers), all in one
-    process of their own so their CPU time is not charged to the collector."""
-
-    def __init__(self, sites: dict[str, FakeSite]) -> None:
-        self.addresses = {host: f"127.0.0.{n + 2}" for n, host in enumerate(sorted(sites))}
-        context = multiprocessing.get_context("fork")
-        self._conn, child = context.Pipe()
-        self._process = context.Process(
-            target=_serve, args=(child, sites, self.addresses), daemon=True
-        )
-        self._process.start()
-        self.ports: dict[str, int] = self._conn.recv()
-
-    def resolver(self, host: str, port: int) -> list[Any]:
-        return [ipaddress.ip_address(self.addresses.get(host, "127.0.0.1"))]
-
-    def log(self) -> list[Logged]:
-        self._conn.send("log")
-        entries: list[Logged] = self._conn.recv()
-        return entries
-
-    def clear_log(self) -> None:
-        self._conn.send("clear")
-        self._conn.recv()
-
-    def stop(self) -> None:
-        self._conn.send("stop")
-        self._process.join(timeout=10)
-
-
-def _serve(conn: Connection, sites: dict[str, FakeSite], addresses: dict[str, str]) -> None:
-    fakes: dict[str, FakeModernGov] = {}
-    for host, site in sites.items():
-        fakes[host] = FakeModernGov(address=addresses[host])
-        fakes[host].sites[host] = site
-    conn.send({host: fake.port for host, fake in fakes.items()})
-    while True:
-        command = conn.recv()
-        if command == "log":
-            conn.send([entry for fake in fakes.values() for entry in fake.log])
-        elif command == "clear":
-            for fake in fakes.values():
-                fake.clear_log()
-            conn.send(None)
-        else:
-            for fake in fakes.values():
-                fake.stop()
-            return
+from tests.support.moderngov import FakeSite
 
 
 def _host_of(council: Council) -> str:
@@ -138,7 +83,7 @@ def run(quick: bool) -> dict[str, Any]:
                 month_delay=month_latency,
                 etag=True,
             )
-        fake = _Servers(sites)
+        fake = FakeCouncils(sites)
         try:
             with make_sessionmaker(engine).begin() as session:
                 for council in chosen:
@@ -146,9 +91,7 @@ def run(quick: bool) -> dict[str, Any]:
                         session,
                         session.get_one(Council, council.id),
                         utcnow(),
-                        base_url=(
-                            f"http://{hosts[council.id]}:{fake.ports[hosts[council.id]]}/birmingham"
-                        ),
+                        base_url=(f"http://{hosts[council.id]}:{fake.port}/birmingham"),
                     )
             config = Config().replace(
                 database={"url": str(engine.url)},
@@ -173,7 +116,7 @@ def run(quick: bool) -> dict[str, Any]:
             per_host = collections.Counter(entry.host for entry in log)
             busiest = max(per_host.values())
             reference = 1.25 * busiest * (month_latency + interval)
-            polite = _politeness_ok(log, interval)
+            polite = politeness_ok(log, interval)
             with read_sessions() as session:
                 stored = session.scalar(sa.select(sa.func.count()).select_from(Meeting)) or 0
 
@@ -190,7 +133,7 @@ def run(quick: bool) -> dict[str, Any]:
                 and all(n == len(months) // len(chosen) + 2 for n in per_council.values())
                 and all(o.ok and o.new == o.changed == 0 for o in again.outcomes)
             )
-            polite = polite and _politeness_ok(relog, interval)
+            polite = polite and politeness_ok(relog, interval)
         finally:
             fake.stop()
             engine.dispose()

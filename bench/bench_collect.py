@@ -19,20 +19,17 @@ hosts: the figure measures that per-host politeness is the only thing that bound
 from __future__ import annotations
 
 import collections
-import ipaddress
-import itertools
-import multiprocessing
 import statistics
 import tempfile
 import time
 from datetime import timedelta
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
+from bench.fake_councils import FakeCouncils, politeness_ok
 from digest import councils, enablement, schema
 from digest.clock import utcnow
 from digest.collector.fetcher import Fetcher
@@ -42,9 +39,7 @@ from digest.db import make_engine, make_sessionmaker
 from digest.models import Council, CouncilSystem, Document, Meeting
 from tests.support.moderngov import (
     FakeMeeting,
-    FakeModernGov,
     FakeSite,
-    Logged,
     Reply,
     meeting_page_html,
 )
@@ -94,62 +89,6 @@ def _pages(meetings: list[FakeMeeting]) -> dict[str, Reply]:
     return pages
 
 
-class _FakeProcess:
-    """The fake ModernGov in a process of its own, as real council servers would be: its
-    CPU time is not charged to the collector's interpreter."""
-
-    def __init__(self, sites: dict[str, FakeSite], latency: float) -> None:
-        context = multiprocessing.get_context("fork")
-        self._conn, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child, sites, latency), daemon=True)
-        self._process.start()
-        self.port: int = self._conn.recv()
-
-    def log(self) -> list[Logged]:
-        self._conn.send("log")
-        entries: list[Logged] = self._conn.recv()
-        return entries
-
-    def clear_log(self) -> None:
-        self._conn.send("clear")
-        self._conn.recv()
-
-    def stop(self) -> None:
-        self._conn.send("stop")
-        self._process.join(timeout=10)
-
-
-def _serve(conn: Connection, sites: dict[str, FakeSite], latency: float) -> None:
-    # Listening on every address, so each council host can be its own loopback address
-    # (127.0.0.2, .3, ...): the fetcher queues requests per server address, as real
-    # council hosts are separate servers. Only loopback addresses are ever connected to.
-    fake = FakeModernGov(latency=latency, address="0.0.0.0")  # noqa: S104
-    fake.sites.update(sites)
-    conn.send(fake.port)
-    while True:
-        command = conn.recv()
-        if command == "log":
-            conn.send(list(fake.log))
-        elif command == "clear":
-            fake.clear_log()
-            conn.send(None)
-        else:
-            fake.stop()
-            return
-
-
-def _politeness_ok(log: list[Logged], interval: float) -> bool:
-    by_host: dict[str, list[Logged]] = collections.defaultdict(list)
-    for entry in log:
-        by_host[entry.host].append(entry)
-    for entries in by_host.values():
-        entries.sort(key=lambda e: e.started)
-        for before, after in itertools.pairwise(entries):
-            if after.started - before.finished < interval:
-                return False
-    return True
-
-
 def _arrange(engine: Any, count: int) -> tuple[list[Council], dict[str, list[Council]]]:
     """Enable `count` councils (both members of every shared install among them)."""
     now = utcnow()
@@ -180,7 +119,7 @@ def run(quick: bool) -> dict[str, Any]:
                 first_id = (index * 10 + offset + 1) * 100
                 sites[host].meetings += _meetings(council, first_id, today)
             sites[host].files = _pages(sites[host].meetings)
-        fake = _FakeProcess(sites, LATENCY)
+        fake = FakeCouncils(sites, LATENCY)
         try:
             with make_sessionmaker(engine).begin() as session:
                 for council in chosen:
@@ -204,15 +143,9 @@ def run(quick: bool) -> dict[str, Any]:
             )
             sessions = make_sessionmaker(engine)
             read_sessions = make_sessionmaker(engine, readonly=True)
-            addresses = {
-                host: f"127.0.{n // 250}.{n % 250 + 2}" for n, host in enumerate(sorted(hosts))
-            }
-
-            def resolve(host: str, port: int) -> list[Any]:
-                return [ipaddress.ip_address(addresses.get(host, "127.0.0.1"))]
 
             def collector() -> Collector:
-                fetcher = Fetcher(config.collector, resolver=resolve)
+                fetcher = Fetcher(config.collector, resolver=fake.resolver)
                 return Collector(sessions, read_sessions, config, clock=utcnow, fetcher=fetcher)
 
             started = time.perf_counter()
@@ -222,7 +155,7 @@ def run(quick: bool) -> dict[str, Any]:
             per_host = collections.Counter(entry.host for entry in log)
             busiest = max(per_host.values())
             reference = 1.25 * busiest * (LATENCY + interval)
-            polite = _politeness_ok(log, interval)
+            polite = politeness_ok(log, interval)
             with read_sessions() as session:
                 stored = session.scalar(sa.select(sa.func.count()).select_from(Meeting)) or 0
                 queued = dict(
@@ -245,7 +178,7 @@ def run(quick: bool) -> dict[str, Any]:
                 and all(e.operation == "GetMeetings" for e in relog)
                 and all(o.ok and o.new == o.changed == 0 for o in again.outcomes)
             )
-            polite = polite and _politeness_ok(relog, interval)
+            polite = polite and politeness_ok(relog, interval)
         finally:
             fake.stop()
             engine.dispose()
