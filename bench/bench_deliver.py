@@ -26,18 +26,16 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
+from bench.postgres import NoPostgres, throwaway_database
+
 REQUIRED_RATIO = 0.8
 SECRET = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105 (throwaway)
-PG_ADMIN_URL = os.environ.get(
-    "DIGEST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -367,57 +365,51 @@ def _dkimpy_sign_seconds(raw: bytes, pem: bytes, rounds: int = 30) -> float:
 
 
 def _postgres_workers(n: int, work: Path) -> dict[str, Any]:
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"digest_bench_{uuid.uuid4().hex[:8]}"
     try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except Exception as exc:  # no PostgreSQL here: report, don't fail the benchmark
-        admin.dispose()
-        return {"skipped": f"PostgreSQL not available: {type(exc).__name__}"}
-    url = sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(False)
+        with throwaway_database() as url:
+            return _postgres_workers_in(url, n, work)
+    except NoPostgres as exc:
+        return {"skipped": str(exc)}
+
+
+def _postgres_workers_in(url: str, n: int, work: Path) -> dict[str, Any]:
     results: dict[str, Any] = {"messages": n}
+    _populate(url, n)
+    messages = _received_copies(url, work, "pg-messages", n)
+    sink = CountingSink()
+    port = _free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    config = _config(work / "pg.toml", url, port, work / "var")
+    engine = sa.create_engine(url)
     try:
-        _populate(url, n)
-        messages = _received_copies(url, work, "pg-messages", n)
-        sink = CountingSink()
-        port = _free_port()
-        controller = Controller(sink, hostname="127.0.0.1", port=port)
-        controller.start()
-        config = _config(work / "pg.toml", url, port, work / "var")
-        engine = sa.create_engine(url)
-        try:
-            for count in (1, 2, 4):
-                _, bare_span = _bare_loop(messages, port, sink, n)
-                time.sleep(5.5)  # the sink starts a new span after a pause
-                _reset(url)
-                before = sink.count
-                workers = [
-                    _digest_cli(config, "worker", "--idle-seconds", "0.05") for _ in range(count)
-                ]
-                span = sink.span_since(before, n)
-                for worker in workers:
-                    worker.send_signal(signal.SIGTERM)
-                for worker in workers:
-                    worker.communicate(timeout=60)
-                with engine.connect() as conn:
-                    sent = conn.exec_driver_sql(
-                        "SELECT count(*) FROM outbox_messages WHERE status = 'sent'"
-                    ).scalar()
-                assert sent == n, sent
-                results[f"workers_{count}"] = {
-                    "msgs_per_s": round(n / span, 1),
-                    "bare_smtplib_msgs_per_s": round(n / bare_span, 1),
-                    "ratio": round(bare_span / span, 3),
-                }
-                time.sleep(5.5)
-        finally:
-            controller.stop()
-            engine.dispose()
+        for count in (1, 2, 4):
+            _, bare_span = _bare_loop(messages, port, sink, n)
+            time.sleep(5.5)  # the sink starts a new span after a pause
+            _reset(url)
+            before = sink.count
+            workers = [
+                _digest_cli(config, "worker", "--idle-seconds", "0.05") for _ in range(count)
+            ]
+            span = sink.span_since(before, n)
+            for worker in workers:
+                worker.send_signal(signal.SIGTERM)
+            for worker in workers:
+                worker.communicate(timeout=60)
+            with engine.connect() as conn:
+                sent = conn.exec_driver_sql(
+                    "SELECT count(*) FROM outbox_messages WHERE status = 'sent'"
+                ).scalar()
+            assert sent == n, sent
+            results[f"workers_{count}"] = {
+                "msgs_per_s": round(n / span, 1),
+                "bare_smtplib_msgs_per_s": round(n / bare_span, 1),
+                "ratio": round(bare_span / span, 3),
+            }
+            time.sleep(5.5)
     finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+        controller.stop()
+        engine.dispose()
     return results
 
 

@@ -10,13 +10,11 @@ councils' papers)."""
 
 from __future__ import annotations
 
-import os
 import random
 import sqlite3
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -25,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench import seed
+from bench.postgres import NoPostgres, throwaway_database
 from digest import councils, schema, search
 from digest.config import Config
 from digest.db import make_engine, make_sessionmaker
@@ -32,9 +31,6 @@ from digest.runtime import Runtime
 
 LIMIT_MS = 100.0
 POSTCODE_LIMIT_MS = 5.0
-PG_ADMIN_URL = os.environ.get(
-    "DIGEST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 VOCABULARY = [
     "council",
     "committee",
@@ -322,53 +318,47 @@ def _sqlite(n_items: int) -> dict[str, Any]:
 
 
 def _postgres(n_items: int) -> dict[str, Any]:
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"digest_bench_{uuid.uuid4().hex[:8]}"
     try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except Exception as exc:  # no PostgreSQL here: report, don't fail the benchmark
-        admin.dispose()
-        return {"skipped": f"PostgreSQL not available: {type(exc).__name__}"}
-    url = sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(False)
+        with throwaway_database() as url:
+            return _postgres_in(url, n_items)
+    except NoPostgres as exc:
+        return {"skipped": str(exc)}
+
+
+def _postgres_in(url: str, n_items: int) -> dict[str, Any]:
+    engine = make_engine(url)
+    schema.upgrade(engine)
+    with make_sessionmaker(engine).begin() as session:
+        councils.import_bundled(session, seed.NOW)
+    started = time.perf_counter()
+    raw = engine.raw_connection()
     try:
-        engine = make_engine(url)
-        schema.upgrade(engine)
-        with make_sessionmaker(engine).begin() as session:
-            councils.import_bundled(session, seed.NOW)
-        started = time.perf_counter()
-        raw = engine.raw_connection()
-        try:
-            cur = raw.cursor()
-            cur.execute("SELECT id FROM councils ORDER BY id LIMIT 50")
-            ids = [r[0] for r in cur.fetchall()]
-            meetings = _meetings(max(1, n_items // 20), ids)
-            with cur.copy(f"COPY meetings ({MEETING_COLUMNS}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-                for row in _meeting_rows(meetings):
-                    copy.write_row(row)
-            # Bulk load: the GIN index is built once afterwards, as a restore would.
-            cur.execute("DROP INDEX ix_search_entries_vector")
-            with cur.copy(f"COPY search_entries ({ENTRY_COLUMNS}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-                for row in _entries(n_items, meetings):
-                    copy.write_row(row)
-            cur.execute("SET maintenance_work_mem = '256MB'")
-            cur.execute(
-                "CREATE INDEX ix_search_entries_vector ON search_entries USING gin (search_vector)"
-            )
-            raw.commit()
-        finally:
-            raw.close()
-        # As autovacuum leaves a table in use: visibility map and statistics current.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE search_entries")
-        engine.dispose()
-        seeded = time.perf_counter() - started
-        result = _measure(url, ids[0], len(meetings))
-        return {"items": n_items, "seed_seconds": round(seeded, 1), **result}
+        cur = raw.cursor()
+        cur.execute("SELECT id FROM councils ORDER BY id LIMIT 50")
+        ids = [r[0] for r in cur.fetchall()]
+        meetings = _meetings(max(1, n_items // 20), ids)
+        with cur.copy(f"COPY meetings ({MEETING_COLUMNS}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+            for row in _meeting_rows(meetings):
+                copy.write_row(row)
+        # Bulk load: the GIN index is built once afterwards, as a restore would.
+        cur.execute("DROP INDEX ix_search_entries_vector")
+        with cur.copy(f"COPY search_entries ({ENTRY_COLUMNS}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+            for row in _entries(n_items, meetings):
+                copy.write_row(row)
+        cur.execute("SET maintenance_work_mem = '256MB'")
+        cur.execute(
+            "CREATE INDEX ix_search_entries_vector ON search_entries USING gin (search_vector)"
+        )
+        raw.commit()
     finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+        raw.close()
+    # As autovacuum leaves a table in use: visibility map and statistics current.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE search_entries")
+    engine.dispose()
+    seeded = time.perf_counter() - started
+    result = _measure(url, ids[0], len(meetings))
+    return {"items": n_items, "seed_seconds": round(seeded, 1), **result}
 
 
 def _postcode_overhead(url: str, tmp: Path) -> dict[str, Any]:
