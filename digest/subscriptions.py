@@ -173,7 +173,7 @@ def apply_subscribe(
     already subscribed instead of being asked to confirm again."""
     if plan.action is SubscribeAction.NOTHING:
         return
-    subscriber_id = _ensure_subscriber(session, plan.address, now)
+    subscriber_id = ensure_subscriber(session, plan.address, now)
     reference_stamp = f"{now.timestamp():.6f}"
     subscription_id: int | None = None
     purpose = MessagePurpose.ALREADY_SUBSCRIBED
@@ -290,7 +290,7 @@ _SUBSCRIPTION_ID = sa.select(Subscription.id).where(
 )
 
 
-def _ensure_subscriber(session: Session, address: str, now: datetime) -> int:
+def ensure_subscriber(session: Session, address: str, now: datetime) -> int:
     """The subscriber id for an address, creating the row if needed (race-free)."""
     created = session.connection().scalar(
         _subscriber_insert(_dialect(session)), {"email": address, "now": now}
@@ -322,7 +322,7 @@ def add_confirmed(
     suppression = suppressions.find(session, secret, address)
     if suppression is not None and suppression.reason not in suppressions.CLEARED_BY_CONFIRMATION:
         return None
-    subscriber = session.get_one(Subscriber, _ensure_subscriber(session, address, now))
+    subscriber = session.get_one(Subscriber, ensure_subscriber(session, address, now))
     subscription = session.scalar(
         sa.select(Subscription).where(
             Subscription.subscriber_id == subscriber.id, Subscription.council_id == council.id

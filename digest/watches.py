@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from digest import suppressions
+from digest import subscriptions, suppressions
 from digest.addresses import email_hash
 from digest.links import Links, site_domain
 from digest.mail import outbox
@@ -208,13 +208,9 @@ def request_watch(
     )
     if (sent_today or 0) >= CONFIRMS_PER_DAY:
         return None
-    subscriber = session.scalar(sa.select(Subscriber).where(Subscriber.email == email))
-    if subscriber is None:
-        subscriber = Subscriber(email=email, created_at=now)
-        session.add(subscriber)
-        session.flush()
+    subscriber_id = subscriptions.ensure_subscriber(session, email, now)
     watch = Watch(
-        subscriber_id=subscriber.id,
+        subscriber_id=subscriber_id,
         status=SubscriptionStatus.PENDING,
         frequency=frequency,
         topics=valid_selection(topics),
@@ -244,7 +240,7 @@ def request_watch(
         subject=rendered.subject,
         body_text=rendered.text,
         body_html=rendered.html,
-        subscriber_id=subscriber.id,
+        subscriber_id=subscriber_id,
         watch_id=watch.id,
     )
     return watch
