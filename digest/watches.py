@@ -40,8 +40,8 @@ from digest.models import (
     SubscriptionStatus,
     Watch,
 )
-from digest.summaries.meeting import heading_of, local_date, resolutions_of
 from digest.topics import taxonomy, valid_selection
+from digest.weekly.meeting import heading_of, local_date, resolutions_of
 
 FREQUENCIES = ("daily", "weekly")
 KEYWORD_CHARS = 60

@@ -29,8 +29,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from digest.collector import store
-from digest.collector.fetch import CouncilFetch, CouncilPlan, fetch_council, make_plans
-from digest.collector.fetcher import Fetcher, FetchError
+from digest.collector.http_client import Fetcher, FetchError
+from digest.collector.planner import CouncilFetch, CouncilPlan, fetch_council, make_plans
 from digest.config import Config
 from digest.models import Council, CouncilStatus
 

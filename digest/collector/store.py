@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from digest import search, topics
-from digest.collector.fetch import CouncilFetch
 from digest.collector.parsed import (
     ListedCommittee,
     ListedMeeting,
@@ -23,6 +22,7 @@ from digest.collector.parsed import (
     is_cancelled,
     status_label,
 )
+from digest.collector.planner import CouncilFetch
 from digest.collector.safexml import clock_time
 from digest.collector.sources import Source
 from digest.db import rows_affected
@@ -40,7 +40,7 @@ from digest.models import (
     MeetingFetchFailure,
     MeetingStatus,
 )
-from digest.summaries.asks import extract_asked_to_decide
+from digest.weekly.asks import extract_asked_to_decide
 
 
 @dataclass

@@ -29,12 +29,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from digest.collector.fetcher import Fetcher, FetchError, Validator
+from digest.collector.http_client import Fetcher, FetchError, Validator
 from digest.config import CollectorConfig
 from digest.db import is_postgres
 from digest.documents import layout, pdftext
 from digest.models import AgendaItem, ChangeKind, Document, Meeting, MeetingChange
-from digest.summaries.resolutions import extract_resolutions
+from digest.weekly.resolutions import extract_resolutions
 
 log = logging.getLogger("digest.documents")
 

@@ -13,7 +13,6 @@ from digest.web import (
     admin,
     api,
     api_digests,
-    cache,
     context,
     councillors,
     digests,
@@ -22,6 +21,7 @@ from digest.web import (
     input,
     meetings,
     ops,
+    page_cache,
     professional,
     public,
     search,
@@ -108,7 +108,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         site=config.site,
         has_endpoint=lambda name: name in app.view_functions,
-        csrf_token=cache.csrf_token,
+        csrf_token=page_cache.csrf_token,
     )
     app.jinja_env.filters.update(
         local_date=_local_date,

@@ -10,11 +10,11 @@ from werkzeug.wrappers import Response
 
 from digest import councils, demand, meetings
 from digest.models import Council, CouncilStatus, Meeting
-from digest.summaries.documents import kind_of, rank_of
-from digest.summaries.meeting import asked_of, plain_summary_of, resolutions_of
 from digest.topics import meeting_topics
 from digest.web.context import db, runtime
 from digest.web.public import council_or_404, ranked
+from digest.weekly.documents import kind_of, rank_of
+from digest.weekly.meeting import asked_of, plain_summary_of, resolutions_of
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

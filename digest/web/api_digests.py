@@ -9,10 +9,10 @@ from flask import Blueprint, jsonify, url_for
 from werkzeug.wrappers import Response
 
 from digest.models import Council, Digest, DigestMeeting, Meeting
-from digest.summaries.weeks import IsoWeek
 from digest.web.context import db
 from digest.web.digests import council_digests, digest_or_404
 from digest.web.public import council_or_404
+from digest.weekly.weeks import IsoWeek
 
 bp = Blueprint("api_digests", __name__, url_prefix="/api/v1")
 LIMIT = 260

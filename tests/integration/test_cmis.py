@@ -17,7 +17,7 @@ from digest.clock import utcnow
 from digest.collector import cmis
 from digest.models import MeetingStatus
 from digest.runtime import Runtime
-from digest.summaries.weeks import IsoWeek
+from digest.weekly.weeks import IsoWeek
 from tests.integration.collecting import (
     changes_of,
     collect,

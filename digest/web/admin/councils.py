@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from digest import councils, enablement
 from digest.collector import store
-from digest.collector.fetcher import Fetcher
+from digest.collector.http_client import Fetcher
 from digest.collector.probe import probe_site
 from digest.collector.probe import record as record_probe
 from digest.documents import extract as extraction
