@@ -1,4 +1,6 @@
-"""The JSON API: councils and their meetings, read-only."""
+"""The JSON API at /api/v1, read-only: its one blueprint, and the councils and their
+meetings. The API's other routes sit next to their HTML pages and register on `bp`:
+digests (api_digests.py), councillors, search and topics."""
 
 from __future__ import annotations
 
