@@ -19,8 +19,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import os
-import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -43,10 +41,6 @@ MAX_ATTEMPTS = 3
 RETRY_AFTER = timedelta(minutes=30)
 
 PENDING, WORKING, DONE, FAILED = "pending", "working", "done", "failed"
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def pdf_fetcher(config: CollectorConfig, **options: Any) -> Fetcher:
