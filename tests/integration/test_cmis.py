@@ -255,9 +255,9 @@ def test_a_meeting_page_that_fails_is_left_out_and_recorded(
     meetings = meetings_of(rt, "birmingham")
     assert "15300" not in meetings and "15028" in meetings
     with rt.read_sessions() as session:
-        from digest.collector import store
+        from digest.collector import health
 
-        failures = store.meeting_failures(session, council(rt, "birmingham").id)
+        failures = health.meeting_failures(session, council(rt, "birmingham").id)
     assert [f.source_id for f in failures] == ["15300"]
     assert "HTTP 500" in failures[0].error
 
