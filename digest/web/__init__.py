@@ -22,8 +22,8 @@ from digest.web import (
     meetings,
     ops,
     page_cache,
-    professional,
     public,
+    requests,
     search,
     security,
     subscriptions,
@@ -63,7 +63,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (
         public.bp,
         subscriptions.bp,
-        professional.bp,
+        requests.bp,
         api.bp,
         admin.bp,
         ops.bp,
