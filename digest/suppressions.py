@@ -34,6 +34,12 @@ def find(session: Session, secret_key: str, email: str) -> Suppression | None:
     return session.scalar(_BY_HASH, {"email_hash": email_hash(secret_key, email)})
 
 
+def is_suppressed(session: Session, secret_key: str, email: str) -> bool:
+    """Whether mail to the address is blocked (an erasure's hash alone does not block)."""
+    found = find(session, secret_key, email)
+    return found is not None and found.reason in BLOCKING
+
+
 def suppress(
     session: Session,
     secret_key: str,
