@@ -193,9 +193,9 @@ import json, sys, time
 from digest.config import Config
 from digest.links import Links
 from digest.db import make_engine, make_sessionmaker
-from digest.summaries.build import BuildSettings, councils_to_build
-from digest.summaries.run import BuildReport, build_each
-from digest.summaries.weeks import IsoWeek
+from digest.weekly.build import BuildSettings, councils_to_build
+from digest.weekly.run import BuildReport, build_each
+from digest.weekly.weeks import IsoWeek
 from digest.tokens import Tokens
 from datetime import datetime
 

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from bench.fake_councils import FakeCouncils, politeness_ok
 from digest import councils, enablement, schema
 from digest.clock import utcnow
-from digest.collector.fetcher import Fetcher
+from digest.collector.http_client import Fetcher
 from digest.collector.runner import Collector
 from digest.config import Config
 from digest.db import make_engine, make_sessionmaker

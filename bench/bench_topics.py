@@ -48,8 +48,8 @@ def _titles() -> list[str]:
 def _retitle(url: str) -> None:
     """Real titles on the seeded items, tagged as the collector would tag them."""
     from digest.db import make_engine
-    from digest.summaries.resolutions import extract_resolutions
     from digest.topics import taxonomy
+    from digest.weekly.resolutions import extract_resolutions
 
     tax = taxonomy()
     titles = _titles()

@@ -7,17 +7,27 @@ schedules or reads the clock at import time.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
-from digest.config import STATIC_DIR, TEMPLATES_DIR, Config, load_config
-from digest.runtime import Runtime
+    from digest.config import Config
+    from digest.runtime import Runtime
 
 __all__ = ["create_app"]
 
 
 def create_app(config: Config | None = None, *, runtime: Runtime | None = None) -> Flask:
     """The web application. `gunicorn "digest:create_app()"` reads the config file."""
+    # Imported here, not at the top: `import digest.words` (or any pure helper) runs this
+    # package's __init__ first, and must not load Flask, the database and the mail engine.
+    from flask import Flask
+
+    from digest import web
+    from digest.config import STATIC_DIR, TEMPLATES_DIR, load_config
+    from digest.runtime import Runtime
+
     if runtime is None:
         runtime = Runtime.from_config(config if config is not None else load_config())
     config = runtime.config
@@ -37,8 +47,5 @@ def create_app(config: Config | None = None, *, runtime: Runtime | None = None) 
         TEMPLATES_AUTO_RELOAD=False,
     )
     app.extensions["digest"] = runtime
-
-    from digest import web
-
     web.init_app(app)
     return app

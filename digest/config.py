@@ -1,17 +1,16 @@
 """Configuration: one TOML file plus DIGEST_<SECTION>_<KEY> environment overrides.
 
 Every key has a default here, and `config.example.toml` documents each one (a test keeps
-them in step). Invalid values fail at start-up with one line naming the key.
+them in step). Invalid values fail at start-up with one line naming the key: a value of
+the wrong type in config_values.py, a value that does not fit with the others here.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import secrets
 import tomllib
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,13 +21,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from limits import parse_many
 
+from digest.config_values import ConfigError as ConfigError
+from digest.config_values import build_section
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = ROOT / "templates"
 STATIC_DIR = ROOT / "static"
-
-
-class ConfigError(Exception):
-    """A configuration value is missing or invalid; the message names the key."""
 
 
 def _choices(*values: str) -> dict[str, Any]:
@@ -246,87 +244,10 @@ def _build(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         raw = data.get(name, {})
         if not isinstance(raw, Mapping):
             raise ConfigError(f"[{name}] must be a table")
-        built[name] = _build_section(name, cls, raw, env)
+        built[name] = build_section(name, cls, raw, env)
     config = Config(**built)
     _validate(config)
     return config
-
-
-def _build_section(
-    name: str, cls: type[Any], raw: Mapping[str, Any], env: Mapping[str, str]
-) -> Any:
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    for key in raw:
-        if key not in fields:
-            raise ConfigError(f"[{name}] {key} is not a known key")
-    values: dict[str, Any] = {}
-    for key, f in fields.items():
-        env_name = f"DIGEST_{name.upper()}_{key.upper()}"
-        if env_name in env:
-            value: Any = _from_env(env[env_name], hints[key], f"{env_name}")
-        elif key in raw:
-            value = raw[key]
-        else:
-            continue
-        values[key] = _coerce(value, hints[key], f"[{name}] {key}")
-        choices = f.metadata.get("choices")
-        if choices and values[key] not in choices:
-            raise ConfigError(
-                f"[{name}] {key} must be one of {', '.join(choices)} (got {values[key]!r})"
-            )
-    return cls(**values)
-
-
-def _from_env(text: str, kind: Any, where: str) -> Any:
-    if typing.get_origin(kind) is dict:
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{where} must be a JSON object") from exc
-    if kind is bool:
-        lowered = text.strip().lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off", ""):
-            return False
-        raise ConfigError(f"{where} must be true or false (got {text!r})")
-    if kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError as exc:
-            raise ConfigError(f"{where} must be a number (got {text!r})") from exc
-    return text
-
-
-def _coerce(value: Any, kind: Any, where: str) -> Any:
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where} must be true or false (got {value!r})")
-        return value
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where} must be a whole number (got {value!r})")
-        if value < 0:
-            raise ConfigError(f"{where} must not be negative (got {value!r})")
-        return value
-    if kind is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{where} must be a number (got {value!r})")
-        if value < 0:
-            raise ConfigError(f"{where} must not be negative (got {value!r})")
-        return float(value)
-    if kind is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{where} must be a string (got {value!r})")
-        return value
-    if typing.get_origin(kind) is dict:
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{where} must be a table")
-        return {str(k): _coerce(v, float, f"{where}.{k}") for k, v in value.items()}
-    if isinstance(kind, types.UnionType):  # pragma: no cover - no optional keys today
-        return value
-    raise ConfigError(f"{where} has an unsupported type")  # pragma: no cover
 
 
 def _validate(config: Config) -> None:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from digest.collector import councillors as source
-from digest.collector.fetcher import Fetcher, FetchError
+from digest.collector.http_client import Fetcher, FetchError
 from digest.lookup.postcodes import store as store_answer
 from digest.models import AgendaItem, Attendee, Council, Councillor, LookupCache, Meeting
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from digest.models import AgendaItem, Council, Meeting, MeetingStatus
-from digest.summaries.meeting import resolutions_of
+from digest.weekly.meeting import resolutions_of
 
 DAYS_BACK = 120
 DAYS_AHEAD = 90

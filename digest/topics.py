@@ -140,7 +140,7 @@ def item_text(item: AgendaItem) -> tuple[str, list[str]]:
     decisions = list(item.resolutions or [])
     if item.minutes_text:
         # Imported here: summaries import this module for topic lines.
-        from digest.summaries.resolutions import extract_resolutions
+        from digest.weekly.resolutions import extract_resolutions
 
         decisions = extract_resolutions(item.minutes_text)
     return item.agenda_text or "", decisions

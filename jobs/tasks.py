@@ -12,15 +12,15 @@ import sqlalchemy as sa
 
 from digest import autoenable, heartbeats, subscriptions, topics, watches
 from digest.collector import councillors
-from digest.collector.fetcher import Fetcher
+from digest.collector.http_client import Fetcher
 from digest.collector.probe import probe_site
 from digest.collector.runner import Collector
 from digest.documents import extract as extraction
 from digest.models import Council, CouncilStatus
 from digest.runtime import Runtime
-from digest.summaries.build import BuildSettings, councils_to_build
-from digest.summaries.run import BuildReport, build_each
-from digest.summaries.weeks import IsoWeek
+from digest.weekly.build import BuildSettings, councils_to_build
+from digest.weekly.run import BuildReport, build_each
+from digest.weekly.weeks import IsoWeek
 
 log = logging.getLogger("digest.jobs")
 

@@ -13,7 +13,7 @@ from digest import councils as directory
 from digest.cli import CliState, pass_state
 from digest.cli.output import summary
 from digest.collector.committees import InvalidCommitteeFilter, check_filter
-from digest.collector.fetcher import Fetcher
+from digest.collector.http_client import Fetcher
 from digest.collector.probe import probe as probe_council
 from digest.collector.sources import system_name
 from digest.models import Council, CouncilStatus

@@ -9,9 +9,9 @@ import click
 from digest.cli import CliState, pass_state
 from digest.cli.output import progress, summary
 from digest.cli.run import _require_schema
-from digest.summaries.build import BuildSettings, UnknownCouncil, councils_to_build
-from digest.summaries.run import BuildReport, build_each
-from digest.summaries.weeks import InvalidWeek, IsoWeek
+from digest.weekly.build import BuildSettings, UnknownCouncil, councils_to_build
+from digest.weekly.run import BuildReport, build_each
+from digest.weekly.weeks import InvalidWeek, IsoWeek
 
 
 @click.command()

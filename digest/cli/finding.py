@@ -11,7 +11,7 @@ from digest import search
 from digest.cli import CliState, pass_state
 from digest.cli.output import summary
 from digest.collector import councillors
-from digest.collector.fetcher import Fetcher
+from digest.collector.http_client import Fetcher
 
 
 @click.command("councillors")

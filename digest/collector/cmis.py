@@ -32,7 +32,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from digest.collector.fetcher import Fetched, Fetcher, FetchError
+from digest.collector.http_client import Fetched, Fetcher, FetchError
 from digest.collector.parsed import (
     ListedCommittee,
     ListedMeeting,

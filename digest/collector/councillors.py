@@ -17,7 +17,7 @@ from xml.etree.ElementTree import Element
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from digest.collector.fetcher import Fetched, Fetcher, FetchError
+from digest.collector.http_client import Fetched, Fetcher, FetchError
 from digest.collector.moderngov import service_url
 from digest.collector.safexml import BadResponse, parse_document, text
 from digest.htmltext import clean_inline

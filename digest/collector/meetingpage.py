@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from digest.collector.fetcher import Fetched
+from digest.collector.http_client import Fetched
 from digest.collector.moderngov import ParsedDocument
 from digest.collector.safexml import BadResponse
 from digest.htmltext import clean_inline

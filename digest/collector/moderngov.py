@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from urllib.parse import quote, urljoin, urlsplit
 from xml.etree.ElementTree import Element
 
-from digest.collector.fetcher import Fetched, Fetcher, FetchError
+from digest.collector.http_client import Fetched, Fetcher, FetchError
 from digest.collector.parsed import (
     ListedCommittee,
     ListedMeeting,

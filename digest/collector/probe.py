@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from digest.collector import cmis, moderngov
-from digest.collector.fetcher import Fetcher, FetchError
+from digest.collector.http_client import Fetcher, FetchError
 from digest.models import Council, CouncilSystem
 
 PROBE_DAYS_BACK = 7

@@ -28,9 +28,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from digest.collector import store
-from digest.collector.fetch import CouncilFetch, CouncilPlan, fetch_council, make_plans
-from digest.collector.fetcher import Fetcher, FetchError
+from digest.collector import health, store
+from digest.collector.http_client import Fetcher, FetchError
+from digest.collector.planner import CouncilFetch, CouncilPlan, fetch_council, make_plans
 from digest.config import Config
 from digest.models import Council, CouncilStatus
 
@@ -202,7 +202,7 @@ class Collector:
                 with self.sessions.begin() as session:
                     council = session.get_one(Council, council_id)
                     result = store.collect(session, council, fetched, now)
-                    store.record_success(council, now)
+                    health.record_success(council, now)
                 log.info("collected %s: %d new, %d changed", slug, result.new, result.changed)
                 return CouncilOutcome(
                     slug, True, result.new, result.changed, requests=fetched.requests
@@ -213,7 +213,7 @@ class Collector:
         message = error or "unknown error"
         try:
             with self.sessions.begin() as session:
-                store.record_failure(session.get_one(Council, council_id), message, now)
+                health.record_failure(session.get_one(Council, council_id), message, now)
         except Exception:  # the database itself is down: report, do not stop the run
             log.exception("recording the failure of %s failed", slug)
         log.warning("collecting %s failed: %s", slug, message)

@@ -23,7 +23,7 @@ from xml.etree.ElementTree import Element, ParseError, tostring
 import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException
 
-from digest.collector.fetcher import Fetched, FetchError
+from digest.collector.http_client import Fetched, FetchError
 from digest.htmltext import clean_inline
 
 _HTML_ROOTS = frozenset({"html", "head", "body", "script", "div", "form", "title", "p"})

@@ -4,7 +4,7 @@ provides, and the plan it works from.
 A source does two things, network only: list the meetings of the collection window, and
 fetch one meeting's detail (items, documents, attendees, minutes text). Everything around
 them is shared and lives elsewhere: politeness, the SSRF guard, conditional GET and size
-caps in the fetcher; what to fetch in fetch.py; the never-partial store and the recorded
+caps in http_client.py; what to fetch in planner.py; the never-partial store and the recorded
 errors in store.py and runner.py. A source raises `FetchError` for anything unusable.
 """
 
@@ -16,7 +16,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from digest.collector.committees import CommitteeRule
-from digest.collector.fetcher import Fetcher, Validator
+from digest.collector.http_client import Fetcher, Validator
 from digest.collector.parsed import ListedMeeting, MeetingDetail, MeetingList
 from digest.models import CouncilSystem, MeetingStatus
 

@@ -1,5 +1,6 @@
 """Storing what was fetched for a council: upsert by (council, source id), record every
-change seen, never delete. Also the council's collection health.
+change seen, never delete. A meeting's items, attendees and documents are stored by
+meeting_parts.py; the council's collection health is kept by health.py.
 
 Functions here never commit; the caller owns the transaction (one per council).
 """
@@ -14,8 +15,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from digest import search, topics
-from digest.collector.fetch import CouncilFetch
+from digest import search
+from digest.collector import health
+from digest.collector.meeting_parts import store_documents, store_items_and_attendees
 from digest.collector.parsed import (
     ListedCommittee,
     ListedMeeting,
@@ -23,24 +25,20 @@ from digest.collector.parsed import (
     is_cancelled,
     status_label,
 )
+from digest.collector.planner import CouncilFetch
 from digest.collector.safexml import clock_time
 from digest.collector.sources import Source
 from digest.db import rows_affected
-from digest.documents import kinds
 from digest.models import (
     AgendaItem,
-    Attendee,
     ChangeKind,
     Committee,
     Council,
-    Document,
     FetchValidator,
     Meeting,
     MeetingChange,
-    MeetingFetchFailure,
     MeetingStatus,
 )
-from digest.summaries.asks import extract_asked_to_decide
 
 
 @dataclass
@@ -116,7 +114,7 @@ def collect(
         touched = bool(changes) or meeting.list_signature != listed_before
         signature = detail.signature() if detail is not None else ""
         if detail is not None and signature != meeting.detail_signature:
-            items = _store_items_and_attendees(meeting, detail, now)
+            items = store_items_and_attendees(meeting, detail, now)
             documents_due.append((meeting, detail, items))
             meeting.detail_signature = signature
             touched = True
@@ -138,7 +136,7 @@ def collect(
                 result.changed += 1
     session.flush()  # new meetings and items get their ids
     for meeting, detail, items in documents_due:
-        _store_documents(
+        store_documents(
             meeting, detail, items, read_pdfs=plan.pdf_text, reports=plan.reports_per_meeting
         )
     # The search index changes in this same transaction, so it is never behind the data.
@@ -154,52 +152,9 @@ def collect(
             )
         )
     _remember_validators(session, council, fetched, validator_rows, now)
-    _record_meeting_failures(session, council, fetched, now)
+    health.record_meeting_failures(session, council, fetched, now)
     mark_held(session, council, now)
     return result
-
-
-def _record_meeting_failures(
-    session: Session, council: Council, fetched: CouncilFetch, now: datetime
-) -> None:
-    """Remember meetings that could not be read (for admins), forget those read now."""
-    read = set(fetched.details) | fetched.not_modified_details
-    existing = {
-        row.source_id: row
-        for row in session.scalars(
-            sa.select(MeetingFetchFailure).where(MeetingFetchFailure.council_id == council.id)
-        )
-    }
-    for source_id in read & set(existing):
-        session.delete(existing[source_id])
-    for source_id, error in fetched.failed_details.items():
-        row = existing.get(source_id)
-        if row is None:
-            session.add(
-                MeetingFetchFailure(
-                    council_id=council.id,
-                    source_id=source_id,
-                    error=error[:500],
-                    attempts=1,
-                    first_failed_at=now,
-                    last_failed_at=now,
-                )
-            )
-        else:
-            row.error = error[:500]
-            row.attempts += 1
-            row.last_failed_at = now
-
-
-def meeting_failures(session: Session, council_id: int) -> list[MeetingFetchFailure]:
-    """Meetings of a council that could not be read at the last attempts."""
-    return list(
-        session.scalars(
-            sa.select(MeetingFetchFailure)
-            .where(MeetingFetchFailure.council_id == council_id)
-            .order_by(MeetingFetchFailure.first_failed_at, MeetingFetchFailure.source_id)
-        )
-    )
 
 
 def _id_order(source_id: str) -> tuple[int, str]:
@@ -316,112 +271,6 @@ def _start(when: date, time_text: str, tz: ZoneInfo) -> tuple[datetime, bool]:
     return local.astimezone(UTC), parsed is not None
 
 
-def _store_items_and_attendees(
-    meeting: Meeting, detail: MeetingDetail, now: datetime
-) -> dict[str, AgendaItem]:
-    """Agenda items and attendees: updated in place, added when new, and kept when the
-    source stops listing them (we never delete what was collected). Items are tagged with
-    topics as they are stored. Returns the items by source id, for the documents to point
-    at once the items have ids."""
-    items = {item.source_id: item for item in meeting.items}
-    tax = topics.taxonomy()
-    for position, parsed in enumerate(detail.items):
-        item = items.get(parsed.source_id)
-        if item is None:
-            item = AgendaItem(source_id=parsed.source_id, title=parsed.title, first_seen_at=now)
-            meeting.items.append(item)
-            items[parsed.source_id] = item
-        item.position = position
-        item.number = parsed.number[:40]
-        item.title = parsed.title
-        item.is_restricted = parsed.is_restricted
-        item.is_decision = parsed.is_decision
-        # Keep earlier text rather than blank it when a later answer omits it.
-        agenda_text = parsed.agenda_text or ("" if parsed.is_restricted else item.agenda_text)
-        if agenda_text != item.agenda_text or (agenda_text and item.asked_to_decide is None):
-            # Read once per change of text, not on every page view or digest.
-            item.asked_to_decide = extract_asked_to_decide(agenda_text)
-        item.agenda_text = agenda_text
-        item.minutes_text = parsed.minutes_text or (
-            "" if parsed.is_restricted else item.minutes_text
-        )
-        if parsed.minutes_text or parsed.is_restricted:
-            item.minutes_document_id = None  # the web service's minutes win over a PDF's
-        topics.tag_item(item, tax)
-    attendees = {a.name: a for a in meeting.attendees}
-    for position, parsed_person in enumerate(detail.attendees):
-        name = parsed_person.name[:200]
-        person = attendees.get(name)
-        if person is None:
-            person = Attendee(name=name)
-            meeting.attendees.append(person)
-            attendees[name] = person
-        person.position = position
-        person.member_source_id = parsed_person.member_source_id[:40]
-        person.role = parsed_person.role[:200]
-        person.party = parsed_person.party[:120]
-        person.attendance = parsed_person.attendance[:80]
-    return items
-
-
-def _store_documents(
-    meeting: Meeting,
-    detail: MeetingDetail,
-    items: dict[str, AgendaItem],
-    *,
-    read_pdfs: bool = True,
-    reports: int = 0,
-) -> None:
-    """Documents, one per URL, linked to the first item that lists them, each with its
-    kind. Printed minutes and decision notices of a meeting whose minutes the web service
-    does not give are queued for `digest worker` to read (once per document), and so are
-    up to `reports` item reports of an upcoming meeting whose agenda text is thin (their
-    "Recommendation(s)" say what the meeting is asked to decide)."""
-    documents = {doc.url: doc for doc in meeting.documents}
-    has_html_minutes = any(
-        item.minutes_text and item.minutes_document_id is None for item in meeting.items
-    )
-    upcoming = meeting.status in (MeetingStatus.SCHEDULED, MeetingStatus.RESCHEDULED)
-    reports_queued = sum(1 for d in meeting.documents if d.kind == "report" and d.extract_state)
-    for position, parsed in enumerate(detail.documents):
-        doc = documents.get(parsed.url[:700])
-        if doc is None:
-            doc = Document(url=parsed.url[:700], title=parsed.title[:500])
-            meeting.documents.append(doc)
-            documents[doc.url] = doc
-        owner = items.get(parsed.item_source_id or "")
-        doc.agenda_item_id = owner.id if owner is not None else None
-        doc.source_id = parsed.source_id[:40]
-        doc.position = position
-        doc.title = parsed.title[:500]
-        doc.published_on = parsed.published_on or doc.published_on
-        doc.is_restricted = parsed.is_restricted
-        doc.kind = kinds.classify(
-            parsed.title, parsed.url, linked_to_item=parsed.item_source_id is not None
-        )
-        if (
-            read_pdfs
-            and not doc.extract_state
-            and not doc.is_restricted
-            and not has_html_minutes
-            and kinds.reads_decisions(doc.kind)
-        ):
-            doc.extract_state = "pending"
-        elif (
-            read_pdfs
-            and upcoming
-            and doc.kind == "report"
-            and not doc.extract_state
-            and not doc.is_restricted
-            and owner is not None
-            and not owner.is_restricted
-            and len(owner.agenda_text) < kinds.THIN_AGENDA_CHARS
-            and reports_queued < reports
-        ):
-            doc.extract_state = "pending"
-            reports_queued += 1
-
-
 def _upsert_committees(
     session: Session, council: Council, listed: tuple[ListedCommittee, ...], now: datetime
 ) -> None:
@@ -499,19 +348,3 @@ def mark_held(session: Session, council: Council, now: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return rows_affected(result)
-
-
-def record_success(council: Council, now: datetime) -> None:
-    council.last_attempt_at = now
-    council.last_success_at = now
-    council.last_error = None
-    council.consecutive_failures = 0
-    council.collections_ok = (council.collections_ok or 0) + 1
-
-
-def record_failure(council: Council, message: str, now: datetime) -> None:
-    council.last_attempt_at = now
-    council.last_error = message
-    council.last_error_at = now
-    council.consecutive_failures = (council.consecutive_failures or 0) + 1
-    council.collections_failed = (council.collections_failed or 0) + 1

@@ -13,9 +13,9 @@ from digest.demo.replay import ReplayServer
 from digest.mail.delivery import DeliveryReport
 from digest.models import Admin
 from digest.runtime import Runtime
-from digest.summaries.build import BuildSettings
-from digest.summaries.run import BuildReport, build_each
-from digest.summaries.weeks import IsoWeek
+from digest.weekly.build import BuildSettings
+from digest.weekly.run import BuildReport, build_each
+from digest.weekly.weeks import IsoWeek
 from jobs import tasks
 
 ADMIN_EMAIL = "demo-admin@example.org"

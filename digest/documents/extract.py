@@ -19,8 +19,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import os
-import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,12 +27,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from digest.collector.fetcher import Fetcher, FetchError, Validator
+from digest.collector.http_client import Fetcher, FetchError, Validator
 from digest.config import CollectorConfig
 from digest.db import is_postgres
 from digest.documents import layout, pdftext
 from digest.models import AgendaItem, ChangeKind, Document, Meeting, MeetingChange
-from digest.summaries.resolutions import extract_resolutions
+from digest.weekly.resolutions import extract_resolutions
 
 log = logging.getLogger("digest.documents")
 
@@ -43,10 +41,6 @@ MAX_ATTEMPTS = 3
 RETRY_AFTER = timedelta(minutes=30)
 
 PENDING, WORKING, DONE, FAILED = "pending", "working", "done", "failed"
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def pdf_fetcher(config: CollectorConfig, **options: Any) -> Fetcher:

@@ -23,7 +23,7 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from digest.collector.fetcher import Fetcher, FetchError
+from digest.collector.http_client import Fetcher, FetchError
 from digest.collector.politeness import HostGate
 from digest.config import Config
 from digest.models import LookupCache

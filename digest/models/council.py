@@ -70,14 +70,6 @@ class Council(Base):
         """We have a source for its system and know where its meetings are."""
         return self.system in COLLECTABLE_SYSTEMS and bool(self.base_url)
 
-    def is_fresh(self, now: datetime) -> bool:
-        """Enabled and collected successfully within the last 48 hours."""
-        return (
-            self.status == CouncilStatus.ENABLED
-            and self.last_success_at is not None
-            and now - self.last_success_at <= STALE_AFTER
-        )
-
     def is_stale(self, now: datetime) -> bool:
         """Enabled but without a successful collection for 48 hours."""
         if self.status != CouncilStatus.ENABLED:

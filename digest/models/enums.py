@@ -19,7 +19,7 @@ class CouncilSystem(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
-# Systems the collector has a source for (digest/collector/fetch.py SOURCES; a test keeps
+# Systems the collector has a source for (digest/collector/planner.py SOURCES; a test keeps
 # the two in step). Councils on any other system cannot be collected yet.
 COLLECTABLE_SYSTEMS = frozenset({CouncilSystem.MODERNGOV, CouncilSystem.CMIS})
 

@@ -86,7 +86,7 @@ class AgendaItem(Base):
     agenda_text: Mapped[str] = mapped_column(sa.Text, default="")
     minutes_text: Mapped[str] = mapped_column(sa.Text, default="")
     resolutions: Mapped[list[str]] = mapped_column(default=list)
-    # "Asked to decide:" bullets from the agenda text (digest.summaries.asks), set by the
+    # "Asked to decide:" bullets from the agenda text (digest.weekly.asks), set by the
     # collector's store whenever the agenda text changes.
     asked_to_decide: Mapped[list[str]] = mapped_column(default=list, server_default=sa.text("'[]'"))
     is_restricted: Mapped[bool] = mapped_column(default=False)

@@ -13,7 +13,6 @@ from digest.web import (
     admin,
     api,
     api_digests,
-    cache,
     context,
     councillors,
     digests,
@@ -22,14 +21,16 @@ from digest.web import (
     input,
     meetings,
     ops,
-    professional,
+    page_cache,
     public,
+    requests,
     search,
     security,
     subscriptions,
     topics,
     watch,
 )
+from digest.web.admin import auth, councils, dashboard, delivery, people
 from digest.web.context import runtime
 from digest.web.limits import RateLimits, form_field_key
 from digest.words import plural
@@ -50,22 +51,31 @@ csrf = _CSRFProtect()
 csrf.exempt("digest.web.subscriptions.unsubscribe")
 csrf.exempt("digest.web.watch.unsubscribe")
 
-BLUEPRINTS = (
-    public.bp,
-    subscriptions.bp,
-    professional.bp,
-    api.bp,
-    admin.bp,
-    ops.bp,
-    meetings.bp,
-    digests.bp,
-    feeds.bp,
-    api_digests.bp,
-    search.bp,
-    councillors.bp,
-    topics.bp,
-    watch.bp,
-)
+
+# Modules that add routes to a blueprint defined elsewhere: the admin console's views to
+# `admin.bp`, and the JSON routes of digests to the one /api/v1 blueprint, `api.bp` (as do
+# councillors, search and topics beside their own pages). Importing them attaches them.
+ROUTES_ON_SHARED_BLUEPRINTS = (api_digests, auth, councils, dashboard, delivery, people)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Every page and API route, registered here and nowhere else."""
+    for blueprint in (
+        public.bp,
+        subscriptions.bp,
+        requests.bp,
+        api.bp,
+        admin.bp,
+        ops.bp,
+        meetings.bp,
+        digests.bp,
+        feeds.bp,
+        search.bp,
+        councillors.bp,
+        topics.bp,
+        watch.bp,
+    ):
+        app.register_blueprint(blueprint)
 
 
 def init_app(app: Flask) -> None:
@@ -83,8 +93,7 @@ def init_app(app: Flask) -> None:
     context.init_app(app)
     security.init_app(app)
     errors.init_app(app)
-    for blueprint in BLUEPRINTS:
-        app.register_blueprint(blueprint)
+    register_blueprints(app)
     limits = RateLimits(config.web.rate_limit_storage)
     secret = config.site.secret_key
     web = config.web
@@ -108,7 +117,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         site=config.site,
         has_endpoint=lambda name: name in app.view_functions,
-        csrf_token=cache.csrf_token,
+        csrf_token=page_cache.csrf_token,
     )
     app.jinja_env.filters.update(
         local_date=_local_date,

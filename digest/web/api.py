@@ -1,4 +1,6 @@
-"""The JSON API: councils and their meetings, read-only."""
+"""The JSON API at /api/v1, read-only: its one blueprint, and the councils and their
+meetings. The API's other routes sit next to their HTML pages and register on `bp`:
+digests (api_digests.py), councillors, search and topics."""
 
 from __future__ import annotations
 
@@ -10,11 +12,11 @@ from werkzeug.wrappers import Response
 
 from digest import councils, demand, meetings
 from digest.models import Council, CouncilStatus, Meeting
-from digest.summaries.documents import kind_of, rank_of
-from digest.summaries.meeting import asked_of, plain_summary_of, resolutions_of
 from digest.topics import meeting_topics
 from digest.web.context import db, runtime
 from digest.web.public import council_or_404, ranked
+from digest.weekly.documents import kind_of, rank_of
+from digest.weekly.meeting import asked_of, plain_summary_of, resolutions_of
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

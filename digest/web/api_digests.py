@@ -1,20 +1,21 @@
-"""The JSON API for weekly digests: the archive, and one digest's meetings by section."""
+"""The JSON API for weekly digests (on the /api/v1 blueprint): the archive, and one
+digest's meetings by section."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, jsonify, url_for
+from flask import jsonify, url_for
 from werkzeug.wrappers import Response
 
 from digest.models import Council, Digest, DigestMeeting, Meeting
-from digest.summaries.weeks import IsoWeek
+from digest.web import api
 from digest.web.context import db
 from digest.web.digests import council_digests, digest_or_404
 from digest.web.public import council_or_404
+from digest.weekly.weeks import IsoWeek
 
-bp = Blueprint("api_digests", __name__, url_prefix="/api/v1")
 LIMIT = 260
 
 
@@ -28,20 +29,18 @@ def _digest(council: Council, digest: Digest) -> dict[str, Any]:
         "counts": {k: v for k, v in digest.counts.items() if k != "detail_level"},
         "built_at": digest.built_at.isoformat(),
         "url": url_for("digests.week", slug=council.slug, week=digest.week, _external=True),
-        "api_url": url_for(
-            "api_digests.digest", slug=council.slug, week=digest.week, _external=True
-        ),
+        "api_url": url_for("api.digest", slug=council.slug, week=digest.week, _external=True),
     }
 
 
-@bp.get("/councils/<slug>/digests")
+@api.bp.get("/councils/<slug>/digests")
 def digests(slug: str) -> Response:
     council = council_or_404(slug)
     rows = council_digests(council, LIMIT)
     return jsonify({"council": council.slug, "digests": [_digest(council, d) for d in rows]})
 
 
-@bp.get("/councils/<slug>/digests/<week>")
+@api.bp.get("/councils/<slug>/digests/<week>")
 def digest(slug: str, week: str) -> Response:
     council = council_or_404(slug)
     found = digest_or_404(council, week)

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from digest import councillors
 from digest.models import Council, Councillor
+from digest.web import api
 from digest.web.context import db
 from digest.web.public import council_or_404
 
@@ -57,7 +58,7 @@ def councillor_json(council: Council, c: Councillor) -> dict[str, Any]:
     }
 
 
-@bp.get("/api/v1/councils/<slug>/councillors")
+@api.bp.get("/councils/<slug>/councillors", endpoint="councillors")
 def api_councillors(slug: str) -> Response:
     council = council_or_404(slug)
     session = db()

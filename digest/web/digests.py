@@ -9,10 +9,10 @@ from flask import Blueprint, abort, render_template
 from markupsafe import Markup
 
 from digest.models import Council, Digest
-from digest.summaries.weekly import header_line
-from digest.summaries.weeks import InvalidWeek, IsoWeek, date_range_text
 from digest.web.context import db
 from digest.web.public import council_or_404
+from digest.weekly.render import header_line
+from digest.weekly.weeks import InvalidWeek, IsoWeek, date_range_text
 
 bp = Blueprint("digests", __name__)
 ARCHIVE_LIMIT = 260  # five years of weeks

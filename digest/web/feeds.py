@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, url_for
 
 from digest.links import site_domain
-from digest.summaries import feeds
+from digest.web import feed_documents
 from digest.web.context import db, runtime
 from digest.web.public import council_or_404
 
@@ -14,9 +14,9 @@ bp = Blueprint("feeds", __name__)
 CACHE = "public, max-age=900"
 
 
-def _site() -> feeds.FeedSite:
+def _site() -> feed_documents.FeedSite:
     config = runtime().config
-    return feeds.FeedSite(
+    return feed_documents.FeedSite(
         name=config.site.name,
         domain=site_domain(config.site.base_url, config.mail.from_address),
         tz=config.tz,
@@ -27,7 +27,7 @@ def _site() -> feeds.FeedSite:
 def atom(slug: str) -> Response:
     council = council_or_404(slug)
     rt = runtime()
-    body = feeds.atom(
+    body = feed_documents.atom(
         db(),
         council,
         rt.now(),
@@ -44,7 +44,7 @@ def atom(slug: str) -> Response:
 def calendar(slug: str) -> Response:
     council = council_or_404(slug)
     rt = runtime()
-    body = feeds.calendar(db(), council, rt.now(), _site(), rt.links)
+    body = feed_documents.calendar(db(), council, rt.now(), _site(), rt.links)
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = f'inline; filename="{council.slug}-meetings.ics"'
     response.headers["Cache-Control"] = CACHE

@@ -6,10 +6,10 @@ from flask import Blueprint, abort, render_template
 
 from digest import councillors
 from digest.models import Meeting
-from digest.summaries.glossary import glossary
-from digest.summaries.meeting import load_meetings, summarise
 from digest.web.context import db, runtime
 from digest.web.public import council_or_404
+from digest.weekly.glossary import glossary
+from digest.weekly.meeting import load_meetings, summarise
 
 bp = Blueprint("meetings", __name__)
 

@@ -20,8 +20,8 @@ from digest.models import (
     Subscription,
     SubscriptionStatus,
 )
-from digest.web.cache import CSRF_PLACEHOLDER, cached, csrf_placeholder
 from digest.web.context import db, runtime
+from digest.web.page_cache import CSRF_PLACEHOLDER, cached, csrf_placeholder
 
 bp = Blueprint("public", __name__)
 

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from digest import councils, search
 from digest.models import Council, CouncilStatus
+from digest.web import api
 from digest.web.context import db
 
 bp = Blueprint("search", __name__)
@@ -106,8 +107,8 @@ def page() -> tuple[str, int]:
     return html, 400 if error else 200
 
 
-@bp.get("/api/v1/search")
-def api() -> Response | tuple[Response, int]:
+@api.bp.get("/search", endpoint="search")
+def api_search() -> Response | tuple[Response, int]:
     query, found, error = _run()
     if error is not None or query is None:
         return jsonify({"error": error}), 400
@@ -133,7 +134,7 @@ def api() -> Response | tuple[Response, int]:
         )
     next_url = None
     if found.has_next:
-        next_url = _page_url("search.api", request.args.to_dict(), query.page + 1, external=True)
+        next_url = _page_url("api.search", request.args.to_dict(), query.page + 1, external=True)
     return jsonify(
         {
             "results": results,

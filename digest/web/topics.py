@@ -8,11 +8,12 @@ from lxml import etree
 
 from digest.links import site_domain
 from digest.models import Council
-from digest.summaries.meeting import heading_of, local_date
 from digest.topic_pages import TopicPage, topic_items
 from digest.topics import Topic, taxonomy
+from digest.web import api
 from digest.web.context import db, runtime
 from digest.web.public import council_or_404
+from digest.weekly.meeting import heading_of, local_date
 
 bp = Blueprint("topics", __name__)
 ATOM = "http://www.w3.org/2005/Atom"
@@ -123,7 +124,7 @@ def _iso(moment: object) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-@bp.get("/api/v1/topics")
+@api.bp.get("/topics", endpoint="topics")
 def api_topics() -> Response:
     return jsonify(
         {

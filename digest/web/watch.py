@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from digest import watches
+from digest import watch_requests, watches
 from digest.addresses import InvalidEmail, ip_hash, normalise_email
 from digest.links import site_domain
 from digest.models import Council, CouncilStatus, Subscriber, SubscriptionStatus, Watch
@@ -80,10 +80,10 @@ def submit() -> BaseResponse | tuple[str, int]:
     if frequency not in watches.FREQUENCIES:
         return _render_form(400, error="Choose daily or weekly.", **values)
     try:
-        keywords = watches.parse_keywords(keywords_raw, rt.config.watch.max_keywords)
-        watches.check_watch(topics, keywords)
+        keywords = watch_requests.parse_keywords(keywords_raw, rt.config.watch.max_keywords)
+        watch_requests.check_watch(topics, keywords)
         address = normalise_email(email)
-    except (watches.WatchInputError, InvalidEmail) as exc:
+    except (watch_requests.WatchInputError, InvalidEmail) as exc:
         return _render_form(400, error=str(exc), **values)
     session = db()
     council_ids: list[int] = []
@@ -100,7 +100,7 @@ def submit() -> BaseResponse | tuple[str, int]:
         council_ids = sorted(found.values())
     config = rt.config
     who = origin()
-    watches.request_watch(
+    watch_requests.request_watch(
         session,
         email=address,
         topics=topics,
@@ -147,7 +147,7 @@ def confirm_page(token: str) -> tuple[str, int]:
     if watch.status != SubscriptionStatus.PENDING:
         return render_template("watch/link_problem.html", kind="used"), 200
     return render_template(
-        "watch/confirm.html", token=token, watch=watches.describe(db(), watch)
+        "watch/confirm.html", token=token, watch=watch_requests.describe(db(), watch)
     ), 200
 
 
@@ -159,10 +159,10 @@ def confirm(token: str) -> BaseResponse | tuple[str, int]:
         return render_template("watch/link_problem.html", kind="invalid"), 404
     session = db()
     try:
-        watch = watches.confirm(
+        watch = watch_requests.confirm(
             session, payload[0], payload[1], rt.now(), rt.config.site.secret_key
         )
-    except watches.WatchLinkProblem as problem:
+    except watch_requests.WatchLinkProblem as problem:
         session.rollback()
         return render_template("watch/link_problem.html", kind=problem.kind), (
             200 if problem.kind == "used" else 404
@@ -208,7 +208,7 @@ def manage(token: str) -> str:
         "watch/manage.html",
         token=token,
         watch=watch,
-        about=watches.describe(session, watch),
+        about=watch_requests.describe(session, watch),
         email=subscriber.email,
         confirmed=request.args.get("confirmed") == "1",
         unsubscribe_token=runtime().tokens.make(Purpose.WATCH_UNSUBSCRIBE, watch.id),

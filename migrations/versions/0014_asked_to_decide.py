@@ -17,7 +17,7 @@ depends_on = None
 
 def upgrade() -> None:
     # Existing rows get an empty list; the collector fills it when agenda text next
-    # changes, and summaries read the text meanwhile (digest.summaries.meeting.asked_of).
+    # changes, and summaries read the text meanwhile (digest.weekly.meeting.asked_of).
     # A plain ADD COLUMN (SQLite supports it with a constant default), not a batch
     # rebuild: rebuilding the table would drop its AUTOINCREMENT (migration 0005).
     op.add_column(

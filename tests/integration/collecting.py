@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from digest import councils, enablement
-from digest.collector.fetcher import Fetcher
+from digest.collector.http_client import Fetcher
 from digest.collector.runner import CollectionReport, Collector
 from digest.models import Council, Meeting, MeetingChange
 from digest.runtime import Runtime

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest import autoenable
-from digest.collector.fetcher import Fetcher
+from digest.collector.http_client import Fetcher
 from digest.collector.probe import probe_site
 from digest.models import AdminAction, Council, CouncilStatus, OutboxMessage
 from digest.runtime import Runtime

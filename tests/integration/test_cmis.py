@@ -17,7 +17,7 @@ from digest.clock import utcnow
 from digest.collector import cmis
 from digest.models import MeetingStatus
 from digest.runtime import Runtime
-from digest.summaries.weeks import IsoWeek
+from digest.weekly.weeks import IsoWeek
 from tests.integration.collecting import (
     changes_of,
     collect,
@@ -255,9 +255,9 @@ def test_a_meeting_page_that_fails_is_left_out_and_recorded(
     meetings = meetings_of(rt, "birmingham")
     assert "15300" not in meetings and "15028" in meetings
     with rt.read_sessions() as session:
-        from digest.collector import store
+        from digest.collector import health
 
-        failures = store.meeting_failures(session, council(rt, "birmingham").id)
+        failures = health.meeting_failures(session, council(rt, "birmingham").id)
     assert [f.source_id for f in failures] == ["15300"]
     assert "HTTP 500" in failures[0].error
 

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.engine import Engine
 
 from digest.collector import councillors as collecting
-from digest.collector.fetcher import Fetcher
+from digest.collector.http_client import Fetcher
 from digest.models import Attendee, Councillor
 from digest.runtime import Runtime
 from tests.conftest import make_app, make_config

@@ -120,9 +120,9 @@ def test_council_live_template_is_self_contained(rt: Runtime) -> None:
 def test_one_council_failing_does_not_stop_the_others(
     rt: Runtime, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from digest.summaries import run
-    from digest.summaries.build import BuildSettings, councils_to_build
-    from digest.summaries.weeks import IsoWeek
+    from digest.weekly import run
+    from digest.weekly.build import BuildSettings, councils_to_build
+    from digest.weekly.weeks import IsoWeek
 
     with rt.sessions.begin() as session:
         for slug in ("leeds", "manchester", "wigan"):

@@ -14,8 +14,8 @@ from lxml import etree
 
 from digest.mail.compose import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
 from digest.runtime import Runtime
-from digest.summaries.build import BuildSettings, build_council_digest
-from digest.summaries.weeks import IsoWeek
+from digest.weekly.build import BuildSettings, build_council_digest
+from digest.weekly.weeks import IsoWeek
 from tests.support.clock import Clock
 from tests.support.meetings import BUILD_AT, WEEK, arrange_busy_week, enable
 from tests.support.web import text

@@ -16,7 +16,7 @@ import pytest
 import trustme
 
 from digest.collector.addresses import IPAddress, is_public_address, system_resolver
-from digest.collector.fetcher import Fetcher, FetchError, Validator
+from digest.collector.http_client import Fetcher, FetchError, Validator
 from digest.collector.politeness import HostGate
 from digest.config import CollectorConfig
 from tests.support.moderngov import FakeModernGov, FakeSite, Reply, loopback_resolver

@@ -25,8 +25,8 @@ from digest.clock import utcnow
 from digest.documents import extract as extraction
 from digest.models import AgendaItem, Digest, Document, Meeting
 from digest.runtime import Runtime
-from digest.summaries.build import BuildSettings, build_council_digest
-from digest.summaries.weeks import IsoWeek
+from digest.weekly.build import BuildSettings, build_council_digest
+from digest.weekly.weeks import IsoWeek
 from jobs import tasks
 from tests.integration.collecting import collect, point_at_fake, write_config
 from tests.integration.helpers import make_admin

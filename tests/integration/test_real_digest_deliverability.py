@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from digest.clock import utcnow
 from digest.models import ChangeKind, MeetingStatus
 from digest.runtime import Runtime
-from digest.summaries.weeks import IsoWeek
+from digest.weekly.weeks import IsoWeek
 from jobs import tasks
 from tests.conftest import make_config
 from tests.integration.helpers import active_subscription

@@ -17,8 +17,8 @@ from sqlalchemy.engine import Engine
 from digest import autoenable, councils
 from digest.cli import main
 from digest.clock import utcnow
-from digest.collector.fetch import COLLECTABLE
-from digest.collector.fetcher import Fetcher
+from digest.collector.http_client import Fetcher
+from digest.collector.planner import COLLECTABLE
 from digest.collector.probe import probe, probe_site
 from digest.models import Council, CouncilStatus, CouncilSystem
 from digest.models.enums import COLLECTABLE_SYSTEMS

@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 from digest import councils, topics
 from digest.models import AgendaItem, Digest, OutboxMessage, Subscriber, Subscription
 from digest.runtime import Runtime
-from digest.summaries.build import BuildSettings, build_council_digest
-from digest.summaries.weeks import IsoWeek
+from digest.weekly.build import BuildSettings, build_council_digest
+from digest.weekly.weeks import IsoWeek
 from tests.integration.helpers import active_subscription
 from tests.support.clock import Clock
 from tests.support.meetings import BUILD_AT, WEEK, Item, add_meeting, arrange_busy_week, enable

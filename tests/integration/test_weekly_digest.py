@@ -29,14 +29,14 @@ from digest.models import (
     SuppressionReason,
 )
 from digest.runtime import Runtime
-from digest.summaries.build import (
+from digest.weekly.build import (
     BuildSettings,
     CouncilBuild,
     UnknownCouncil,
     build_council_digest,
     councils_to_build,
 )
-from digest.summaries.weeks import IsoWeek
+from digest.weekly.weeks import IsoWeek
 from tests.conftest import make_config
 from tests.integration.helpers import ORIGIN, active_subscription
 from tests.support.clock import Clock

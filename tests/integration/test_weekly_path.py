@@ -21,8 +21,8 @@ from digest.cli import main
 from digest.clock import utcnow
 from digest.models import ChangeKind, MeetingStatus, Subscription, SubscriptionStatus
 from digest.runtime import Runtime
-from digest.summaries.weeks import IsoWeek
 from digest.tokens import Purpose
+from digest.weekly.weeks import IsoWeek
 from tests.integration.helpers import active_subscription, write_config_file
 from tests.support.clock import Clock
 from tests.support.mail import body, path_of, subject, unsubscribe_tokens

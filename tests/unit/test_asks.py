@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from digest.htmltext import html_to_text
-from digest.summaries.asks import extract_asked_to_decide
+from digest.weekly.asks import extract_asked_to_decide
 
 CASES = [
     (

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from digest.collector import cmis
-from digest.collector.fetcher import Fetched, FetchError, Validator
+from digest.collector.http_client import Fetched, FetchError, Validator
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "cmis"
 PAGE = "https://birmingham.cmis.uk.com/birmingham/"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.collector.fetcher import Fetched, Validator
+from digest.collector.http_client import Fetched, Validator
 from digest.collector.meetingpage import parse_documents
 from digest.documents import kinds, layout, pdftext
 from tests.support.moderngov import FIXTURES, meeting_page_html

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from digest.collector.councillors import parse_by_postcode, parse_by_ward
-from digest.collector.fetcher import Fetched, Validator
+from digest.collector.http_client import Fetched, Validator
 from digest.collector.safexml import BadResponse
 from digest.lookup.postcodes import LookupUnavailable, looks_like_postcode, parse_answer
 from digest.search import terms_of

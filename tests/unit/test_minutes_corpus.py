@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from digest.summaries.resolutions import extract_resolutions
+from digest.weekly.resolutions import extract_resolutions
 
 CORPUS = Path(__file__).parent.parent / "fixtures" / "minutes_corpus" / "corpus.json"
 

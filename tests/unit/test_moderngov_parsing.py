@@ -7,7 +7,7 @@ from datetime import date, time
 import pytest
 
 from digest.collector.committees import CommitteeRule, InvalidCommitteeFilter, check_filter
-from digest.collector.fetcher import Fetched, Validator
+from digest.collector.http_client import Fetched, Validator
 from digest.collector.moderngov import (
     is_cancelled,
     meeting_url,

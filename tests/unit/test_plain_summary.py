@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from digest.summaries.plain import Decided, plain_summary
+from digest.weekly.plain import Decided, plain_summary
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -76,7 +76,7 @@ def test_other_states() -> None:
 
 
 def test_footnote_markers_link_to_the_definition() -> None:
-    from digest.summaries.glossary import glossary
+    from digest.weekly.glossary import glossary
 
     notes = glossary().footnoter()
     annotated = notes.annotate("The revised SEND <policy>")

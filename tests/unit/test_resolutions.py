@@ -10,8 +10,9 @@ import defusedxml.ElementTree as SafeET
 import pytest
 
 from digest.htmltext import html_to_text
-from digest.summaries.procedural import Procedural, is_routine, procedural_kind
-from digest.summaries.resolutions import extract_resolutions, tidy
+from digest.weekly.bullets import tidy
+from digest.weekly.procedural import Procedural, is_routine, procedural_kind
+from digest.weekly.resolutions import extract_resolutions
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "moderngov"
 

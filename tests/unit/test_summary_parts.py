@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from digest.models import Document
-from digest.summaries.documents import papers
-from digest.summaries.feeds import parse_end_time
-from digest.summaries.glossary import Glossary, glossary
-from digest.summaries.text import description, shorten
-from digest.summaries.weekly import header_line
-from digest.summaries.weeks import InvalidWeek, IsoWeek, date_range_text
+from digest.web.feed_documents import parse_end_time
+from digest.weekly.documents import papers
+from digest.weekly.glossary import Glossary, glossary
+from digest.weekly.render import header_line
+from digest.weekly.text import description, shorten
+from digest.weekly.weeks import InvalidWeek, IsoWeek, date_range_text
 
 LONDON = ZoneInfo("Europe/London")
 GLOSSARY = Path(__file__).parent.parent.parent / "digest" / "data" / "glossary.json"

@@ -8,8 +8,8 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from digest import councils, enablement
-from digest.collector import store
-from digest.collector.fetcher import Fetcher
+from digest.collector import health
+from digest.collector.http_client import Fetcher
 from digest.collector.probe import probe_site
 from digest.collector.probe import record as record_probe
 from digest.documents import extract as extraction
@@ -48,7 +48,7 @@ def council_detail(slug: str) -> str:
         now=runtime().now(),
         document_problems=extraction.problems_of(db(), council.id),
         documents_waiting=extraction.waiting_of(db(), council.id),
-        meeting_failures=store.meeting_failures(db(), council.id),
+        meeting_failures=health.meeting_failures(db(), council.id),
         systems=[s.value for s in CouncilSystem],
     )
 

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from digest.links import Links
 from digest.models import ChangeKind, Council, Digest, Meeting, MeetingChange, MeetingStatus
-from digest.summaries.meeting import heading_of, local_date, local_time
-from digest.summaries.weekly import header_line
+from digest.weekly.meeting import heading_of, local_date, local_time
+from digest.weekly.render import header_line
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_DIGESTS = 20

@@ -21,9 +21,9 @@ from digest.links import Links
 from digest.mail.compose import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
 from digest.mail.render import RenderedEmail, environment, render_email
 from digest.models import AgendaItem, Council, Meeting
-from digest.summaries.glossary import Footnote, glossary
-from digest.summaries.meeting import Limits, MeetingSummary, local_date, local_time, summarise
-from digest.summaries.weeks import IsoWeek, date_range_text
+from digest.weekly.glossary import Footnote, glossary
+from digest.weekly.meeting import Limits, MeetingSummary, local_date, local_time, summarise
+from digest.weekly.weeks import IsoWeek, date_range_text
 
 HTML_BUDGET = 95_000  # bytes; Gmail clips at about 102 KB
 

@@ -1,4 +1,5 @@
-"""Professional enablement requests: the form, its confirmation link, and the thank-you."""
+"""/councils/<slug>/request and /requests/confirm: professional enablement requests (the
+form, its confirmation link, and the thank-you)."""
 
 from __future__ import annotations
 

@@ -25,14 +25,10 @@ from __future__ import annotations
 
 import re
 
+from digest.weekly.bullets import LEAD, MARKER, THAT, dedupe, marker_kind, strip_marker, tidy
+
 MAX_RESOLUTIONS = 25
 
-# A list marker at the start of a paragraph: 1. 1) 1.1 (1) a. a) (a) i. (i) - • · o ▪ –
-_MARKER = re.compile(
-    r"^\s*(?:\d{1,2}\.\d{1,2}\.?|\(?(?:\d{1,2}|[a-z]|[ivx]{1,5})[.)]"
-    r"|\((?:\d{1,2}|[a-z]|[ivx]{1,5})\)|[-•·▪◦●o–*])\s+",
-    re.IGNORECASE,
-)
 # Markers inside one paragraph: "(1) that ...; (2) that ..." or "...: (a) ... (b) ...".
 # Only after a clause ends, so "paragraphs (a) and (b) of" is left alone.
 _INLINE_MARKER = re.compile(
@@ -88,8 +84,6 @@ _INFINITIVE = re.compile(
     r"withdraw|amend|proceed|approve,?)\b",
     re.IGNORECASE,
 )
-_LEAD = re.compile(r"^[\s:;,.\-–—]+")
-_THAT = re.compile(r"^(?:that|to\s+resolve\s+that)\b[\s,:]*", re.IGNORECASE)
 # Welsh councils space the word out: "RESOLVED - T H A T the minutes ...".
 _SPACED_THAT = re.compile(r"\bT\s+H\s+A\s+T\b")
 # An introduction with nothing in it but who decided: "that the Committee:".
@@ -179,13 +173,13 @@ def _read_decision(blocks: list[str], index: int) -> tuple[int, list[str]]:
             continue
         groups = match.groupdict()
         vote = _vote_label(groups.get("vote2") or groups.get("vote") or "")
-        rest = _LEAD.sub("", body[match.end() :])
+        rest = LEAD.sub("", body[match.end() :])
         keyword = match.group(0).strip().lower()
         recommended = keyword.startswith("recommend")
-        if recommended and rest and not _THAT.sub("", rest).startswith(("be ", "the ")):
+        if recommended and rest and not THAT.sub("", rest).startswith(("be ", "the ")):
             # "RECOMMENDED to Council that ..." loses its meaning without the keyword.
             rest = f"Recommended {rest}"
-        if _THAT.sub("", rest).strip(" .:;,-–—") == "":
+        if THAT.sub("", rest).strip(" .:;,-–—") == "":
             rest = ""  # "RESOLVED THAT" on a line of its own: the decision follows.
         bullets, consumed = _following_items(blocks, index + 1)
         if _HEADING_ONLY.match(body) or not rest:
@@ -235,19 +229,6 @@ def _fold_items(blocks: list[str], start: int, lead: str) -> tuple[list[str], in
     if reasons and start < len(blocks) and not _starts_decision(blocks[start]):
         return [blocks[start]], 1
     return [], 0
-
-
-_KIND = re.compile(
-    r"^\s*(?:(?P<n>\(?\d{1,2}(?:\.\d{1,2})?[.)]?)|(?P<r>\(?[ivx]{2,5}[.)])|(?P<a>\(?[a-z][.)])"
-    r"|(?P<b>[-•·▪◦●o–*]))\s+",
-    re.IGNORECASE,
-)
-
-
-def marker_kind(item: str) -> str | None:
-    """The kind of list marker an item starts with: n(umber), r(oman), a (letter), b(ullet)."""
-    match = _KIND.match(item)
-    return match.lastgroup if match else None
 
 
 def _nest(items: list[str]) -> list[str]:
@@ -346,7 +327,7 @@ def _following_items(blocks: list[str], start: int) -> tuple[list[str], int]:
     """The run of list items (1. / (a) / - ...) that continues a decision."""
     index = start
     while (
-        index < len(blocks) and _MARKER.match(blocks[index]) and not _starts_decision(blocks[index])
+        index < len(blocks) and MARKER.match(blocks[index]) and not _starts_decision(blocks[index])
     ):
         index += 1
     return blocks[start:index], index - start
@@ -380,37 +361,3 @@ def _with_vote(bullets: list[str], vote: str) -> list[str]:
         return bullets
     first = bullets[0].rstrip().rstrip(".;,")
     return [f"{first} ({vote})", *bullets[1:]]
-
-
-def strip_marker(block: str) -> str:
-    """The block without its leading list marker (1. / (a) / - ...)."""
-    return _MARKER.sub("", block, count=1)
-
-
-def tidy(text: str) -> str:
-    """One decision as a readable sentence: no list marker, no leading "that", no
-    trailing "; and", a capital first letter and a full stop."""
-    text = re.sub(r"\s+", " ", text).strip()
-    text = strip_marker(text)
-    text = _LEAD.sub("", text)
-    text = _THAT.sub("", text)
-    text = re.sub(r"(?:;|,)?\s*(?:and|or)\s*$", "", text, flags=re.IGNORECASE)
-    text = text.rstrip(" ;,")
-    if not text:
-        return ""
-    text = text[0].upper() + text[1:]
-    if text[-1] not in ".:!?\"'’”":
-        text += "."
-    return text
-
-
-def dedupe(items: list[str]) -> list[str]:
-    """Bullets in order, each once, comparing words only (case and punctuation aside)."""
-    seen: set[str] = set()
-    out = []
-    for item in items:
-        key = re.sub(r"\W+", " ", item).strip().lower()
-        if key and key not in seen:
-            seen.add(key)
-            out.append(item)
-    return out

@@ -19,14 +19,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from digest.documents.kinds import THIN_AGENDA_CHARS
 from digest.models import AgendaItem, Meeting, MeetingStatus
-from digest.summaries.asks import extract_asked_to_decide
-from digest.summaries.documents import Paper, papers
-from digest.summaries.glossary import Annotated, Footnoter
-from digest.summaries.plain import Decided, plain_summary
-from digest.summaries.procedural import is_routine, procedural_kind
-from digest.summaries.resolutions import extract_resolutions
-from digest.summaries.text import description, first_paragraph, shorten
 from digest.topics import Topic, meeting_topics, taxonomy
+from digest.weekly.asks import extract_asked_to_decide
+from digest.weekly.documents import Paper, papers
+from digest.weekly.glossary import Annotated, Footnoter
+from digest.weekly.plain import Decided, plain_summary
+from digest.weekly.procedural import is_routine, procedural_kind
+from digest.weekly.resolutions import extract_resolutions
+from digest.weekly.text import description, first_paragraph, shorten
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class MeetingSummary:
     papers: list[Paper]
     hidden_papers: int
     attendees: list[AttendeeSummary] = field(default_factory=list)
-    summary: str | None = None  # the meeting in plain words (digest.summaries.plain)
+    summary: str | None = None  # the meeting in plain words (digest.weekly.plain)
     # The PDF the decisions were read from, when the web service gave no minutes.
     decisions_source: Paper | None = None
 

@@ -38,11 +38,11 @@ from digest.models import (
     Subscription,
     SubscriptionStatus,
 )
-from digest.summaries.meeting import load_meetings
-from digest.summaries.selection import Selection, select_meetings
-from digest.summaries.weekly import Sections, SiteInfo, render_digest
-from digest.summaries.weeks import IsoWeek
 from digest.topics import taxonomy, valid_selection
+from digest.weekly.meeting import load_meetings
+from digest.weekly.render import Sections, SiteInfo, render_digest
+from digest.weekly.selection import Selection, select_meetings
+from digest.weekly.weeks import IsoWeek
 
 QUIET_SKIP = "skip"
 

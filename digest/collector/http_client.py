@@ -1,8 +1,9 @@
 """Fetching council URLs safely and politely.
 
 * Every connection goes to an address checked by `addresses.pick_address`, and to that
-  very address (the adapter pins it), so a DNS answer that changes between check and
-  connect (rebinding) gains nothing. TLS still verifies the certificate for the name.
+  very address (the adapter in connections.py pins it), so a DNS answer that changes
+  between check and connect (rebinding) gains nothing. TLS still verifies the
+  certificate for the name.
 * Redirects are followed by hand, each hop checked and queued behind its host's gate.
 * Bodies are read as a stream and refused past `max_response_bytes` (after
   decompression). Every request has a total deadline of twice `timeout`, from the
@@ -16,22 +17,17 @@ Every failure is a `FetchError` whose message a council officer could act on.
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
 import hashlib
 import socket
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from digest.collector.addresses import (
     AddressPolicy,
@@ -42,11 +38,12 @@ from digest.collector.addresses import (
     policy,
     system_resolver,
 )
+from digest.collector.connections import PinnedAddressAdapter, pinned_address, total_deadline
 from digest.collector.politeness import HostGate
 from digest.config import CollectorConfig
 
 if TYPE_CHECKING:
-    from requests.adapters import _HostParams, _PoolKwargs
+    pass
 
 MAX_REDIRECTS = 5
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -92,135 +89,6 @@ class Fetched:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.body).hexdigest()
-
-
-class _Deadline:
-    """The total deadline of the request in hand on one thread: the sockets it uses, and
-    whether the watchdog had to cut them."""
-
-    def __init__(self) -> None:
-        self.sockets: list[socket.socket] = []
-        self.expired = False
-        self._lock = threading.Lock()
-
-    def watch(self, sock: socket.socket | None) -> None:
-        if sock is None:
-            return
-        with self._lock:
-            if self.expired:
-                _shut(sock)
-            self.sockets.append(sock)
-
-    def expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            for sock in self.sockets:
-                _shut(sock)
-
-
-def _shut(sock: socket.socket) -> None:
-    # Shutting down (not closing) wakes a thread blocked reading it, with an error.
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-
-
-_current = threading.local()
-
-
-@contextlib.contextmanager
-def _total_deadline(seconds: float) -> Iterator[_Deadline]:
-    deadline = _Deadline()
-    _current.deadline = deadline
-    timer = threading.Timer(seconds, deadline.expire)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield deadline
-    finally:
-        timer.cancel()
-        _current.deadline = None
-
-
-def _watch(sock: socket.socket | None) -> None:
-    deadline: _Deadline | None = getattr(_current, "deadline", None)
-    if deadline is not None:
-        deadline.watch(sock)
-
-
-class _WatchedHTTPConnection(HTTPConnection):
-    """Puts its socket (new or reused from the pool) under the request's deadline."""
-
-    def connect(self) -> None:
-        super().connect()
-        _watch(self.sock)
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _watch(self.sock)
-        super().request(*args, **kwargs)
-
-
-class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
-    """The same, over TLS (super() in the class above reaches HTTPSConnection here)."""
-
-
-class _WatchedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-class PinnedAddressAdapter(HTTPAdapter):
-    """Connects to the address the policy approved rather than letting urllib3 resolve
-    the name again; the Host header and TLS name stay the original host name."""
-
-    def __init__(self, *, resolver: Resolver, allowed: AddressPolicy) -> None:
-        super().__init__(max_retries=0)
-        self._resolver = resolver
-        self._allowed = allowed
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _WatchedHTTPPool,
-            "https": _WatchedHTTPSPool,
-        }
-
-    def build_connection_pool_key_attributes(
-        self,
-        request: requests.PreparedRequest,
-        verify: bool | str,
-        cert: str | tuple[str, str] | None = None,
-    ) -> tuple[_HostParams, _PoolKwargs]:
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
-            request, verify, cert
-        )
-        hostname = host_params["host"]
-        port = cast(int | None, host_params["port"])
-        scheme: str = host_params["scheme"]
-        effective_port = port or (443 if scheme == "https" else 80)
-        pinned = getattr(_current, "pinned", None)
-        if pinned is not None and pinned[:2] == (hostname.lower(), effective_port):
-            ip = pinned[2]  # resolved and checked by Fetcher.get for its politeness gate
-        else:
-            ip = pick_address(
-                hostname, effective_port, resolver=self._resolver, allowed=self._allowed
-            )
-        # A copy: the caller's header mapping may be shared between requests.
-        request.headers = CaseInsensitiveDict(request.headers or {})
-        host_header = f"[{hostname}]" if ":" in hostname else hostname
-        request.headers["Host"] = host_header if port is None else f"{host_header}:{port}"
-        if scheme == "https":
-            tls = cast(dict[str, Any], pool_kwargs)  # urllib3 takes these; the stubs do not
-            tls["assert_hostname"] = hostname
-            tls["server_hostname"] = hostname
-        host_params["host"] = f"[{ip}]" if ip.version == 6 else str(ip)
-        return host_params, pool_kwargs
-
-    def get_connection(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
-        # The old entry point would skip the pinning above.
-        raise NotImplementedError("use get_connection_with_tls_context")
 
 
 class Fetcher:
@@ -279,11 +147,8 @@ class Fetcher:
             # The gate is the server, not the name: two names for one address (or two
             # councils' names for one shared install) share its queue.
             gate = str(ip)
-            _current.pinned = (host.lower(), port, ip)
-            try:
+            with pinned_address(host.lower(), port, ip):
                 status, headers, body = self._polite(current, gate, validator, timeout)
-            finally:
-                _current.pinned = None
             if status in _REDIRECTS and headers.get("Location"):
                 current = urljoin(current, headers["Location"].strip())
                 continue
@@ -334,7 +199,7 @@ class Fetcher:
         self, url: str, validator: Validator | None, timeout: float | None = None
     ) -> tuple[int, CaseInsensitiveDict[str], bytes]:
         timeout = timeout or self.config.timeout
-        with _total_deadline(timeout * 2) as deadline:
+        with total_deadline(timeout * 2) as deadline:
             try:
                 return self._read(url, validator, timeout)
             except FetchError:

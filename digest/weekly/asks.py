@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from digest.summaries.resolutions import dedupe, marker_kind, strip_marker, tidy
+from digest.weekly.bullets import dedupe, marker_kind, strip_marker, tidy
 
 MAX_ASKS = 8
 # A long section is a report's body, not its recommendations.

@@ -29,7 +29,7 @@ from digest.models import (
     MeetingChange,
     MeetingStatus,
 )
-from digest.summaries.weeks import IsoWeek
+from digest.weekly.weeks import IsoWeek
 
 
 @dataclass(frozen=True)

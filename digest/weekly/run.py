@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from digest.links import Links
 from digest.models import Council
-from digest.summaries.build import BuildSettings, CouncilBuild, build_council_digest
-from digest.summaries.weeks import IsoWeek
+from digest.weekly.build import BuildSettings, CouncilBuild, build_council_digest
+from digest.weekly.weeks import IsoWeek
 
-log = logging.getLogger("digest.summaries")
+log = logging.getLogger("digest.weekly")
 COUNCILS_PER_TRANSACTION = 25
 
 

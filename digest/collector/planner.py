@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from digest.collector.cmis import CmisSource
 from digest.collector.committees import rule_for
-from digest.collector.fetcher import Fetcher, FetchError, Validator
+from digest.collector.http_client import Fetcher, FetchError, Validator
 from digest.collector.moderngov import ModernGovSource
 from digest.collector.parsed import ListedMeeting, MeetingDetail, MeetingList
 from digest.collector.sources import (
