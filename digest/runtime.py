@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import SingletonThreadPool
 
-from digest import intake
+from digest.bounces.refusals import SmtpRefusals
 from digest.cache import TTLCache
 from digest.clock import utcnow
 from digest.config import Config, ensure_secret_key
@@ -24,6 +24,7 @@ from digest.mail.backends import MailBackend, make_backend
 from digest.mail.compose import Composer
 from digest.mail.delivery import Deliverer
 from digest.mail.queue import MailQueue
+from digest.subscriptions import SendTimeEmails, signup
 from digest.tokens import Tokens
 
 
@@ -52,6 +53,7 @@ class Runtime:
         # One per process: pages and the mail composer share the demand ranking.
         figures = TTLCache(config.web.public_cache_seconds)
         links = Links(config.site.base_url, tokens)
+        mail = MailQueue(config, links)
         return cls(
             config=config,
             engine=engine,
@@ -60,8 +62,8 @@ class Runtime:
             single_statement_sessions=make_sessionmaker(engine, single_statement=True),
             tokens=tokens,
             links=links,
-            mail=MailQueue(config, links),
-            composer=Composer(config, links, figures),
+            mail=mail,
+            composer=Composer(config, links, SendTimeEmails(mail, figures)),
             figures=figures,
         )
 
@@ -110,11 +112,12 @@ class Runtime:
             worker=worker,
             clock=self.clock,
             take_in=self._take_in_signups,
+            refusals=SmtpRefusals(self.config),
         )
 
     def _take_in_signups(self, session: Session, now: datetime) -> bool:
         # A full batch means more may be waiting; failed sign-ups wait for the next round.
-        return intake.take_in(session, self.mail, now=now).handled == intake.BATCH
+        return signup.take_in(session, self.mail, now=now).handled == signup.BATCH
 
     def in_background(self, work: Callable[[], object]) -> Future[object]:
         """Run slow work (collecting a council) after the web response has gone, one

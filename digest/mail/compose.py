@@ -23,14 +23,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from digest.addresses import smtp_address
-from digest.cache import TTLCache
 from digest.config import Config
 from digest.links import Links, site_domain
-from digest.mail import transactional, verp
+from digest.mail import verp
 from digest.mail.dkim import DkimSigner
 from digest.mail.headers import header_text
-from digest.mail.outbox import LIST_PURPOSES, MessagePurpose
-from digest.mail.queue import MailQueue
+from digest.mail.hooks import SendTimeRenderer
+from digest.mail.outbox import LIST_PURPOSES, RENDERED_AT_SEND_TIME, MessagePurpose
 from digest.models import Council, Digest, OutboxMessage, Subscriber, Subscription
 
 # Stand-ins for per-recipient links inside a stored digest. Plain ASCII that neither
@@ -107,13 +106,15 @@ class _Template:
 
 
 class Composer:
-    def __init__(self, config: Config, links: Links, figures: TTLCache) -> None:
+    def __init__(
+        self, config: Config, links: Links, render_at_send_time: SendTimeRenderer | None = None
+    ) -> None:
         self.config = config
         self.links = links
         self.domain = site_domain(config.site.base_url, config.mail.from_address)
         self.signer = DkimSigner.from_config(config.mail)
-        self.mail = MailQueue(config, links)
-        self.figures = figures
+        # Writes the emails queued without a body (digest.mail.hooks).
+        self.render_at_send_time = render_at_send_time
         self._templates: dict[tuple[int, datetime, str, str], _Template] = {}
         self._digests: dict[int, tuple[tuple[Any, ...], Digest, Council]] = {}
 
@@ -144,9 +145,11 @@ class Composer:
         ):
             return self._from_template(digest, council, row, now, recipient, secret)
         subject, text, html = row.subject, row.body_text or "", row.body_html
-        if row.body_text is None and row.purpose in transactional.RENDERED_AT_SEND_TIME:
+        if row.body_text is None and row.purpose in RENDERED_AT_SEND_TIME:
+            if self.render_at_send_time is None:
+                raise RuntimeError(f"no send-time renderer for {row.purpose}")
             # Raises NotNeeded when the message no longer applies.
-            rendered = transactional.render(session, row, self.mail, now, self.figures)
+            rendered = self.render_at_send_time(session, row, now)
             subject, text, html = rendered.subject, rendered.text, rendered.html
         if digest is not None:
             subject = subject or digest.subject

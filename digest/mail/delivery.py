@@ -36,18 +36,17 @@ from typing import cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from digest import suppressions
 from digest.addresses import email_hash
-from digest.bounces import classify, record
 from digest.config import Config
 from digest.mail import outbox, pauses
-from digest.mail.backends import DeliveryError, MailBackend, SplitSending
+from digest.mail.backends import MailBackend, SplitSending
 from digest.mail.compose import Composed, Composer
+from digest.mail.hooks import Intake, NotNeeded, Refusals
 from digest.mail.outbox import LIST_PURPOSES, MessagePurpose
+from digest.mail.replies import DeliveryError, find_status, pauses_domain
 from digest.mail.throttle import Throttle, domain_group
-from digest.mail.transactional import NotNeeded
 from digest.models import (
-    BounceKind,
+    BLOCKING_SUPPRESSIONS,
     OutboxMessage,
     Subscription,
     SubscriptionStatus,
@@ -109,7 +108,7 @@ _SEND_TIME_CHECK = sa.select(
         Suppression.email_hash == sa.bindparam("email_hash"),
         # The hash erasure leaves blocks nothing by itself: an erased address that
         # subscribes and confirms anew is mailed again, as the privacy notice promises.
-        Suppression.reason.in_(suppressions.BLOCKING),
+        Suppression.reason.in_(BLOCKING_SUPPRESSIONS),
     ),
     sa.select(Subscription.status)
     .where(Subscription.id == sa.bindparam("subscription_id"))
@@ -198,13 +197,14 @@ class Deliverer:
         clock: Callable[[], datetime],
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        take_in: Callable[[Session, datetime], bool] | None = None,
+        take_in: Intake | None = None,
+        refusals: Refusals | None = None,
     ) -> None:
         self.sessions = sessions
-        # Turns work waiting elsewhere (sign-ups from the subscribe form) into outbox
-        # messages before each claim, in the given transaction; returns whether more may
-        # be waiting.
+        # Run before each claim: sign-ups from the subscribe form become outbox messages.
         self.take_in = take_in
+        # Told about each final refusal of a recipient (a bounce at SMTP time).
+        self.refusals = refusals
         self.config = config
         self.composer = composer
         self.backend = backend
@@ -566,7 +566,7 @@ class Deliverer:
 
     def _record_failure(self, ready: _Ready, exc: DeliveryError, report: DeliveryReport) -> None:
         mail = self.config.mail
-        status = exc.enhanced or classify.find_status(str(exc))
+        status = exc.enhanced or find_status(str(exc))
         report.errors.append(f"{ready.recipient}: {exc}")
         # Recording the sends accepted before it first, so the shared run of failures
         # is reset before this one is counted.
@@ -574,7 +574,7 @@ class Deliverer:
             now = self.clock()
             self._count_failure(session, now, exc)
             delay = outbox.backoff(ready.attempts)
-            if exc.about_recipient and classify.pauses_domain(exc.code, status):
+            if exc.about_recipient and pauses_domain(exc.code, status):
                 until = now + timedelta(seconds=mail.domain_pause_seconds)
                 pauses.pause(session, ready.group, until, str(exc))
                 self._pauses[ready.group] = until
@@ -588,27 +588,16 @@ class Deliverer:
             report.failed += 1
             if not exc.about_recipient:
                 return
-            verdict = classify.classify(
-                action="delayed" if exc.temporary else "failed",
-                status=status,
-                smtp_code=exc.code,
-                diagnostic=str(exc),
-            )
-            detail = str(exc) if not exc.temporary else f"gave up after {ready.attempts}: {exc}"
-            if verdict.kind == BounceKind.HARD:
-                self._refused.add(ready.recipient)
-            record.record(
+            if self.refusals is not None and self.refusals(
                 session,
-                self.config.site.secret_key,
-                email=ready.recipient,
-                kind=verdict.kind,
+                recipient=ready.recipient,
+                error=exc,
+                status=status,
+                attempts=ready.attempts,
+                message_id=ready.message_id,
                 now=now,
-                status=verdict.status or status or str(exc.code or ""),
-                diagnostic=detail,
-                reason=verdict.reason,
-                outbox_message_id=ready.message_id,
-                rules=record.Rules.of(mail),
-            )
+            ):
+                self._refused.add(ready.recipient)
 
 
 # Database errors that mean "not reachable right now" rather than a bug: a restart,

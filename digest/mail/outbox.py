@@ -43,6 +43,18 @@ LIST_PURPOSES = frozenset(
     {MessagePurpose.WELCOME, MessagePurpose.WEEKLY_DIGEST, MessagePurpose.COUNCIL_LIVE}
 )
 
+# Mail queued without a body and written when it is sent, by the renderer the delivery
+# engine is handed (digest.mail.hooks.SendTimeRenderer).
+RENDERED_AT_SEND_TIME = frozenset(
+    {
+        MessagePurpose.CONFIRM_SUBSCRIPTION,
+        MessagePurpose.ALREADY_SUBSCRIBED,
+        MessagePurpose.WELCOME,
+        MessagePurpose.WATCH_ALERT,
+        MessagePurpose.MANAGE_LINK,
+    }
+)
+
 _UNIQUE = ("purpose", "reference", "recipient")
 
 
@@ -78,7 +90,7 @@ def enqueue(
 
     One INSERT ... ON CONFLICT DO NOTHING: no check-then-insert race, and nothing more
     inside the caller's write transaction than the row itself. A message without a body
-    is one of the subscription emails rendered at send time (digest.mail.transactional).
+    is one of the emails rendered at send time (RENDERED_AT_SEND_TIME).
     """
     row = _prepared(
         {
