@@ -23,9 +23,33 @@ from digest.lookup.postcodes import PostcodeLookup
 from digest.mail.backends import MailBackend, make_backend
 from digest.mail.compose import Composer
 from digest.mail.delivery import Deliverer
+from digest.mail.hooks import NotNeeded
+from digest.mail.outbox import MessagePurpose
 from digest.mail.queue import MailQueue
+from digest.mail.render import RenderedEmail
+from digest.models import OutboxMessage
 from digest.subscriptions import SendTimeEmails, signup
 from digest.tokens import Tokens
+
+
+class SendTimeRendering:
+    """The delivery engine's send-time renderer (digest.mail.hooks): topic watch alerts
+    from digest.watches, the subscription emails from digest.subscriptions."""
+
+    def __init__(self, mail: MailQueue, figures: TTLCache) -> None:
+        self.mail = mail
+        self.subscription_emails = SendTimeEmails(mail, figures)
+
+    def __call__(self, session: Session, row: OutboxMessage, now: datetime) -> RenderedEmail:
+        if row.purpose != MessagePurpose.WATCH_ALERT:
+            return self.subscription_emails(session, row, now)
+        from digest import watches  # loaded with the first alert: it brings the summaries
+
+        mail = self.mail
+        found = watches.render_alert(session, row, mail.links, mail.common_context(), mail.config)
+        if found is None:
+            raise NotNeeded("the topic watch or its items no longer exist")
+        return found
 
 
 @dataclass
@@ -63,7 +87,7 @@ class Runtime:
             tokens=tokens,
             links=links,
             mail=mail,
-            composer=Composer(config, links, SendTimeEmails(mail, figures)),
+            composer=Composer(config, links, SendTimeRendering(mail, figures)),
             figures=figures,
         )
 

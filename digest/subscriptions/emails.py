@@ -1,6 +1,6 @@
 """The subscription emails: queued with the change that causes them and written when
-they are sent (confirm, already subscribed, welcome, the manage link; topic watch alerts
-are written by digest.watches).
+they are sent (confirm, already subscribed, welcome, the manage link; topic watch alerts,
+also written when sent, are digest.watches' own).
 
 The web request that queues them only writes a row, and the email always reflects the
 current state: a confirmation whose subscription has meanwhile been confirmed or
@@ -53,14 +53,6 @@ def render(
 ) -> RenderedEmail:
     """The email for `row` as of now; `figures` shares the demand ranking (a waitlist
     welcome names the council's place in the queue) instead of recounting it per email."""
-    if row.purpose == MessagePurpose.WATCH_ALERT:
-        from digest import watches  # imported here: digest.watches imports this package
-
-        found = watches.render_alert(session, row, mail.links, mail.common_context(), mail.config)
-        if found is None:
-            raise NotNeeded("the topic watch or its items no longer exist")
-        return found
-
     if row.purpose == MessagePurpose.MANAGE_LINK:
         # Asked for from the "this link does not work" page: a fresh link, made at send
         # time so the outbox never stores a working link.

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest import councils, subscriptions
-from digest.mail.delivery import DeliveryReport
+from digest.mail.report import DeliveryReport
 from digest.models import Subscription
 from digest.runtime import Runtime
 from digest.subscriptions import Origin, signup
