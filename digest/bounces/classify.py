@@ -4,8 +4,11 @@ One module for SMTP-time refusals, DSNs and bounces in any other format, because
 same evidence means the same thing whichever way it arrives. The classes:
 
 * ``hard`` -- the recipient is gone (no such user or domain, mailbox disabled): suppress.
-* ``soft`` -- temporary (mailbox full, delays, give-ups after retries): counted; repeated
-  failures with no delivery between them suppress (`record`).
+* ``hard`` also covers retries given up on: the sending MTA tried for days (its queue
+  lifetime, 4.4.7 "delivery time expired") and reports the message as finally failed, so
+  the address has been unreachable all that time.
+* ``soft`` -- temporary (mailbox full, delays): counted; repeated failures with no
+  delivery between them suppress (`record`).
 * ``about_us`` -- the refusal is about the sender: our IP on a blocklist, SPF / DKIM /
   DMARC, our sender address, our content or size, our sending rate. Never suppresses the
   resident; counted and shown to the operator, and a burst stops all sending.
@@ -21,15 +24,19 @@ Order of precedence, first match wins:
    rejected", rate limits, spam or content, message size, policy): ``about_us``, whatever
    the codes say -- receivers often send such refusals as 5.1.x or plain 550, and a
    resident must never be suppressed for our problem.
-3. The enhanced status code (RFC 3463), the most specific of the DSN's ``Status`` and
+3. A final report of retries given up on (``Action: failed`` or no action, wording such
+   as "in the queue too long", "after 30 attempts", 4.4.7 "delivery time expired"):
+   ``hard``, although the last attempt's code is often a 4.x.x. A ``delayed`` report is
+   not final and stays ``soft``.
+4. The enhanced status code (RFC 3463), the most specific of the DSN's ``Status`` and
    the one inside the diagnostic text (``Status: 5.0.0`` with ``550 5.1.1 ...`` is 5.1.1):
    5.1.7 and 5.1.8 (our sender address) and x.6.x / x.7.x (content, security, policy) are
    ``about_us``; 5.2.2 and 5.3.1 (full) ``soft``; 5.2.3 and 5.3.4 (too big) ``about_us``;
    other 5.1.x, 5.2.1, 5.4.1 and 5.4.4 ``hard``.
-4. Wording about the recipient, when the code was generic (x.0.0, 5.3.0, 5.5.0, ...) or
+5. Wording about the recipient, when the code was generic (x.0.0, 5.3.0, 5.5.0, ...) or
    absent: mailbox or domain unknown -> ``hard``; mailbox full, over quota, try later ->
    ``soft``.
-5. What is left: a permanent failure (5.x.x, a 5xx reply, ``Action: failed``, a parser
+6. What is left: a permanent failure (5.x.x, a 5xx reply, ``Action: failed``, a parser
    that calls it permanent) is ``hard``; anything temporary (4.x.x, 4xx, ``delayed``) is
    ``soft``. Evidence of a temporary failure also turns a step-4 ``hard`` into ``soft``.
 """
@@ -108,6 +115,15 @@ _SOFT_WORDS = re.compile(
     r"|not enough space|file too large|mailbox size limit|try (again )?later|temporar"
     r"|timed? ?out|connection (refused|reset|lost)|greylist|graylist|deferred|delayed"
     r"|will (retry|keep trying|try again)|still trying|has not yet been delivered",
+    re.IGNORECASE,
+)
+# The sending MTA's "I retried until my queue lifetime ran out": the final word on a
+# message, whatever code the last attempt got (flufl.bounce calls these permanent too).
+_GAVE_UP = re.compile(
+    r"not going to try again|in the queue too long|(queue|retry) (lifetime|time|timeout|period)"
+    r" (was )?(exceeded|expired)|maximum[- ]time[- ]expired|delivery time expired"
+    r"|(gave|giving) up after|after \d+ attempt\(?s?\)? to deliver|over a period of \d+ "
+    r"(hour|day)|could not be delivered (with)?in \d+ (hours|days)",
     re.IGNORECASE,
 )
 # Phrases only a failure report uses: text with none of these, no failure code and no
@@ -235,6 +251,8 @@ def classify(
     ours = about_us(text)
     if ours:
         return Verdict(BounceKind.ABOUT_US, code, f"about us: {ours}")
+    if action != "delayed" and (_GAVE_UP.search(text) or (code == "4.4.7" and action)):
+        return Verdict(BounceKind.HARD, code, "retries given up: unreachable for days")
     by_code = _by_code(code)
     if by_code is not None:
         return Verdict(by_code, code, f"status {code}")

@@ -23,7 +23,9 @@ class Outages:
     """Backoff and logging for a loop that must outlive faults: each outage is logged
     once when it starts and once when it ends, and the pause between tries grows from
     `first` to `longest` seconds, so a database that comes back is used again within
-    `longest` seconds."""
+    `longest` seconds. A failure within `settle` seconds of recovering is the same
+    outage flapping (a server terminating connections for a while, a failover), so it
+    is not announced again."""
 
     def __init__(
         self,
@@ -31,20 +33,34 @@ class Outages:
         *,
         first: float = 0.5,
         longest: float = 5.0,
+        settle: float = 10.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.what = what
         self.first = first
         self.longest = longest
+        self.settle = settle
         self.monotonic = monotonic
         self.started: float | None = None
+        self.recovered: float | None = None  # when the current outage last came good
+        self.announced = False  # "working again" said for the current outage
         self.pause = first
 
     def failed(self, exc: BaseException) -> float:
         """Note a failed round; how long to wait before the next."""
-        if self.started is None:
-            self.started = self.monotonic()
+        now = self.monotonic()
+        if self.started is not None and self.recovered is not None:
+            flapping = now - self.recovered < self.settle
+            self.recovered = None
             self.pause = self.first
+            if flapping:
+                log.debug("%s: failed again (%s)", self.what, _first_line(exc))
+                return self.pause
+            self.started = None
+        if self.started is None:
+            self.started = now
+            self.pause = self.first
+            self.announced = False
             if isinstance(exc, DATABASE_GONE):
                 log.error(
                     "%s: the database is unavailable (%s); retrying", self.what, _first_line(exc)
@@ -56,11 +72,16 @@ class Outages:
         return self.pause
 
     def succeeded(self) -> None:
-        if self.started is not None:
-            log.warning(
-                "%s: working again after %.1f s", self.what, self.monotonic() - self.started
-            )
-            self.started = None
+        if self.started is None:
+            return
+        now = self.monotonic()
+        if self.recovered is None:
+            if not self.announced:
+                log.warning("%s: working again after %.1f s", self.what, now - self.started)
+                self.announced = True
+            self.recovered = now
+        elif now - self.recovered >= self.settle:
+            self.started = self.recovered = None
 
 
 def _first_line(exc: BaseException) -> str:

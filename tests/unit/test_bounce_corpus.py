@@ -5,10 +5,10 @@ expected.json derived from its test_detectors.py; see SOURCES.md there).
 flufl.bounce's answers say which addresses failed and whether permanently or
 temporarily; permanent must come out `hard` and temporary `soft`. The score per class
 is printed (run with -s to see it). Where flufl.bounce says permanent but our verdict is
-`soft`, the receiver reported a full mailbox or retries given up on (which flufl.bounce
-calls permanent because the sending MTA gave up): soft by our policy, and suppressed after
-`soft_bounce_limit` failures in a row. Those are counted apart, and the strict figure is
-printed as well."""
+`soft`, the receiver reported a full mailbox (which flufl.bounce calls permanent when the
+code is 5.x.x): soft by our policy, and suppressed after `soft_bounce_limit` failures in
+a row. Those are counted apart, and the strict figure (the issue's goal: >= 90%) is
+printed as well. Retries given up on are hard, as flufl.bounce has them."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def test_flufl_corpus_recipients_and_classes() -> None:
         f"({100 * total_agreed / total:.1f}%)"
     )
     print(
-        f"  permanent per flufl, soft by our policy (mailbox full, retries given up): "
+        f"  permanent per flufl, soft by our policy (mailbox full): "
         f"{soft_by_policy}; agreement counting those: {total_agreed + soft_by_policy}/{total} "
         f"({100 * (total_agreed + soft_by_policy) / total:.1f}%)"
     )
@@ -72,5 +72,5 @@ def test_flufl_corpus_recipients_and_classes() -> None:
         print(f"    {line}")
     assert total_found >= 0.95 * total
     assert not invented
-    assert total_agreed >= 0.88 * total  # the strict figure as measured: no regression
+    assert total_agreed >= 0.90 * total
     assert total_agreed + soft_by_policy >= 0.95 * total

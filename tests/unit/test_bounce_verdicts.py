@@ -139,6 +139,44 @@ def test_classification_from_all_the_evidence(
     assert classify(action="failed", status=status, diagnostic=diagnostic).kind == kind
 
 
+@pytest.mark.parametrize(
+    ("action", "status", "diagnostic", "kind"),
+    [
+        # The sending MTA's final word after days of retries: the address was unreachable
+        # all that time (flufl.bounce's yahoo_01, simple_44, dsn_02 say so too).
+        (
+            "failed",
+            "4.4.1",
+            "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1) I'm not going "
+            "to try again; this message has been in the queue too long.",
+            HARD,
+        ),
+        (
+            "",
+            "",
+            "4.4.4 Temporary server error. This condition occurred after 30 attempt(s) to "
+            "deliver over a period of 92 hour(s)",
+            HARD,
+        ),
+        ("failed", "4.4.7", "Reason 1 (Unable-To-Transfer); Diagnostic 5", HARD),
+        # Not final yet: still retrying.
+        ("delayed", "4.4.7", "delivery time expired warning; will retry", SOFT),
+        ("delayed", "4.4.1", "connection timed out; will keep trying", SOFT),
+        # Given up, but the refusal was about us: nobody is suppressed.
+        (
+            "failed",
+            "4.7.1",
+            "in the queue too long: 421 4.7.1 client IP blocked using zen.spamhaus.org",
+            ABOUT_US,
+        ),
+    ],
+)
+def test_retries_given_up_on_are_hard_but_a_delay_is_not(
+    action: str, status: str, diagnostic: str, kind: BounceKind
+) -> None:
+    assert classify(action=action, status=status, diagnostic=diagnostic).kind == kind
+
+
 def test_the_precise_code_in_the_diagnostic_beats_a_generic_status() -> None:
     verdict = classify(action="failed", status="5.0.0", diagnostic="550 5.1.1 no such user")
     assert (verdict.kind, verdict.status) == (HARD, "5.1.1")
