@@ -20,10 +20,13 @@ HELD_TEXT = "sending stopped by the circuit breaker"
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("outbox_messages") as batch:
-        batch.add_column(
-            sa.Column("held_by_breaker", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    # A plain ADD COLUMN on both databases: a batch (table-rebuilding) operation on SQLite
+    # would drop the table's AUTOINCREMENT, and with it the promise that ids are never
+    # reused (migration 0005).
+    op.add_column(
+        "outbox_messages",
+        sa.Column("held_by_breaker", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     outbox = sa.table(
         "outbox_messages",
         sa.column("status", sa.String),
@@ -38,5 +41,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # (On SQLite this rebuilds the table, without its AUTOINCREMENT.)
     with op.batch_alter_table("outbox_messages") as batch:
         batch.drop_column("held_by_breaker")
