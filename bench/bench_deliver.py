@@ -304,7 +304,7 @@ def _where_time_goes(config_path: Path, smtp_s: float, total_s: float) -> dict[s
     recording, pipelining overlap) is what remains of `digest send`'s time per message."""
     sys.path.insert(0, str(ROOT))
     from digest.config import load_config
-    from digest.mail.compose import serialise
+    from digest.mail.wire import serialise
     from digest.models import OutboxMessage
     from digest.runtime import Runtime
     from tests.support.clock import DEFAULT_NOW as now

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import SingletonThreadPool
 
-from digest import intake
+from digest.bounces.refusals import SmtpRefusals
 from digest.cache import TTLCache
 from digest.clock import utcnow
 from digest.config import Config, ensure_secret_key
@@ -23,8 +23,33 @@ from digest.lookup.postcodes import PostcodeLookup
 from digest.mail.backends import MailBackend, make_backend
 from digest.mail.compose import Composer
 from digest.mail.delivery import Deliverer
+from digest.mail.hooks import NotNeeded
+from digest.mail.outbox import MessagePurpose
 from digest.mail.queue import MailQueue
+from digest.mail.render import RenderedEmail
+from digest.models import OutboxMessage
+from digest.subscriptions import SendTimeEmails, signup
 from digest.tokens import Tokens
+
+
+class SendTimeRendering:
+    """The delivery engine's send-time renderer (digest.mail.hooks): topic watch alerts
+    from digest.watches, the subscription emails from digest.subscriptions."""
+
+    def __init__(self, mail: MailQueue, figures: TTLCache) -> None:
+        self.mail = mail
+        self.subscription_emails = SendTimeEmails(mail, figures)
+
+    def __call__(self, session: Session, row: OutboxMessage, now: datetime) -> RenderedEmail:
+        if row.purpose != MessagePurpose.WATCH_ALERT:
+            return self.subscription_emails(session, row, now)
+        from digest import watches  # loaded with the first alert: it brings the summaries
+
+        mail = self.mail
+        found = watches.render_alert(session, row, mail.links, mail.common_context(), mail.config)
+        if found is None:
+            raise NotNeeded("the topic watch or its items no longer exist")
+        return found
 
 
 @dataclass
@@ -52,6 +77,7 @@ class Runtime:
         # One per process: pages and the mail composer share the demand ranking.
         figures = TTLCache(config.web.public_cache_seconds)
         links = Links(config.site.base_url, tokens)
+        mail = MailQueue(config, links)
         return cls(
             config=config,
             engine=engine,
@@ -60,8 +86,8 @@ class Runtime:
             single_statement_sessions=make_sessionmaker(engine, single_statement=True),
             tokens=tokens,
             links=links,
-            mail=MailQueue(config, links),
-            composer=Composer(config, links, figures),
+            mail=mail,
+            composer=Composer(config, links, SendTimeRendering(mail, figures)),
             figures=figures,
         )
 
@@ -110,11 +136,12 @@ class Runtime:
             worker=worker,
             clock=self.clock,
             take_in=self._take_in_signups,
+            refusals=SmtpRefusals(self.config),
         )
 
     def _take_in_signups(self, session: Session, now: datetime) -> bool:
         # A full batch means more may be waiting; failed sign-ups wait for the next round.
-        return intake.take_in(session, self.mail, now=now).handled == intake.BATCH
+        return signup.take_in(session, self.mail, now=now).handled == signup.BATCH
 
     def in_background(self, work: Callable[[], object]) -> Future[object]:
         """Run slow work (collecting a council) after the web response has gone, one

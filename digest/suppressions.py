@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from digest.addresses import email_hash
-from digest.models import BounceEvent, Suppression, SuppressionReason
+from digest.models import BLOCKING_SUPPRESSIONS, BounceEvent, Suppression, SuppressionReason
 
 # Reasons a person can undo by subscribing again and confirming (a fresh double opt-in).
 # Bounces and complaints are not undone by a web form anyone could fill in.
@@ -17,14 +17,8 @@ CLEARED_BY_CONFIRMATION = frozenset({SuppressionReason.ERASED})
 # Reasons that stop every email to the address, confirmations included. The keyed hash
 # that erasure leaves blocks nothing by itself: it only remembers that the address was
 # erased, and a suppression for a bounce or complaint outlives erasure (`suppress`).
-BLOCKING = frozenset(
-    {
-        SuppressionReason.HARD_BOUNCE,
-        SuppressionReason.SOFT_BOUNCE,
-        SuppressionReason.COMPLAINT,
-        SuppressionReason.MANUAL,
-    }
-)
+# (Defined with the reasons, because the delivery engine checks it at send time.)
+BLOCKING = BLOCKING_SUPPRESSIONS
 
 
 _BY_HASH = sa.select(Suppression).where(Suppression.email_hash == sa.bindparam("email_hash"))

@@ -46,10 +46,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from digest.mail.replies import find_status as find_status  # read by the DSN parser too
 from digest.models import BounceKind
 
-# An enhanced status code, not part of an IP address or a version number.
-_STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
 # An SMTP reply code where MTAs put one: at the start, after "smtp;", "said:" or "#".
 # Only failure replies (4xx, 5xx): a transcript's 220 greeting or 250 OK says nothing.
 _REPLY = re.compile(r"(?:^|;|said:|\(|#|\s)\s*([45]\d\d)(?=[\s\-]|$)", re.MULTILINE)
@@ -162,12 +161,6 @@ class Verdict:
     @property
     def is_failure(self) -> bool:
         return self.kind in (BounceKind.HARD, BounceKind.SOFT, BounceKind.ABOUT_US)
-
-
-def find_status(text: str) -> str:
-    """The first enhanced status code (like 5.1.1) in `text`, or ""."""
-    match = _STATUS.search(text or "")
-    return ".".join(match.groups()) if match else ""
 
 
 def find_reply_code(text: str) -> int | None:
@@ -292,9 +285,3 @@ def classify_complaint(feedback_type: str) -> Verdict:
     if kind in ("auth-failure", "dkim", "spf"):
         return Verdict(BounceKind.ABOUT_US, kind, f"{kind} report: our authentication")
     return Verdict(BounceKind.NOT_BOUNCE, kind, f"{kind} report")
-
-
-def pauses_domain(code: int | None, status: str) -> bool:
-    """421 (service closing) or 4.7.x (rate limited, e.g. Gmail 4.7.28): the receiving
-    side wants us to back off from the whole domain group for a while."""
-    return code == 421 or status.startswith("4.7.")

@@ -12,15 +12,15 @@ from datetime import UTC, datetime
 from types import FrameType
 
 import click
-import sqlalchemy as sa
 
 from digest import heartbeats, logs, schema
 from digest.cli import CliState, pass_state
 from digest.cli.output import progress, summary
 from digest.documents import extract as extraction
-from digest.mail import outbox
-from digest.mail.delivery import DeliveryReport, work_until_stopped
-from digest.models import OutboxMessage, OutboxStatus
+from digest.mail import claims, outbox
+from digest.mail.report import DeliveryReport
+from digest.mail.worker import work_until_stopped
+from digest.models import OutboxStatus
 from digest.runtime import Runtime
 
 log = logging.getLogger("digest")
@@ -195,17 +195,8 @@ def send(state: CliState, limit: int | None, requeue_since: str | None) -> None:
         for reason, count in reasons:
             click.echo(f"  {count} x {reason}")
     with rt.read_sessions() as session:
-        due = (
-            session.scalar(
-                sa.select(sa.func.count())
-                .select_from(OutboxMessage)
-                .where(
-                    OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
-                    OutboxMessage.next_attempt_at <= rt.now(),
-                )
-            )
-            or 0
-        )
+        # What workers may claim now: not what another worker is sending.
+        due, _ = claims.count_due(session, rt.now())
     todo = min(due, limit) if limit else due
     backend = rt.mail_backend()
     deliverer = rt.deliverer(backend)

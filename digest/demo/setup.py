@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from digest import admins, councils, enablement, schema, subscriptions
 from digest.demo.replay import ReplayServer
-from digest.mail.delivery import DeliveryReport
+from digest.mail.report import DeliveryReport
 from digest.models import Admin
 from digest.runtime import Runtime
 from digest.weekly.build import BuildSettings

@@ -14,35 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from digest.config import MailConfig
+from digest.mail.replies import DeliveryError, classify_smtp_code, enhanced_status
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
-
-
-class DeliveryError(Exception):
-    """Sending failed; `temporary` says whether trying again later may work."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        temporary: bool,
-        code: int | None = None,
-        enhanced: str = "",
-        about_recipient: bool = False,
-        abandoned: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.temporary = temporary
-        self.code = code
-        self.enhanced = enhanced
-        # True when we gave up waiting because the message could no longer be kept
-        # ours (its lease could not be renewed): nothing may be recorded about it.
-        self.abandoned = abandoned
-        # True when the server refused this recipient or this message (RCPT or DATA),
-        # so the reply says something about the address; False for connection problems
-        # and sender refusals, which are about us or the relay.
-        self.about_recipient = about_recipient
 
 
 class MailBackend(Protocol):
@@ -81,28 +56,6 @@ class MaildirBackend:
 
     def close(self) -> None:
         self._box.close()
-
-
-def classify_smtp_code(code: int, text: str, *, about_recipient: bool = True) -> DeliveryError:
-    """RFC 5321: 4xx is temporary, 5xx permanent; 552 is treated as 452 (RFC 5321
-    section 4.5.3.1.10), because servers use it for transient quota problems."""
-    enhanced = _enhanced_status(text)
-    temporary = 400 <= code < 500 or code == 552
-    return DeliveryError(
-        f"{code} {text}".strip(),
-        temporary=temporary,
-        code=code,
-        enhanced=enhanced,
-        about_recipient=about_recipient,
-    )
-
-
-def _enhanced_status(text: str) -> str:
-    head = text.split(" ", 1)[0]
-    parts = head.split(".")
-    if len(parts) == 3 and all(p.isdigit() for p in parts) and parts[0] in ("2", "4", "5"):
-        return head
-    return ""
 
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
@@ -424,7 +377,7 @@ def _about_us(exc: smtplib.SMTPResponseException) -> DeliveryError:
         f"relay refused us: {exc.smtp_code} {text}".strip(),
         temporary=True,
         code=exc.smtp_code,
-        enhanced=_enhanced_status(text),
+        enhanced=enhanced_status(text),
     )
 
 

@@ -7,7 +7,6 @@ placeholders, which are filled in here for each recipient.
 
 from __future__ import annotations
 
-import binascii
 import re
 import secrets
 from dataclasses import dataclass
@@ -23,14 +22,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from digest.addresses import smtp_address
-from digest.cache import TTLCache
 from digest.config import Config
 from digest.links import Links, site_domain
-from digest.mail import transactional, verp
+from digest.mail import verp
 from digest.mail.dkim import DkimSigner
 from digest.mail.headers import header_text
-from digest.mail.outbox import LIST_PURPOSES, MessagePurpose
-from digest.mail.queue import MailQueue
+from digest.mail.hooks import SendTimeRenderer
+from digest.mail.outbox import LIST_PURPOSES, RENDERED_AT_SEND_TIME, MessagePurpose
+from digest.mail.wire import WIRE_POLICY, encode_body, serialise, set_raw, set_text, text_part
 from digest.models import Council, Digest, OutboxMessage, Subscriber, Subscription
 
 # Stand-ins for per-recipient links inside a stored digest. Plain ASCII that neither
@@ -38,11 +37,6 @@ from digest.models import Council, Digest, OutboxMessage, Subscriber, Subscripti
 UNSUBSCRIBE_PLACEHOLDER = "https://link.invalid/unsubscribe-placeholder"
 MANAGE_PLACEHOLDER = "https://link.invalid/manage-placeholder"
 
-
-# How messages are written to the wire: the SMTP policy (CRLF, headers folded at 78), except
-# that headers we set raw (see _set_raw) are written exactly as given.
-WIRE_POLICY = policy.SMTP.clone(refold_source="none")
-_RAW_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
 
 # Gmail's feedback loop groups complaints by this; 5-15 characters, stable forever.
 FEEDBACK_SENDER_ID = "councildigest"
@@ -107,13 +101,15 @@ class _Template:
 
 
 class Composer:
-    def __init__(self, config: Config, links: Links, figures: TTLCache) -> None:
+    def __init__(
+        self, config: Config, links: Links, render_at_send_time: SendTimeRenderer | None = None
+    ) -> None:
         self.config = config
         self.links = links
         self.domain = site_domain(config.site.base_url, config.mail.from_address)
         self.signer = DkimSigner.from_config(config.mail)
-        self.mail = MailQueue(config, links)
-        self.figures = figures
+        # Writes the emails queued without a body (digest.mail.hooks).
+        self.render_at_send_time = render_at_send_time
         self._templates: dict[tuple[int, datetime, str, str], _Template] = {}
         self._digests: dict[int, tuple[tuple[Any, ...], Digest, Council]] = {}
 
@@ -144,9 +140,11 @@ class Composer:
         ):
             return self._from_template(digest, council, row, now, recipient, secret)
         subject, text, html = row.subject, row.body_text or "", row.body_html
-        if row.body_text is None and row.purpose in transactional.RENDERED_AT_SEND_TIME:
+        if row.body_text is None and row.purpose in RENDERED_AT_SEND_TIME:
+            if self.render_at_send_time is None:
+                raise RuntimeError(f"no send-time renderer for {row.purpose}")
             # Raises NotNeeded when the message no longer applies.
-            rendered = transactional.render(session, row, self.mail, now, self.figures)
+            rendered = self.render_at_send_time(session, row, now)
             subject, text, html = rendered.subject, rendered.text, rendered.html
         if digest is not None:
             subject = subject or digest.subject
@@ -234,24 +232,24 @@ class Composer:
         msg["To"] = to
         msg["Subject"] = header_text(subject, 200)
         msg["Date"] = format_datetime(date)
-        _set_raw(msg, "Message-ID", message_id)
+        set_raw(msg, "Message-ID", message_id)
         if cfg.reply_to:
             msg["Reply-To"] = cfg.reply_to
         msg["Auto-Submitted"] = "auto-generated"
         if unsubscribe is not None and council is None:
             msg["List-Id"] = f"Topic watch <watch.{self.domain}>"
-            _set_raw(msg, "List-Unsubscribe", f"<{unsubscribe}>")
-            _set_raw(msg, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+            set_raw(msg, "List-Unsubscribe", f"<{unsubscribe}>")
+            set_raw(msg, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
             msg["Precedence"] = "bulk"
             msg["Feedback-ID"] = f"all:{purpose.replace('_', '-')}:watch:{FEEDBACK_SENDER_ID}"
         if unsubscribe is not None and council is not None:
             msg["List-Id"] = self.list_id(council)
-            _set_raw(msg, "List-Unsubscribe", f"<{unsubscribe}>")
-            _set_raw(msg, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+            set_raw(msg, "List-Unsubscribe", f"<{unsubscribe}>")
+            set_raw(msg, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
             msg["Precedence"] = "bulk"
             if purpose == MessagePurpose.WEEKLY_DIGEST:
                 archive = self.links.url(f"/councils/{council.slug}/digests")
-                _set_raw(msg, "List-Archive", f"<{archive}>")
+                set_raw(msg, "List-Archive", f"<{archive}>")
             # Names groups of mail (kind, council, week), never a person.
             campaign = digest.week if digest is not None else "all"
             msg["Feedback-ID"] = (
@@ -261,9 +259,9 @@ class Composer:
         if len(parts) > 1:
             msg.make_alternative()
             for subtype, text in parts:
-                msg.attach(_text_part(subtype, text))
+                msg.attach(text_part(subtype, text))
         else:
-            _set_text(msg, *parts[0])
+            set_text(msg, *parts[0])
         return msg
 
     def _from_template(
@@ -294,7 +292,7 @@ class Composer:
             .replace(template.unsubscribe, unsubscribe.encode(), 1)
         )
         for marker, body in zip(template.bodies, (text, html), strict=True):
-            raw = raw.replace(marker, _encode(body), 1)
+            raw = raw.replace(marker, encode_body(body), 1)
         return Composed(
             sender=self.envelope_sender(row),
             recipient=recipient,
@@ -361,74 +359,3 @@ class Composer:
             text = text.replace(placeholder, value)
             html = html.replace(placeholder, value)
         return text, html
-
-
-def _quoted_printable(text: str) -> bytes:
-    """UTF-8 text as quoted-printable with LF line ends, encoded by binascii (C) rather
-    than the email package's pure-Python encoder: the same wire format, many times
-    faster, which is what lets one worker keep up with a local relay."""
-    normalised = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not normalised.endswith("\n"):
-        normalised += "\n"
-    return binascii.b2a_qp(normalised.encode("utf-8"), istext=True)
-
-
-def _encode(text: str) -> bytes:
-    """A body part's bytes on the wire (CRLF line ends)."""
-    return _quoted_printable(text).replace(b"\n", b"\r\n")
-
-
-def _set_text(part: EmailMessage, subtype: str, text: str) -> None:
-    part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
-    part["Content-Transfer-Encoding"] = "quoted-printable"
-    part.set_payload(_quoted_printable(text).decode("ascii"))
-
-
-def _text_part(subtype: str, text: str) -> EmailMessage:
-    part = EmailMessage(policy=policy.SMTP)
-    _set_text(part, subtype, text)
-    return part
-
-
-def serialise(message: EmailMessage) -> bytes:
-    """`message.as_bytes(policy=policy.SMTP)`, with the (already encoded) bodies spliced
-    in afterwards instead of being written line by line by the generator.
-
-    Safe because every leaf payload here is quoted-printable, which encodes "=" and so can
-    never contain a MIME boundary ("===…"), and because each marker holds a fresh random
-    nonce that no header can contain.
-    """
-    nonce = secrets.token_hex(8)
-    saved: list[tuple[EmailMessage, str]] = []
-    bodies: list[tuple[bytes, bytes]] = []
-    for n, part in enumerate(p for p in message.walk() if not p.is_multipart()):
-        payload = part.get_payload()
-        if not isinstance(payload, str) or part["Content-Transfer-Encoding"] != (
-            "quoted-printable"
-        ):
-            continue
-        marker = f"cd-body-{n}-{nonce}"
-        saved.append((part, payload))
-        bodies.append((marker.encode(), payload.encode("ascii").replace(b"\n", b"\r\n")))
-        part.set_payload(marker)
-    try:
-        raw = message.as_bytes(policy=WIRE_POLICY)
-    finally:
-        for part, payload in saved:
-            part.set_payload(payload)
-    for placeholder, body in bodies:
-        raw = raw.replace(placeholder, body, 1)
-    return raw
-
-
-def _set_raw(msg: EmailMessage, name: str, value: str) -> None:
-    """Add a header of our own making (a URL, a Message-ID) exactly as given.
-
-    The email package folds a value with no space in it that does not fit on one line by
-    turning it into RFC 2047 encoded words, so a long unsubscribe URL would arrive as
-    `=?utf-8?q?=3Chttps=3A//…?=`, which no mail client reads as a URL. Only printable
-    ASCII is accepted, so nothing here can carry a line break.
-    """
-    if not _RAW_VALUE.fullmatch(value) or len(value) > 900:
-        raise ValueError(f"unsafe value for {name}: {value!r}")
-    msg.set_raw(name, value)

@@ -43,6 +43,18 @@ LIST_PURPOSES = frozenset(
     {MessagePurpose.WELCOME, MessagePurpose.WEEKLY_DIGEST, MessagePurpose.COUNCIL_LIVE}
 )
 
+# Mail queued without a body and written when it is sent, by the renderer the delivery
+# engine is handed (digest.mail.hooks.SendTimeRenderer).
+RENDERED_AT_SEND_TIME = frozenset(
+    {
+        MessagePurpose.CONFIRM_SUBSCRIPTION,
+        MessagePurpose.ALREADY_SUBSCRIBED,
+        MessagePurpose.WELCOME,
+        MessagePurpose.WATCH_ALERT,
+        MessagePurpose.MANAGE_LINK,
+    }
+)
+
 _UNIQUE = ("purpose", "reference", "recipient")
 
 
@@ -78,7 +90,7 @@ def enqueue(
 
     One INSERT ... ON CONFLICT DO NOTHING: no check-then-insert race, and nothing more
     inside the caller's write transaction than the row itself. A message without a body
-    is one of the subscription emails rendered at send time (digest.mail.transactional).
+    is one of the emails rendered at send time (RENDERED_AT_SEND_TIME).
     """
     row = _prepared(
         {
@@ -150,107 +162,17 @@ def enqueue_many(
     return added
 
 
-def _due(now: datetime) -> sa.ColumnElement[bool]:
-    return sa.or_(
-        sa.and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now),
-        # A worker that died mid-send leaves its rows 'sending'; once the lease runs out
-        # they are due again.
-        sa.and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now),
-    )
-
-
-def claim(
-    session: Session, *, now: datetime, worker: str, limit: int, lease: timedelta
-) -> list[int]:
-    """Take up to `limit` due messages for `worker` until now + lease.
-
-    On PostgreSQL, FOR UPDATE SKIP LOCKED lets any number of workers claim at once without
-    overlap. SQLite has no row locks, but our sessions begin IMMEDIATE, which serialises
-    claims between processes.
-    """
-    stmt = (
-        sa.select(OutboxMessage.id)
-        .where(_due(now))
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(limit)
-    )
-    if is_postgres(session):
-        stmt = stmt.with_for_update(skip_locked=True)
-    ids = list(session.scalars(stmt))
-    if ids:
-        session.execute(
-            sa.update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids))
-            .values(
-                status=OutboxStatus.SENDING,
-                worker=worker,
-                lease_until=now + lease,
-                attempts=OutboxMessage.attempts + 1,
-                last_attempt_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        )
-    return ids
-
-
-def renew(
-    session: Session, message_id: int, *, worker: str, now: datetime, lease: timedelta
-) -> OutboxMessage | None:
-    """Extend `worker`'s lease on a message just before sending it, and return the row;
-    None if the lease already ran out (another worker may have taken the message over),
-    in which case the caller must not send.
-
-    Renewing per message means a message is never sent after its lease could have let
-    someone else claim it, however long the rest of the batch took.
-    """
-    stmt = (
-        sa.update(OutboxMessage)
-        .where(
-            OutboxMessage.id == message_id,
-            OutboxMessage.worker == worker,
-            OutboxMessage.status == OutboxStatus.SENDING,
-            OutboxMessage.lease_until > now,
-        )
-        .values(lease_until=now + lease)
-        .returning(OutboxMessage)
-        .execution_options(synchronize_session=False)
-    )
-    return session.scalars(stmt).one_or_none()
-
-
-def renew_all(session: Session, *, worker: str, now: datetime, lease: timedelta) -> set[int]:
-    """Extend every lease `worker` still holds (while it waits on a slow relay); the ids
-    still its own. A message missing from the answer may be someone else's now."""
-    stmt = (
-        sa.update(OutboxMessage)
-        .where(
-            OutboxMessage.worker == worker,
-            OutboxMessage.status == OutboxStatus.SENDING,
-            OutboxMessage.lease_until > now,
-        )
-        .values(lease_until=now + lease)
-        .returning(OutboxMessage.id)
-        .execution_options(synchronize_session=False)
-    )
-    return set(session.scalars(stmt))
-
-
-def active_workers(session: Session) -> int:
-    """How many workers hold claimed messages right now (the caller's claim included).
-    Workers divide the configured sending rates by this."""
-    return int(
-        session.scalar(
-            sa.select(sa.func.count(sa.distinct(OutboxMessage.worker))).where(
-                OutboxMessage.status == OutboxStatus.SENDING
-            )
-        )
-        or 0
-    )
-
-
-def defer(session: Session, message_id: int, until: datetime, reason: str) -> None:
+def defer(
+    session: Session,
+    message_id: int,
+    until: datetime,
+    reason: str,
+    *,
+    held_by_breaker: bool = False,
+) -> None:
     """Put a claimed message back until `until` without counting an attempt: it was held
-    back by our own rate limits or a domain pause, not refused."""
+    back by our own rate limits, a domain pause or the circuit breaker (marked, so that
+    resuming can release it), not refused."""
     _finish(
         session,
         message_id,
@@ -259,35 +181,20 @@ def defer(session: Session, message_id: int, until: datetime, reason: str) -> No
         next_attempt_at=until,
         attempts=OutboxMessage.attempts - 1,
         last_error=reason[:2000],
+        held_by_breaker=held_by_breaker,
     )
 
 
-def make_due(session: Session, *, held_because: str, now: datetime) -> int:
-    """Make messages deferred for `held_because` due now (the hold was lifted early)."""
+def release_held_by_breaker(session: Session, now: datetime) -> int:
+    """Make the messages the circuit breaker held back due now (it was closed early)."""
     result = session.execute(
         sa.update(OutboxMessage)
         .where(
+            OutboxMessage.held_by_breaker.is_(True),
             OutboxMessage.status == OutboxStatus.PENDING,
             OutboxMessage.next_attempt_at > now,
-            OutboxMessage.last_error == held_because,
         )
-        .values(next_attempt_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return rows_affected(result)
-
-
-def release(session: Session, *, worker: str, now: datetime) -> int:
-    """Hand a stopping worker's unsent claims back to the queue, as if never claimed."""
-    result = session.execute(
-        sa.update(OutboxMessage)
-        .where(OutboxMessage.worker == worker, OutboxMessage.status == OutboxStatus.SENDING)
-        .values(
-            status=OutboxStatus.PENDING,
-            lease_until=None,
-            next_attempt_at=now,
-            attempts=OutboxMessage.attempts - 1,
-        )
+        .values(next_attempt_at=now, held_by_breaker=False)
         .execution_options(synchronize_session=False)
     )
     return rows_affected(result)

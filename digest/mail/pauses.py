@@ -21,7 +21,8 @@ from digest.mail import outbox
 from digest.models import DeliveryCounter, DomainPause
 
 EVERYTHING = "*"
-# What a message held back by the breaker says, so that resuming can release it.
+# What a message held back by the breaker says, for the operator (resuming finds such
+# messages by their `held_by_breaker` mark, not by this text).
 HELD_BY_BREAKER = "sending stopped by the circuit breaker"
 FAILURES_IN_A_ROW = "failures_in_a_row"
 
@@ -84,7 +85,7 @@ def resume_everything(session: Session, now: datetime) -> bool:
     """Close the circuit breaker now (an admin fixed the cause): lift the pause and make
     the messages it held back due at once. False if sending was not stopped."""
     result = session.execute(sa.delete(DomainPause).where(DomainPause.domain_group == EVERYTHING))
-    outbox.make_due(session, held_because=HELD_BY_BREAKER, now=now)
+    outbox.release_held_by_breaker(session, now)
     reset_failures(session)
     return rows_affected(result) > 0
 

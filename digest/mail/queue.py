@@ -76,7 +76,7 @@ class MailQueue:
         council_id: int | None = None,
     ) -> int | None:
         """Queue a subscription email that is rendered when it is sent (see
-        digest.mail.transactional); the row carries only what identifies it."""
+        digest.subscriptions.emails); the row carries only what identifies it."""
         return outbox.enqueue(
             session,
             purpose=purpose,

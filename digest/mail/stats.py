@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from digest.db import is_postgres
-from digest.mail import outbox, pauses
+from digest.mail import claims, outbox, pauses
 from digest.models import BounceEvent, BounceKind, OutboxMessage, OutboxStatus
 
 
@@ -37,13 +37,7 @@ class WeekCounts:
 
 
 def counts(session: Session, *, now: datetime, since: datetime) -> DeliveryCounts:
-    due_filter = sa.or_(
-        sa.and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now),
-        sa.and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now),
-    )
-    due, oldest = session.execute(
-        sa.select(sa.func.count(), sa.func.min(OutboxMessage.next_attempt_at)).where(due_filter)
-    ).one()
+    due, oldest = claims.count_due(session, now)
     sent = session.scalar(
         sa.select(sa.func.count()).where(
             OutboxMessage.status == OutboxStatus.SENT, OutboxMessage.sent_at >= since

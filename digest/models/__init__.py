@@ -4,6 +4,7 @@ from digest.db import Base, never_reuse_ids
 from digest.models.council import Committee, Council, FetchValidator
 from digest.models.digest import Digest, DigestMeeting
 from digest.models.enums import (
+    BLOCKING_SUPPRESSIONS,
     BounceKind,
     ChangeKind,
     ConsentEventKind,
@@ -46,6 +47,7 @@ from digest.models.people import (
 never_reuse_ids(Base.metadata)
 
 __all__ = [
+    "BLOCKING_SUPPRESSIONS",
     "Admin",
     "AdminAction",
     "AgendaItem",

@@ -79,6 +79,18 @@ class SuppressionReason(enum.StrEnum):
     MANUAL = "manual"
 
 
+# Reasons that stop every email to the address, confirmations included (the delivery
+# engine checks them at send time; digest.suppressions says what each means).
+BLOCKING_SUPPRESSIONS = frozenset(
+    {
+        SuppressionReason.HARD_BOUNCE,
+        SuppressionReason.SOFT_BOUNCE,
+        SuppressionReason.COMPLAINT,
+        SuppressionReason.MANUAL,
+    }
+)
+
+
 class BounceKind(enum.StrEnum):
     HARD = "hard"
     SOFT = "soft"

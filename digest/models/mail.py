@@ -58,6 +58,8 @@ class OutboxMessage(Base):
     lease_until: Mapped[datetime | None]
     worker: Mapped[str | None] = mapped_column(sa.String(120))
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    # Put off while the circuit breaker stops all sending: resuming makes it due at once.
+    held_by_breaker: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime]
     last_attempt_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]

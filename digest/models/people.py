@@ -107,8 +107,8 @@ class SignupIntake(Base):
     """A subscribe form accepted but not yet acted on.
 
     The busiest form only writes this row; the delivery loop turns it into a pending
-    subscription, a consent record and an email (digest.intake), then deletes it. A row
-    that keeps failing stays, with its error, for an operator to see.
+    subscription, a consent record and an email (digest.subscriptions.signup), then
+    deletes it. A row that keeps failing stays, with its error, for an operator to see.
     """
 
     __tablename__ = "signup_intake"

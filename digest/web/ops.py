@@ -13,11 +13,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session
 
-from digest import coverage, heartbeats, intake, stats
+from digest import coverage, heartbeats, stats
 from digest.mail import pauses
 from digest.mail import stats as mail_stats
 from digest.models import Council, CouncilStatus, EnablementRequest, RequestStatus
 from digest.runtime import Runtime
+from digest.subscriptions import signup
 from digest.web.context import db, runtime
 from jobs.schedule import HEARTBEAT_SECONDS
 from jobs.tasks import SCHEDULER_HEARTBEAT
@@ -174,7 +175,7 @@ class DatabaseCollector(Collector):
         )
 
     def _delivery(self, session: Session, now: datetime) -> Iterator[Metric]:
-        waiting, stuck = intake.waiting(session)
+        waiting, stuck = signup.waiting(session)
         yield _by_label(
             "digest_signups",
             "Sign-ups from the subscribe form not yet acted on (stuck: gave up after errors)",

@@ -22,7 +22,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from digest import councils, intake, subscriptions, watches
+from digest import councils, subscriptions, watches
 from digest.addresses import InvalidEmail, normalise_email
 from digest.models import (
     Council,
@@ -31,7 +31,7 @@ from digest.models import (
     SubscriptionKind,
     SubscriptionStatus,
 )
-from digest.subscriptions import LinkExpired, LinkProblem, LinkUsed
+from digest.subscriptions import LinkExpired, LinkProblem, LinkUsed, signup
 from digest.topics import taxonomy, valid_selection
 from digest.web.context import db, origin, runtime
 from digest.web.public import council_ids, council_or_404, render_council
@@ -44,7 +44,7 @@ HONEYPOT_FIELD = "website"
 @bp.post("/councils/<slug>/subscribe")
 def subscribe(slug: str) -> BaseResponse | tuple[str, int]:
     """Check the form and accept the sign-up with one INSERT; the delivery loop acts on
-    it moments later (digest.intake). The answer is the same whatever happens next."""
+    it moments later (digest.subscriptions.signup). The answer is the same whatever happens next."""
     rt = runtime()
     council_id = council_ids().get(slug)
     if council_id is None:
@@ -59,7 +59,7 @@ def subscribe(slug: str) -> BaseResponse | tuple[str, int]:
     except InvalidEmail as exc:
         return render_council(council_or_404(slug), email=email[:254], error=str(exc), status=400)
     with rt.single_statement_sessions.begin() as session:
-        intake.accept(
+        signup.accept(
             session, council_id=council_id, address=address, now=rt.now(), origin=origin()
         )
     return done

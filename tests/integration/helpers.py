@@ -8,11 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from digest import councils, intake, subscriptions
-from digest.mail.delivery import DeliveryReport
+from digest import councils, subscriptions
+from digest.mail.report import DeliveryReport
 from digest.models import Subscription
 from digest.runtime import Runtime
-from digest.subscriptions import Origin
+from digest.subscriptions import Origin, signup
 
 ORIGIN = Origin(source="/tests", ip="127.0.0.1")
 
@@ -84,7 +84,7 @@ def take_in(rt: Runtime) -> None:
     each claim; none may fail."""
     while True:
         with rt.sessions.begin() as session:
-            report = intake.take_in(session, rt.mail, now=rt.now())
+            report = signup.take_in(session, rt.mail, now=rt.now())
         assert report.failed == 0
         if report.handled == 0:
             return

@@ -98,6 +98,45 @@ def test_the_admin_sees_why_and_resumes_sending(smtp_rt: Runtime, smtp_sink: Smt
         assert "sending.resume" in set(session.scalars(sa.select(AdminAction.action)))
 
 
+def test_resuming_releases_the_held_messages_by_their_mark_not_their_text(
+    smtp_rt: Runtime, smtp_sink: SmtpSink, clock: Clock
+) -> None:
+    rt = breaker(smtp_rt, failures=3)
+    queue(rt, 6)
+    smtp_sink.rcpt_reply = lambda _address: RELAY_DENIED
+    run_delivery(rt)
+    with rt.sessions.begin() as session:
+        held = list(
+            session.scalars(sa.select(OutboxMessage.id).where(OutboxMessage.held_by_breaker))
+        )
+        assert held, "the batch's unsent messages are held back by the breaker"
+        assert all(
+            m.status == OutboxStatus.PENDING and m.next_attempt_at > clock.now
+            for m in session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id.in_(held)))
+        )
+        # The operator-facing text is not what marks them.
+        session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id.in_(held))
+            .values(last_error="reworded by a later release")
+        )
+        # A message merely put off (a rate limit) is not released by resuming.
+        other = session.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.id.not_in(held))
+        ).first()
+        assert other is not None
+        other.status = OutboxStatus.PENDING
+        other.next_attempt_at = clock.now + timedelta(hours=1)
+        other.last_error = pauses.HELD_BY_BREAKER
+    with rt.sessions.begin() as session:
+        assert pauses.resume_everything(session, clock.now)
+    with rt.read_sessions() as session:
+        released = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id.in_(held)))
+        assert all(m.next_attempt_at <= clock.now and not m.held_by_breaker for m in released)
+        still = session.get_one(OutboxMessage, other.id)
+        assert still.next_attempt_at > clock.now
+
+
 def test_failures_among_successes_never_trip_it(smtp_rt: Runtime, smtp_sink: SmtpSink) -> None:
     rt = breaker(smtp_rt, failures=3)
     queue(rt, 20)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from digest import intake, subscriptions
+from digest import subscriptions
 from digest.addresses import ip_hash
 from digest.models import (
     AdminAction,
@@ -20,6 +20,7 @@ from digest.models import (
     SubscriptionStatus,
 )
 from digest.runtime import Runtime
+from digest.subscriptions import signup
 from tests.integration.helpers import (
     ORIGIN,
     active_subscription,
@@ -45,7 +46,7 @@ def accept(rt: Runtime, address: str, slug: str = "wigan") -> None:
         council_id = session.scalar(sa.select(Council.id).where(Council.slug == slug))
     assert council_id is not None
     with rt.single_statement_sessions.begin() as session:
-        intake.accept(session, council_id=council_id, address=address, now=rt.now(), origin=ORIGIN)
+        signup.accept(session, council_id=council_id, address=address, now=rt.now(), origin=ORIGIN)
 
 
 def test_form_stores_one_row_and_the_loop_acts_on_it_as_of_then(
@@ -91,7 +92,7 @@ def test_a_failing_signup_is_kept_with_its_error_and_holds_up_nothing(rt: Runtim
     accept(rt, "not an address")  # e.g. accepted under older validation rules
     accept(rt, "second@example.net")
     with rt.sessions.begin() as session:
-        report = intake.take_in(session, rt.mail, now=rt.now())
+        report = signup.take_in(session, rt.mail, now=rt.now())
     assert (report.taken, report.failed) == (2, 1)
     with rt.read_sessions() as session:
         assert set(session.scalars(sa.select(Subscriber.email))) == {
@@ -100,12 +101,12 @@ def test_a_failing_signup_is_kept_with_its_error_and_holds_up_nothing(rt: Runtim
         }
         [row] = session.scalars(sa.select(SignupIntake))
     assert row.attempts == 1 and row.last_error.startswith("InvalidEmail")
-    for _ in range(intake.MAX_ATTEMPTS + 2):
+    for _ in range(signup.MAX_ATTEMPTS + 2):
         with rt.sessions.begin() as session:
-            intake.take_in(session, rt.mail, now=rt.now())
+            signup.take_in(session, rt.mail, now=rt.now())
     with rt.read_sessions() as session:
-        assert session.get_one(SignupIntake, row.id).attempts == intake.MAX_ATTEMPTS
-        assert intake.waiting(session) == (0, 1)
+        assert session.get_one(SignupIntake, row.id).attempts == signup.MAX_ATTEMPTS
+        assert signup.waiting(session) == (0, 1)
     deliver(rt)  # the loop no longer trips over it
     assert count(rt, Subscriber) == 2
 
@@ -114,9 +115,9 @@ def test_a_stuck_signup_shows_in_metrics_and_the_admin_can_retry_it(
     client: FlaskClient, rt: Runtime
 ) -> None:
     accept(rt, "not an address")
-    for _ in range(intake.MAX_ATTEMPTS):
+    for _ in range(signup.MAX_ATTEMPTS):
         with rt.sessions.begin() as session:
-            intake.take_in(session, rt.mail, now=rt.now())
+            signup.take_in(session, rt.mail, now=rt.now())
     metrics = full_metrics(rt)
     assert 'digest_signups{state="stuck"} 1.0' in metrics
     assert 'digest_signups{state="waiting"} 0.0' in metrics
@@ -130,7 +131,7 @@ def test_a_stuck_signup_shows_in_metrics_and_the_admin_can_retry_it(
     assert retried.status_code == 303
     assert "1 sign-ups will be tried again" in text(client.get(retried.headers["Location"]))
     with rt.read_sessions() as session:
-        assert intake.waiting(session) == (1, 0)
+        assert signup.waiting(session) == (1, 0)
         assert "signups.retry" in set(session.scalars(sa.select(AdminAction.action)))
 
 
@@ -141,7 +142,7 @@ def test_taking_in_is_all_or_nothing(rt: Runtime) -> None:
     accept(rt, "two@example.net")
     session = rt.sessions()
     try:
-        assert intake.take_in(session, rt.mail, now=rt.now()).taken == 2
+        assert signup.take_in(session, rt.mail, now=rt.now()).taken == 2
     finally:
         session.close()  # the process died before committing: rolled back
     assert count(rt, SignupIntake) == 2 and count(rt, Subscription) == 0
@@ -204,7 +205,7 @@ def test_single_statement_sessions_commit_each_statement_on_sqlite(rt: Runtime) 
     try:
         council_id = session.scalar(sa.select(Council.id).where(Council.slug == "wigan"))
         assert council_id is not None
-        intake.accept(
+        signup.accept(
             session,
             council_id=council_id,
             address="early@example.net",

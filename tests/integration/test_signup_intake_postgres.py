@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from digest import intake
 from digest.models import Council, OutboxMessage, OutboxStatus, SignupIntake, Subscription
 from digest.runtime import Runtime
+from digest.subscriptions import signup
 from tests.conftest import make_config
 from tests.integration.helpers import ORIGIN
 from tests.support.clock import DEFAULT_NOW
@@ -38,7 +38,7 @@ def accept_many(rt: Runtime, n: int) -> list[str]:
         council_id = session.scalar(sa.select(Council.id).where(Council.slug == "wigan"))
         assert council_id is not None
         for address in addresses:
-            intake.accept(
+            signup.accept(
                 session, council_id=council_id, address=address, now=DEFAULT_NOW, origin=ORIGIN
             )
     return addresses
@@ -53,8 +53,8 @@ def test_concurrent_take_ins_get_different_signups(pg_engine: Engine, tmp_path: 
     rt = Runtime.from_config(make_config(tmp_path, pg_engine), engine=pg_engine)
     accept_many(rt, 50)
     with rt.sessions.begin() as first, rt.sessions.begin() as second:
-        a = intake.take_in(first, rt.mail, now=DEFAULT_NOW, limit=30)
-        b = intake.take_in(second, rt.mail, now=DEFAULT_NOW, limit=30)
+        a = signup.take_in(first, rt.mail, now=DEFAULT_NOW, limit=30)
+        b = signup.take_in(second, rt.mail, now=DEFAULT_NOW, limit=30)
     assert (a.taken, b.taken, a.failed + b.failed) == (30, 20, 0)
     assert count(pg_engine, SignupIntake) == 0
     assert count(pg_engine, Subscription) == count(pg_engine, OutboxMessage) == 50

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from digest.mail.delivery import DeliveryReport
+from digest.mail.report import DeliveryReport
 from digest.models import OutboxMessage, OutboxStatus
 from digest.runtime import Runtime
 from tests.integration.helpers import queue_notice, run_delivery, with_mail

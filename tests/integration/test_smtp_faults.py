@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from digest import suppressions
-from digest.mail import outbox
+from digest.mail import claims
 from digest.mail.backends import SmtpBackend
 from digest.mail.delivery import Deliverer
 from digest.models import BounceEvent, BounceKind, DomainPause, OutboxMessage, OutboxStatus
@@ -271,7 +271,7 @@ def test_global_rate_is_held_and_shared_between_workers(
     enqueue(rt, *(f"p{i}@example.net" for i in range(14)))
     # Another worker holds four messages: this one may use half of the rate, 2 a second.
     with rt.sessions.begin() as session:
-        held = outbox.claim(
+        held = claims.claim(
             session, now=clock.now, worker="other", limit=4, lease=timedelta(minutes=5)
         )
     assert len(held) == 4

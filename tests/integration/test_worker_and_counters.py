@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.bounces import record
-from digest.mail import outbox, stats
+from digest.mail import claims, outbox, stats
 from digest.models import BounceKind, OutboxMessage, OutboxStatus
 from digest.runtime import Runtime
 from tests.integration.helpers import queue_notice
@@ -86,3 +86,27 @@ def test_delivery_counters(rt: Runtime, clock: Clock) -> None:
         ("2026-W46", 1, 0, 0, 0),
         ("2026-W47", 1, 1, 1, 1),
     ]
+
+
+def test_due_is_what_a_worker_may_claim(rt: Runtime, clock: Clock) -> None:
+    """One definition of "due", read by `claim`, `digest send`'s count and the counters:
+    a message another worker is sending under a live lease is not due."""
+    enqueue(rt, "due@example.net", "later@example.net", "taken@example.net", "lapsed@example.net")
+    lease = timedelta(minutes=5)
+    with rt.sessions.begin() as session:
+        rows = {m.recipient: m for m in session.scalars(sa.select(OutboxMessage))}
+        rows["later@example.net"].next_attempt_at = clock.now + timedelta(hours=1)
+        for address, worker in (("taken@example.net", "live"), ("lapsed@example.net", "dead")):
+            rows[address].status = OutboxStatus.SENDING
+            rows[address].worker = worker
+            rows[address].lease_until = clock.now + (lease if worker == "live" else -lease)
+    with rt.read_sessions() as session:
+        due, oldest = claims.count_due(session, clock.now)
+        assert due == 2 and oldest is not None and oldest <= clock.now
+        assert stats.counts(session, now=clock.now, since=clock.now).due == 2
+    with rt.sessions.begin() as session:
+        taken = claims.claim(session, now=clock.now, worker="me", limit=10, lease=lease)
+        assert {session.get_one(OutboxMessage, i).recipient for i in taken} == {
+            "due@example.net",
+            "lapsed@example.net",
+        }

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.db import make_sessionmaker
-from digest.mail import outbox
+from digest.mail import claims, outbox
 from digest.models import OutboxMessage, OutboxStatus
 from tests.support.clock import DEFAULT_NOW
 from tests.support.smtp import SmtpSink
@@ -172,6 +172,6 @@ def test_skip_locked_claims_are_disjoint(pg_engine: Engine) -> None:
     queue(pg_engine, 50)
     sessions = make_sessionmaker(pg_engine)
     with sessions.begin() as first, sessions.begin() as second:
-        a = outbox.claim(first, now=DEFAULT_NOW, worker="a", limit=30, lease=timedelta(minutes=5))
-        b = outbox.claim(second, now=DEFAULT_NOW, worker="b", limit=30, lease=timedelta(minutes=5))
+        a = claims.claim(first, now=DEFAULT_NOW, worker="a", limit=30, lease=timedelta(minutes=5))
+        b = claims.claim(second, now=DEFAULT_NOW, worker="b", limit=30, lease=timedelta(minutes=5))
     assert len(a) == 30 and len(b) == 20 and not set(a) & set(b)

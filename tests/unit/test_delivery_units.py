@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from digest.bounces.classify import classify, find_status, pauses_domain
+from digest.bounces.classify import classify, find_status
 from digest.bounces.parse import parse
 from digest.mail import verp
 from digest.mail.dkim import header_list
+from digest.mail.replies import pauses_domain
 from digest.mail.throttle import Throttle, TokenBucket, domain_group
 from digest.models import BounceKind
 

@@ -8,7 +8,7 @@ import logging
 import pytest
 import sqlalchemy as sa
 
-from digest.mail.delivery import Outages
+from digest.mail.worker import Outages
 
 GONE = sa.exc.OperationalError("SELECT 1", {}, Exception("terminating connection"))
 

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from digest import intake, stats
+from digest import stats
 from digest.mail import outbox, pauses
 from digest.mail import stats as mail_stats
+from digest.subscriptions import signup
 from digest.web.admin import bp
 from digest.web.admin.auth import audit
 from digest.web.context import db, runtime
@@ -35,14 +36,14 @@ def delivery() -> str:
         suppression_counts=stats.suppressions_by_reason(session),
         suppressions=stats.recent_suppressions(session),
         stopped=pauses.stopped_until(session, rt.now()),
-        signups=intake.waiting(session),
-        stuck_signups=intake.stuck(session),
+        signups=signup.waiting(session),
+        stuck_signups=signup.stuck(session),
     )
 
 
 @bp.post("/delivery/signups/retry")
 def retry_signups() -> Response:
-    retried = intake.retry_stuck(db())
+    retried = signup.retry_stuck(db())
     audit("signups.retry", "", f"{retried} sign-ups")
     db().commit()
     flash(f"{retried} sign-ups will be tried again by the delivery loop.")

@@ -1,0 +1,64 @@
+"""The hand-off between a relay accepting a message and the outbox recording it sent."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from digest.mail import outbox
+
+
+class AcceptedSends:
+    """Sends the relay accepted (after DATA's 250) that are not yet recorded as sent.
+
+    Every transaction of the delivery loop is opened through `recording()`, which first
+    records the accepted sends: that of the next message, or the end of the batch, a few
+    milliseconds later, so a message costs one commit instead of two.
+
+    Invariant: an accepted send leaves this hand-off only once the transaction that
+    recorded it has committed. If that transaction fails the send stays for the next
+    one, and nothing inside a transaction can release it. So a database blip between
+    the 250 and the record delays the record instead of losing it; handing a stopping or
+    interrupted worker's claims back never puts back a message the relay accepted; and
+    only a crash within those milliseconds means a second copy (with the same
+    Message-ID).
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Callable[[], datetime],
+        when_recorded: Callable[[Session], None],
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        # Run in the transaction that records sends (they went through, so the shared
+        # run of failed sends is over).
+        self.when_recorded = when_recorded
+        self._ids: list[int] = []
+
+    def add(self, message_id: int) -> None:
+        self._ids.append(message_id)
+
+    def __bool__(self) -> bool:
+        return bool(self._ids)
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[Session]:
+        """A transaction that first records the accepted sends not yet recorded."""
+        accepted = list(self._ids)
+        with self.sessions.begin() as session:
+            if accepted:
+                outbox.mark_all_sent(session, accepted, self.clock())
+                self.when_recorded(session)
+            yield session
+        del self._ids[: len(accepted)]
+
+    def record(self) -> None:
+        """Record the accepted sends now, in a transaction of their own."""
+        if self._ids:
+            with self.recording():
+                pass

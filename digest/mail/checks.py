@@ -1,0 +1,82 @@
+"""The checks made on a message just before it is sent: people unsubscribe, bounce and
+erase after a message was queued, and another worker may have tripped the breaker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from digest.addresses import email_hash
+from digest.mail import pauses
+from digest.mail.outbox import LIST_PURPOSES, MessagePurpose
+from digest.models import (
+    BLOCKING_SUPPRESSIONS,
+    OutboxMessage,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+    Watch,
+)
+
+# Built once: this runs for every message, and building the statement costs more than
+# running it.
+_SEND_TIME_CHECK = sa.select(
+    sa.exists().where(
+        Suppression.email_hash == sa.bindparam("email_hash"),
+        # The hash erasure leaves blocks nothing by itself: an erased address that
+        # subscribes and confirms anew is mailed again, as the privacy notice promises.
+        Suppression.reason.in_(BLOCKING_SUPPRESSIONS),
+    ),
+    sa.select(Subscription.status)
+    .where(Subscription.id == sa.bindparam("subscription_id"))
+    .scalar_subquery(),
+    sa.select(Watch.status).where(Watch.id == sa.bindparam("watch_id")).scalar_subquery(),
+    *pauses.BREAKER_STATE,
+)
+
+
+@dataclass(frozen=True)
+class SendTimeCheck:
+    """What the send-time checks found: a reason not to send (or None), and the circuit
+    breaker's shared state as of this moment."""
+
+    reason: str | None
+    stopped_until: datetime | None = None
+    failures_in_a_row: int = 0
+
+
+def send_time_check(session: Session, row: OutboxMessage, secret_key: str) -> SendTimeCheck:
+    """Checked at send time because people unsubscribe, bounce and erase after a message
+    was queued, and because another worker may have tripped the breaker (one query)."""
+    suppressed, status, watch_status, stopped_until, failures = (
+        session.connection()
+        .execute(
+            _SEND_TIME_CHECK,
+            {
+                "email_hash": email_hash(secret_key, row.recipient),
+                "subscription_id": row.subscription_id or 0,
+                "watch_id": row.watch_id or 0,
+            },
+        )
+        .one()
+    )
+    reason = None
+    if suppressed:
+        reason = "address is suppressed"
+    elif row.purpose in LIST_PURPOSES and status != SubscriptionStatus.ACTIVE:
+        reason = "subscription is no longer active"
+    elif row.purpose == MessagePurpose.WATCH_ALERT and watch_status != SubscriptionStatus.ACTIVE:
+        reason = "topic watch is no longer active"
+    elif row.purpose == MessagePurpose.CONFIRM_WATCH and watch_status != SubscriptionStatus.PENDING:
+        reason = "topic watch was confirmed or stopped since"
+    if stopped_until is not None and stopped_until.tzinfo is None:
+        stopped_until = stopped_until.replace(tzinfo=UTC)  # SQLite keeps no zone
+    return SendTimeCheck(reason, stopped_until, int(failures or 0))
+
+
+def why_not_send(session: Session, row: OutboxMessage, secret_key: str) -> str | None:
+    """A reason this message must not go out now, or None (see `send_time_check`)."""
+    return send_time_check(session, row, secret_key).reason
