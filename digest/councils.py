@@ -114,6 +114,26 @@ def get_by_slug(session: Session, slug: str) -> Council | None:
     return session.scalar(_BY_SLUG, {"slug": slug})
 
 
+def enabled(session: Session) -> list[Council]:
+    """Enabled councils by slug."""
+    return list(
+        session.scalars(
+            sa.select(Council).where(Council.status == CouncilStatus.ENABLED).order_by(Council.slug)
+        )
+    )
+
+
+def never_collected(session: Session) -> list[str]:
+    """Slugs of enabled councils collection has never tried (newly enabled ones)."""
+    return list(
+        session.scalars(
+            sa.select(Council.slug).where(
+                Council.status == CouncilStatus.ENABLED, Council.last_attempt_at.is_(None)
+            )
+        )
+    )
+
+
 def ids_by_slug(session: Session) -> dict[str, int]:
     """Every council's id by slug: small (a few hundred rows) and cacheable, since slugs
     never change."""

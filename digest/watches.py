@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from digest import subscriptions, suppressions
 from digest.addresses import email_hash
-from digest.links import Links, site_domain
+from digest.config import Config
+from digest.links import Links
 from digest.mail import outbox
 from digest.mail.outbox import MessagePurpose
 from digest.mail.render import RenderedEmail, render_email
@@ -40,6 +41,7 @@ from digest.models import (
     SubscriptionStatus,
     Watch,
 )
+from digest.site import Site
 from digest.summaries.meeting import heading_of, local_date, resolutions_of
 from digest.topics import taxonomy, valid_selection
 
@@ -465,10 +467,8 @@ class Matcher:
 @dataclass(frozen=True)
 class AlertSettings:
     links: Links
-    mail_context: dict[str, Any]
+    site: Site
     secret_key: str
-    domain: str
-    tz: Any
 
 
 @dataclass
@@ -496,7 +496,7 @@ def send_alerts(
     if not watches:
         return run
     since = min(w.matched_until or w.confirmed_at or now for w in watches)
-    matcher = Matcher(new_since(session, since, now, settings.tz))
+    matcher = Matcher(new_since(session, since, now, settings.site.tz))
     emails = dict(
         session.execute(
             sa.select(Subscriber.id, Subscriber.email).where(
@@ -530,7 +530,7 @@ def send_alerts(
             }
         )
         watch.last_sent_at = now
-    outbox.enqueue_many(session, rows, now=now, domain=settings.domain)
+    outbox.enqueue_many(session, rows, now=now, domain=settings.site.domain)
     return run
 
 
@@ -586,16 +586,7 @@ def render_alert(
     )
 
 
-def alert_settings(config: Any, links: Links) -> AlertSettings:
-    site = config.site
+def alert_settings(config: Config, links: Links) -> AlertSettings:
     return AlertSettings(
-        links=links,
-        mail_context={
-            "site_name": site.name,
-            "base_url": site.base_url,
-            "contact_email": site.contact_email,
-        },
-        secret_key=site.secret_key,
-        domain=site_domain(site.base_url, config.mail.from_address),
-        tz=config.tz,
+        links=links, site=Site.from_config(config), secret_key=config.site.secret_key
     )

@@ -25,7 +25,7 @@ from digest.collector.parsed import (
 )
 from digest.collector.safexml import clock_time
 from digest.collector.sources import Source
-from digest.db import rows_affected
+from digest.db import fit, rows_affected
 from digest.documents import kinds
 from digest.models import (
     AgendaItem,
@@ -179,14 +179,14 @@ def _record_meeting_failures(
                 MeetingFetchFailure(
                     council_id=council.id,
                     source_id=source_id,
-                    error=error[:500],
+                    error=fit(MeetingFetchFailure.error, error),
                     attempts=1,
                     first_failed_at=now,
                     last_failed_at=now,
                 )
             )
         else:
-            row.error = error[:500]
+            row.error = fit(MeetingFetchFailure.error, error)
             row.attempts += 1
             row.last_failed_at = now
 
@@ -248,7 +248,7 @@ def _update(
     status_text = meeting.status_label
     if entry is not None:
         meeting.committee_source_id = entry.committee_id or meeting.committee_source_id
-        meeting.committee = (entry.committee_title or meeting.committee)[:300]
+        meeting.committee = fit(Meeting.committee, entry.committee_title or meeting.committee)
         meeting.is_webcast = entry.is_webcast
         meeting.list_signature = entry.signature()
         when, time_text, status_text = entry.date, entry.time_text, entry.status_text
@@ -256,8 +256,8 @@ def _update(
         when = detail.date or when
         time_text = detail.time_text or time_text
         status_text = detail.status_text or status_text
-        meeting.venue = detail.venue[:400]
-        meeting.end_time_text = detail.end_time_text[:40]
+        meeting.venue = fit(Meeting.venue, detail.venue)
+        meeting.end_time_text = fit(Meeting.end_time_text, detail.end_time_text)
         meeting.is_webcast = detail.is_webcast
 
     start_at, time_known = _start(when, time_text, tz)
@@ -276,13 +276,14 @@ def _update(
             )
         )
     meeting.start_date, meeting.start_at, meeting.time_known = when, start_at, time_known
-    meeting.status_label = status_text[:200]
+    meeting.status_label = fit(Meeting.status_label, status_text)
     label = status_label(status_text)
     committee = meeting.committee or "Meeting"
-    meeting.title = (f"{committee} ({label})" if label else committee)[:400]
-    meeting.source_url = source.meeting_page(
+    meeting.title = fit(Meeting.title, f"{committee} ({label})" if label else committee)
+    page = source.meeting_page(
         base_url, entry, meeting.committee_source_id, meeting.source_id, meeting.source_url or ""
-    )[:500]
+    )
+    meeting.source_url = fit(Meeting.source_url, page)
 
     was = meeting.status
     if is_cancelled(status_text):
@@ -332,7 +333,7 @@ def _store_items_and_attendees(
             meeting.items.append(item)
             items[parsed.source_id] = item
         item.position = position
-        item.number = parsed.number[:40]
+        item.number = fit(AgendaItem.number, parsed.number)
         item.title = parsed.title
         item.is_restricted = parsed.is_restricted
         item.is_decision = parsed.is_decision
@@ -350,17 +351,17 @@ def _store_items_and_attendees(
         topics.tag_item(item, tax)
     attendees = {a.name: a for a in meeting.attendees}
     for position, parsed_person in enumerate(detail.attendees):
-        name = parsed_person.name[:200]
+        name = fit(Attendee.name, parsed_person.name)
         person = attendees.get(name)
         if person is None:
             person = Attendee(name=name)
             meeting.attendees.append(person)
             attendees[name] = person
         person.position = position
-        person.member_source_id = parsed_person.member_source_id[:40]
-        person.role = parsed_person.role[:200]
-        person.party = parsed_person.party[:120]
-        person.attendance = parsed_person.attendance[:80]
+        person.member_source_id = fit(Attendee.member_source_id, parsed_person.member_source_id)
+        person.role = fit(Attendee.role, parsed_person.role)
+        person.party = fit(Attendee.party, parsed_person.party)
+        person.attendance = fit(Attendee.attendance, parsed_person.attendance)
     return items
 
 
@@ -384,16 +385,17 @@ def _store_documents(
     upcoming = meeting.status in (MeetingStatus.SCHEDULED, MeetingStatus.RESCHEDULED)
     reports_queued = sum(1 for d in meeting.documents if d.kind == "report" and d.extract_state)
     for position, parsed in enumerate(detail.documents):
-        doc = documents.get(parsed.url[:700])
+        url = fit(Document.url, parsed.url)
+        doc = documents.get(url)
         if doc is None:
-            doc = Document(url=parsed.url[:700], title=parsed.title[:500])
+            doc = Document(url=url, title=fit(Document.title, parsed.title))
             meeting.documents.append(doc)
             documents[doc.url] = doc
         owner = items.get(parsed.item_source_id or "")
         doc.agenda_item_id = owner.id if owner is not None else None
-        doc.source_id = parsed.source_id[:40]
+        doc.source_id = fit(Document.source_id, parsed.source_id)
         doc.position = position
-        doc.title = parsed.title[:500]
+        doc.title = fit(Document.title, parsed.title)
         doc.published_on = parsed.published_on or doc.published_on
         doc.is_restricted = parsed.is_restricted
         doc.kind = kinds.classify(
@@ -434,15 +436,15 @@ def _upsert_committees(
         if committee is None:
             committee = Committee(
                 council_id=council.id,
-                source_id=entry.source_id[:40],
-                title=entry.title[:300] or "Committee",
+                source_id=fit(Committee.source_id, entry.source_id),
+                title=fit(Committee.title, entry.title) or "Committee",
                 first_seen_at=now,
                 last_seen_at=now,
             )
             session.add(committee)
             existing[entry.source_id] = committee
         else:
-            committee.title = entry.title[:300] or committee.title
+            committee.title = fit(Committee.title, entry.title) or committee.title
             committee.last_seen_at = now
 
 
@@ -480,8 +482,8 @@ def _remember_validators(
             session.add(rows[seen.url])
         row = rows[seen.url]
         etag, modified = seen.validator.etag, seen.validator.last_modified
-        row.etag = etag[:300] if etag else None
-        row.last_modified = modified[:100] if modified else None
+        row.etag = fit(FetchValidator.etag, etag) if etag else None
+        row.last_modified = fit(FetchValidator.last_modified, modified) if modified else None
         row.content_sha256 = seen.sha256
         row.checked_at = now
 

@@ -11,7 +11,6 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from digest import watches
 from digest.addresses import InvalidEmail, ip_hash, normalise_email
-from digest.links import site_domain
 from digest.models import Council, CouncilStatus, Subscriber, SubscriptionStatus, Watch
 from digest.tokens import Purpose, TokenError
 from digest.topics import taxonomy
@@ -110,9 +109,9 @@ def submit() -> BaseResponse | tuple[str, int]:
         now=rt.now(),
         ip_hash=ip_hash(config.site.secret_key, who.ip) if who.ip else "",
         links=rt.links,
-        mail_context=rt.mail.common_context(),
+        mail_context=rt.site.mail_context(),
         secret_key=config.site.secret_key,
-        domain=site_domain(config.site.base_url, config.mail.from_address),
+        domain=rt.site.domain,
     )
     session.commit()
     return done
