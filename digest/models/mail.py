@@ -57,7 +57,7 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime]
     lease_until: Mapped[datetime | None]
     worker: Mapped[str | None] = mapped_column(sa.String(120))
-    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    last_error: Mapped[str | None] = mapped_column(sa.Text, info={"max_length": 2000})
     created_at: Mapped[datetime]
     last_attempt_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
@@ -90,7 +90,7 @@ class BounceEvent(Base):
     )
     kind: Mapped[BounceKind]
     status_code: Mapped[str] = mapped_column(sa.String(20), default="")
-    diagnostic: Mapped[str] = mapped_column(sa.Text, default="")
+    diagnostic: Mapped[str] = mapped_column(sa.Text, default="", info={"max_length": 2000})
     # Which evidence decided the kind (digest.bounces.classify), for the operator.
     reason: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     occurred_at: Mapped[datetime]
@@ -103,7 +103,7 @@ class DomainPause(Base):
 
     domain_group: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
     paused_until: Mapped[datetime]
-    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    reason: Mapped[str] = mapped_column(sa.Text, default="", info={"max_length": 500})
 
 
 class DeliveryCounter(Base):

@@ -16,13 +16,27 @@ from digest.db import (
     sqlite_connection_held,
     upsert_insert,
 )
-from digest.models import AdminAction, DeliveryCounter, JobRun, Meeting
+from digest.models import (
+    AdminAction,
+    BounceEvent,
+    DeliveryCounter,
+    DomainPause,
+    EnablementRequest,
+    JobRun,
+    Meeting,
+    OutboxMessage,
+)
 
 
 def test_lengths_come_from_the_models() -> None:
     assert max_length(Meeting.venue) == 400  # String(400)
     assert max_length(AdminAction.detail) == 4000  # Text with info={"max_length": 4000}
     assert max_length(JobRun.summary) == 4000
+    # The bounds the delivery engine and bounce recording cut to.
+    assert max_length(OutboxMessage.last_error) == 2000
+    assert max_length(BounceEvent.diagnostic) == 2000
+    assert max_length(DomainPause.reason) == 500
+    assert max_length(EnablementRequest.decision_note) == 2000
     assert fit(Meeting.venue, "x" * 401) == "x" * 400
     assert fit(Meeting.venue, "short") == "short"
     assert fit(AdminAction.detail, "é" * 5000) == "é" * 4000
