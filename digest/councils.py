@@ -114,13 +114,24 @@ def get_by_slug(session: Session, slug: str) -> Council | None:
     return session.scalar(_BY_SLUG, {"slug": slug})
 
 
-def enabled(session: Session) -> list[Council]:
-    """Enabled councils by slug."""
+def enabled(session: Session, *, by_name: bool = False) -> list[Council]:
+    """Enabled councils, by slug (or by name, for people to choose from)."""
+    order = Council.name if by_name else Council.slug
     return list(
         session.scalars(
-            sa.select(Council).where(Council.status == CouncilStatus.ENABLED).order_by(Council.slug)
+            sa.select(Council).where(Council.status == CouncilStatus.ENABLED).order_by(order)
         )
     )
+
+
+def enabled_ids(session: Session, slugs: Sequence[str]) -> dict[str, int]:
+    """The ids of those of `slugs` that name enabled councils, by slug."""
+    rows = session.execute(
+        sa.select(Council.slug, Council.id).where(
+            Council.slug.in_(list(slugs)), Council.status == CouncilStatus.ENABLED
+        )
+    )
+    return {slug: council_id for slug, council_id in rows}
 
 
 def never_collected(session: Session) -> list[str]:

@@ -155,7 +155,7 @@ def demand_daily(rt: Runtime) -> str:
 
     def work() -> str:
         fetcher = Fetcher(rt.config.collector)
-        today = rt.now().astimezone(rt.config.tz).date()
+        today = rt.site.today(rt.now())
         report = autoenable.run(
             rt.sessions,
             rt.mail,

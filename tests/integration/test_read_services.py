@@ -51,11 +51,15 @@ def test_councils_never_collected_and_open_requests(rt: Runtime) -> None:
             council.status = CouncilStatus.ENABLED
         leeds = session.scalars(sa.select(Council).where(Council.slug == "leeds")).one()
         leeds.last_attempt_at = rt.now()
+        leeds_id = leeds.id
     professional_request(rt, "bolton", "a@firm.example")
     professional_request(rt, "bolton", "b@firm.example", confirm=False)
     with rt.read_sessions() as session:
         assert councils.never_collected(session) == ["manchester"]
         assert [c.slug for c in councils.enabled(session)] == ["leeds", "manchester"]
+        by_name = [c.name for c in councils.enabled(session, by_name=True)]
+        assert by_name == sorted(by_name) and len(by_name) == 2
+        assert councils.enabled_ids(session, ["leeds", "bolton", "nowhere"]) == {"leeds": leeds_id}
         assert professional_requests.count_open(session) == 1
         health = stats.health(session, rt.now(), "scheduler")
     assert (health.scheduler_beat, health.sending_stopped) == (None, None)
