@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from digest.addresses import address_key, normalise_email
+from digest.db import fit
 from digest.models import Admin, AdminAction
 
 MIN_PASSWORD_LENGTH = 12
@@ -92,10 +93,10 @@ def record(
     """Add a line to the audit trail (who did what to what, and when)."""
     row = AdminAction(
         admin_id=admin.id if admin else None,
-        actor=actor[:320],
-        action=action[:80],
-        target=target[:200],
-        detail=detail[:4000],
+        actor=fit(AdminAction.actor, actor),
+        action=fit(AdminAction.action, action),
+        target=fit(AdminAction.target, target),
+        detail=fit(AdminAction.detail, detail),
         occurred_at=now,
     )
     session.add(row)

@@ -114,6 +114,37 @@ def get_by_slug(session: Session, slug: str) -> Council | None:
     return session.scalar(_BY_SLUG, {"slug": slug})
 
 
+def enabled(session: Session, *, by_name: bool = False) -> list[Council]:
+    """Enabled councils, by slug (or by name, for people to choose from)."""
+    order = Council.name if by_name else Council.slug
+    return list(
+        session.scalars(
+            sa.select(Council).where(Council.status == CouncilStatus.ENABLED).order_by(order)
+        )
+    )
+
+
+def enabled_ids(session: Session, slugs: Sequence[str]) -> dict[str, int]:
+    """The ids of those of `slugs` that name enabled councils, by slug."""
+    rows = session.execute(
+        sa.select(Council.slug, Council.id).where(
+            Council.slug.in_(list(slugs)), Council.status == CouncilStatus.ENABLED
+        )
+    )
+    return {slug: council_id for slug, council_id in rows}
+
+
+def never_collected(session: Session) -> list[str]:
+    """Slugs of enabled councils collection has never tried (newly enabled ones)."""
+    return list(
+        session.scalars(
+            sa.select(Council.slug).where(
+                Council.status == CouncilStatus.ENABLED, Council.last_attempt_at.is_(None)
+            )
+        )
+    )
+
+
 def ids_by_slug(session: Session) -> dict[str, int]:
     """Every council's id by slug: small (a few hundred rows) and cacheable, since slugs
     never change."""

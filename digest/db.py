@@ -6,14 +6,17 @@ Services receive a Session and never commit; whoever opened the session owns the
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -134,13 +137,66 @@ def make_sessionmaker(
     return sessionmaker(engine.execution_options(sqlite_begin=begin), expire_on_commit=False)
 
 
-def is_postgres(session_or_engine: Session | Engine) -> bool:
+@contextmanager
+def sqlite_connection_held(sessions: sessionmaker[Session]) -> Iterator[None]:
+    """Hold one idle connection to a SQLite database for a run of many transactions.
+
+    SQLite checkpoints the WAL whenever the last connection to the database closes, and a
+    run whose transactions each open and close their own connection (one per council, in
+    several threads) would checkpoint after every one; an idle connection held for the
+    run turns hundreds of checkpoints into one. Does nothing on other databases.
+    """
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
+        yield
+        return
+    with bind.connect():
+        yield
+
+
+def upsert_insert(dialect: str, table: sa.Table) -> Any:
+    """An INSERT into `table` in the dialect's own form, which has
+    `on_conflict_do_nothing` and `on_conflict_do_update` (same arguments on PostgreSQL
+    and SQLite). `dialect` is the bind's dialect name (see `dialect_of`)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table)
+
+
+def dialect_of(session_or_engine: Session | Engine) -> str:
     bind = (
         session_or_engine.get_bind()
         if isinstance(session_or_engine, Session)
         else session_or_engine
     )
-    return bind.dialect.name == "postgresql"
+    return bind.dialect.name
+
+
+def is_postgres(session_or_engine: Session | Engine) -> bool:
+    return dialect_of(session_or_engine) == "postgresql"
+
+
+def max_length(column: InstrumentedAttribute[Any]) -> int | None:
+    """The most characters the model lets `column` hold: `String(n)`'s n, or for a Text
+    column the `info={"max_length": n}` the model sets to bound what it keeps."""
+    found = _MAX_LENGTHS.get(id(column))
+    if found is None or found[0] is not column:
+        # Reading the type through the attribute costs tens of microseconds; fit() runs
+        # for every stored field of every meeting, so each column is read once.
+        prop = column.property.columns[0]
+        length = prop.info.get("max_length", getattr(prop.type, "length", None))
+        found = _MAX_LENGTHS[id(column)] = (column, length)
+    return found[1]
+
+
+_MAX_LENGTHS: dict[int, tuple[InstrumentedAttribute[Any], int | None]] = {}
+
+
+def fit(column: InstrumentedAttribute[Any], value: str) -> str:
+    """`value` cut to what the model lets `column` hold (`max_length`), so text from
+    outside (a council's site, an exception, a bounce) can always be stored: PostgreSQL
+    refuses an over-long value where SQLite keeps it. The only place values are cut."""
+    length = max_length(column)
+    return value[:length] if length is not None and len(value) > length else value
 
 
 def rows_affected(result: sa.Result[Any]) -> int:

@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from digest.db import fit
 from digest.models import Heartbeat, JobRun
 
 
@@ -39,7 +40,7 @@ def finish_run(
         session.execute(
             sa.update(JobRun)
             .where(JobRun.id == run_id)
-            .values(finished_at=now, ok=ok, summary=summary[:4000])
+            .values(finished_at=now, ok=ok, summary=fit(JobRun.summary, summary))
         )
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from digest import clock
 from digest.models import Council, Meeting
 
 
@@ -21,14 +23,15 @@ def recent_and_upcoming(
     session: Session,
     council: Council,
     now: datetime,
+    tz: ZoneInfo,
     *,
     days_back: int = 28,
     days_ahead: int = 60,
     limit: int = 25,
 ) -> MeetingLists:
     """Meetings of the last `days_back` days (newest first) and the next `days_ahead`
-    (soonest first)."""
-    start_of_today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    (soonest first), split at the start of the site's today."""
+    start_of_today = clock.start_of_today(now, tz)
     base = sa.select(Meeting).where(Meeting.council_id == council.id)
     recent = session.scalars(
         base.where(

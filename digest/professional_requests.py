@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from digest import admins, subscriptions
 from digest.addresses import InvalidEmail, ip_hash, normalise_email
+from digest.db import fit
 from digest.mail import outbox
 from digest.mail.outbox import MessagePurpose
 from digest.mail.queue import MailQueue
@@ -202,7 +203,7 @@ def decide(
     request.status = RequestStatus.APPROVED if approve else RequestStatus.DECLINED
     request.decided_at = now
     request.decided_by_id = admin.id if admin else None
-    request.decision_note = note.strip()[:2000]
+    request.decision_note = fit(EnablementRequest.decision_note, note.strip())
     mail.queue(
         session,
         template="request_decided",
@@ -239,10 +240,21 @@ def approve_open(
     return approved
 
 
+# Open requests count as demand and wait for an admin only once confirmed.
+_OPEN_AND_CONFIRMED = (
+    EnablementRequest.status == RequestStatus.OPEN,
+    EnablementRequest.confirmed_at.is_not(None),
+)
+
+
+def count_open(session: Session) -> int:
+    """Confirmed requests awaiting a decision."""
+    stmt = sa.select(sa.func.count()).select_from(EnablementRequest).where(*_OPEN_AND_CONFIRMED)
+    return session.scalar(stmt) or 0
+
+
 def open_requests(session: Session, *, council_id: int | None = None) -> list[EnablementRequest]:
-    stmt = sa.select(EnablementRequest).where(
-        EnablementRequest.status == RequestStatus.OPEN, EnablementRequest.confirmed_at.is_not(None)
-    )
+    stmt = sa.select(EnablementRequest).where(*_OPEN_AND_CONFIRMED)
     if council_id is not None:
         stmt = stmt.where(EnablementRequest.council_id == council_id)
     return list(session.scalars(stmt.order_by(EnablementRequest.confirmed_at)))

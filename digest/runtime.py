@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import SingletonThreadPool
 
 from digest.bounces.refusals import SmtpRefusals
 from digest.cache import TTLCache
 from digest.clock import utcnow
 from digest.config import Config, ensure_secret_key
-from digest.db import make_engine, make_sessionmaker
+from digest.db import make_engine, make_sessionmaker, sqlite_connection_held
 from digest.links import Links
 from digest.lookup.places import PlaceIndex
 from digest.lookup.postcodes import PostcodeLookup
@@ -28,6 +28,7 @@ from digest.mail.outbox import MessagePurpose
 from digest.mail.queue import MailQueue
 from digest.mail.render import RenderedEmail
 from digest.models import OutboxMessage
+from digest.site import Site
 from digest.subscriptions import SendTimeEmails, signup
 from digest.tokens import Tokens
 
@@ -65,9 +66,10 @@ class Runtime:
     mail: MailQueue
     composer: Composer
     figures: TTLCache
+    site: Site
     clock: Callable[[], datetime] = field(default=utcnow)
     _background: ThreadPoolExecutor | None = field(default=None, repr=False)
-    _delivery_engine: Engine | None = field(default=None, repr=False)
+    _held: ExitStack | None = field(default=None, repr=False)
 
     @classmethod
     def from_config(cls, config: Config, *, engine: Engine | None = None) -> Runtime:
@@ -89,6 +91,7 @@ class Runtime:
             mail=mail,
             composer=Composer(config, links, SendTimeRendering(mail, figures)),
             figures=figures,
+            site=Site.from_config(config),
         )
 
     def now(self) -> datetime:
@@ -113,19 +116,14 @@ class Runtime:
     def delivery_sessions(self) -> sessionmaker[Session]:
         """Sessions for the delivery loop, which runs two short transactions per message.
 
-        On SQLite they keep one connection per thread open. The default (a fresh
-        connection per transaction) makes every commit close the last connection, and
-        SQLite then checkpoints and deletes the WAL each time: slower than sending the
-        message itself.
+        On SQLite one idle connection is held for the runtime's life
+        (`db.sqlite_connection_held`): a commit that closed the last connection would
+        checkpoint and delete the WAL every message, slower than sending the message.
         """
-        if self.engine.dialect.name != "sqlite":
-            return self.sessions
-        if self._delivery_engine is None:
-            self._delivery_engine = make_engine(
-                self.engine.url.render_as_string(hide_password=False),
-                poolclass=SingletonThreadPool,
-            )
-        return make_sessionmaker(self._delivery_engine)
+        if self._held is None:
+            self._held = ExitStack()
+            self._held.enter_context(sqlite_connection_held(self.sessions))
+        return self.sessions
 
     def deliverer(self, backend: MailBackend | None = None, worker: str | None = None) -> Deliverer:
         return Deliverer(
@@ -157,6 +155,7 @@ class Runtime:
 
     def dispose(self) -> None:
         self.wait_for_background()
+        if self._held is not None:
+            self._held.close()
+            self._held = None
         self.engine.dispose()
-        if self._delivery_engine is not None:
-            self._delivery_engine.dispose()

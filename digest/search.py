@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from digest.db import fit
 from digest.models import AgendaItem, Meeting, SearchEntry
 
 PAGE_SIZE = 20
@@ -140,7 +141,7 @@ def search(session: Session, query: SearchQuery) -> SearchPage:
         needs_entries = True
     if query.committee:
         filters.append("e.committee = :committee")
-        params["committee"] = query.committee[:300]
+        params["committee"] = fit(SearchEntry.committee, query.committee)
         needs_entries = True
     low, high = _day_range(query)
     if low is not None:
@@ -281,7 +282,7 @@ def entries_for(meeting: Meeting, items: Iterable[AgendaItem]) -> list[SearchEnt
     common = {
         "meeting_id": meeting.id,
         "council_id": meeting.council_id,
-        "committee": meeting.committee[:300],
+        "committee": fit(SearchEntry.committee, meeting.committee),
         "start_date": meeting.start_date,
     }
     found = [

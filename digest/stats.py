@@ -6,16 +6,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from digest import councils, heartbeats
+from digest.clock import start_of_day, week_monday, week_start
 from digest.db import count_by
+from digest.mail import pauses
 from digest.mail import stats as mail_stats
 from digest.models import (
+    BounceEvent,
+    BounceKind,
     Council,
     CouncilStatus,
     Digest,
@@ -40,11 +44,50 @@ def councils_by_status(session: Session) -> dict[CouncilStatus, int]:
     return councils.counts_by_status(session)
 
 
-def week_start(now: datetime, tz: ZoneInfo) -> datetime:
-    """Monday 00:00 of `now`'s ISO week in the site's zone, as an aware datetime."""
-    local = now.astimezone(tz)
-    monday = (local - timedelta(days=local.weekday())).date()
-    return datetime(monday.year, monday.month, monday.day, tzinfo=tz)
+def delivery_weeks(
+    session: Session, *, now: datetime, tz: ZoneInfo, weeks: int = 8
+) -> list[mail_stats.WeekCounts]:
+    """Sent, failed, bounced and complained per ISO week in the site's zone (the weeks
+    the dashboard counts), the current week last."""
+    this_monday = week_monday(now, tz)
+    mondays = [this_monday - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
+    bounds = [start_of_day(monday, tz) for monday in mondays]
+    end = start_of_day(this_monday + timedelta(weeks=1), tz)
+
+    def per_week(column: InstrumentedAttribute[datetime | None], *where: Any) -> list[int]:
+        # One query per figure: each row's week is the latest start at or before it.
+        week = sa.case(
+            *((column >= start, n) for n, start in reversed(list(enumerate(bounds)))),
+            else_=-1,
+        )
+        totals = [0] * weeks
+        for n, count in session.execute(
+            sa.select(week, sa.func.count())
+            .where(column >= bounds[0], column < end, *where)
+            .group_by(week)
+        ):
+            totals[n] += count
+        return totals
+
+    sent = per_week(OutboxMessage.sent_at, OutboxMessage.status == OutboxStatus.SENT)
+    failed = per_week(OutboxMessage.last_attempt_at, OutboxMessage.status == OutboxStatus.FAILED)
+    bounced = per_week(
+        BounceEvent.occurred_at, BounceEvent.kind.in_((BounceKind.HARD, BounceKind.SOFT))
+    )
+    complained = per_week(BounceEvent.occurred_at, BounceEvent.kind == BounceKind.COMPLAINT)
+    about_us = per_week(BounceEvent.occurred_at, BounceEvent.kind == BounceKind.ABOUT_US)
+    labels = [f"{year}-W{week:02d}" for year, week, _ in (m.isocalendar() for m in mondays)]
+    return [
+        mail_stats.WeekCounts(
+            week=labels[n],
+            sent=sent[n],
+            failed=failed[n],
+            bounces=bounced[n],
+            complaints=complained[n],
+            about_us=about_us[n],
+        )
+        for n in range(weeks)
+    ]
 
 
 @dataclass(frozen=True)
@@ -81,6 +124,33 @@ class Overview:
     scheduler_beat: datetime | None
 
 
+def active_subscribers(session: Session) -> int:
+    """People with at least one active subscription."""
+    return (
+        session.scalar(
+            sa.select(sa.func.count(sa.func.distinct(Subscription.subscriber_id))).where(
+                Subscription.status == SubscriptionStatus.ACTIVE
+            )
+        )
+        or 0
+    )
+
+
+@dataclass(frozen=True)
+class Health:
+    scheduler_beat: datetime | None
+    sending_stopped: tuple[datetime, str] | None  # until when, and why
+
+
+def health(session: Session, now: datetime, heartbeat: str) -> Health:
+    """What /healthz reports; raises SQLAlchemyError when the database does not answer."""
+    session.execute(sa.text("SELECT 1"))
+    return Health(
+        scheduler_beat=heartbeats.last_beat(session, heartbeat),
+        sending_stopped=pauses.stopped_until(session, now),
+    )
+
+
 def subscriptions_by_status(session: Session) -> dict[SubscriptionStatus, int]:
     return count_by(session, Subscription.status, SubscriptionStatus)
 
@@ -95,12 +165,7 @@ def overview(session: Session, now: datetime, tz: ZoneInfo) -> Overview:
         councils=councils.counts_by_status(session),
         stale=len(stale_councils(session, now)),
         subscriptions=subscriptions_by_status(session),
-        subscribers_active=session.scalar(
-            sa.select(sa.func.count(sa.func.distinct(Subscription.subscriber_id))).where(
-                Subscription.status == SubscriptionStatus.ACTIVE
-            )
-        )
-        or 0,
+        subscribers_active=active_subscribers(session),
         last_digest_run=heartbeats.last_run(session, "weekly_digest"),
         last_build=last_build(session),
         last_collect_run=heartbeats.last_run(session, "collect"),

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from digest import clock
 from digest.models import AgendaItem, Council, Meeting, MeetingStatus
 from digest.weekly.meeting import resolutions_of
 
@@ -39,13 +41,14 @@ def topic_items(
     council: Council,
     slug: str,
     now: datetime,
+    tz: ZoneInfo,
     *,
     days_back: int = DAYS_BACK,
     days_ahead: int = DAYS_AHEAD,
 ) -> TopicPage:
     """Public items tagged `slug` in meetings from `days_back` ago to `days_ahead` on:
     those of held meetings (with what the minutes decided) and those still to come."""
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    today = clock.start_of_today(now, tz)
     meetings = session.scalars(
         sa.select(Meeting)
         .where(

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from digest import suppressions
 from digest.addresses import email_hash
-from digest.links import Links, site_domain
+from digest.config import Config
+from digest.links import Links
 from digest.mail import outbox
 from digest.mail.outbox import MessagePurpose
 from digest.mail.render import RenderedEmail, render_email
@@ -38,6 +39,7 @@ from digest.models import (
     SubscriptionStatus,
     Watch,
 )
+from digest.site import Site
 from digest.topics import taxonomy
 from digest.weekly.meeting import heading_of, local_date, resolutions_of
 
@@ -229,10 +231,8 @@ class Matcher:
 @dataclass(frozen=True)
 class AlertSettings:
     links: Links
-    mail_context: dict[str, Any]
+    site: Site
     secret_key: str
-    domain: str
-    tz: Any
 
 
 @dataclass
@@ -260,7 +260,7 @@ def send_alerts(
     if not watches:
         return run
     since = min(w.matched_until or w.confirmed_at or now for w in watches)
-    matcher = Matcher(new_since(session, since, now, settings.tz))
+    matcher = Matcher(new_since(session, since, now, settings.site.tz))
     emails = dict(
         session.execute(
             sa.select(Subscriber.id, Subscriber.email).where(
@@ -294,7 +294,7 @@ def send_alerts(
             }
         )
         watch.last_sent_at = now
-    outbox.enqueue_many(session, rows, now=now, domain=settings.domain)
+    outbox.enqueue_many(session, rows, now=now, domain=settings.site.domain)
     return run
 
 
@@ -350,16 +350,7 @@ def render_alert(
     )
 
 
-def alert_settings(config: Any, links: Links) -> AlertSettings:
-    site = config.site
+def alert_settings(config: Config, links: Links) -> AlertSettings:
     return AlertSettings(
-        links=links,
-        mail_context={
-            "site_name": site.name,
-            "base_url": site.base_url,
-            "contact_email": site.contact_email,
-        },
-        secret_key=site.secret_key,
-        domain=site_domain(site.base_url, config.mail.from_address),
-        tz=config.tz,
+        links=links, site=Site.from_config(config), secret_key=config.site.secret_key
     )

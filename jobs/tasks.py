@@ -8,15 +8,12 @@ import logging
 from collections.abc import Callable
 from typing import NamedTuple
 
-import sqlalchemy as sa
-
-from digest import autoenable, heartbeats, subscriptions, topics, watches
+from digest import autoenable, councils, heartbeats, subscriptions, topics, watches
 from digest.collector import councillors
 from digest.collector.http_client import Fetcher
 from digest.collector.probe import probe_site
 from digest.collector.runner import Collector
 from digest.documents import extract as extraction
-from digest.models import Council, CouncilStatus
 from digest.runtime import Runtime
 from digest.weekly.build import BuildSettings, councils_to_build
 from digest.weekly.run import BuildReport, build_each
@@ -133,13 +130,7 @@ def collect_new(rt: Runtime) -> str:
     """Collect enabled councils that have never been tried, so a newly enabled council
     gets data within minutes even if the process that enabled it stopped."""
     with rt.read_sessions() as session:
-        slugs = list(
-            session.scalars(
-                sa.select(Council.slug).where(
-                    Council.status == CouncilStatus.ENABLED, Council.last_attempt_at.is_(None)
-                )
-            )
-        )
+        slugs = councils.never_collected(session)
     if not slugs:
         return "nothing new"
     return collect_councils(rt, slugs)
@@ -164,7 +155,7 @@ def demand_daily(rt: Runtime) -> str:
 
     def work() -> str:
         fetcher = Fetcher(rt.config.collector)
-        today = rt.now().astimezone(rt.config.tz).date()
+        today = rt.site.today(rt.now())
         report = autoenable.run(
             rt.sessions,
             rt.mail,

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from urllib.parse import quote, urljoin, urlsplit
 from xml.etree.ElementTree import Element
 
+from digest.clock import local_today
 from digest.collector.http_client import Fetched, Fetcher, FetchError
 from digest.collector.parsed import (
     ListedCommittee,
@@ -276,7 +277,7 @@ def _minutes_only_elsewhere(detail: MeetingDetail, plan: CouncilPlan) -> bool:
     """A held meeting with no minutes text from the web service: its minutes (or
     decision notice) may be a PDF linked only from the meeting's public page."""
     now = plan.planned_at or datetime.now(UTC)
-    if detail.date is None or detail.date > now.astimezone(plan.tz).date():
+    if detail.date is None or detail.date > local_today(now, plan.tz):
         return False
     if is_cancelled(detail.status_text):
         return False

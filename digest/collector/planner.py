@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from digest.clock import local_today
 from digest.collector.cmis import CmisSource
 from digest.collector.committees import rule_for
 from digest.collector.http_client import Fetcher, FetchError, Validator
@@ -106,7 +107,7 @@ def make_plans(
     stored: dict[int, list[FetchValidator]] = defaultdict(list)
     for row in session.scalars(sa.select(FetchValidator).where(FetchValidator.council_id.in_(ids))):
         stored[row.council_id].append(row)
-    today = now.astimezone(tz).date()
+    today = local_today(now, tz)
     window = (today - timedelta(days=config.days_back), today + timedelta(days=config.days_ahead))
     plans: dict[int, CouncilPlan | NothingToCollect] = {}
     for council in councils:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from digest.clock import local_today
 from digest.collector import cmis, moderngov
 from digest.collector.http_client import Fetcher, FetchError
 from digest.models import Council, CouncilSystem
@@ -88,7 +89,7 @@ def probe(
     """Probe the council's base URL (else its website) and record the outcome on the
     council; no commit. The session stays open during the requests (at most a few
     timeouts)."""
-    today = now.astimezone(tz).date()
+    today = local_today(now, tz)
     result = probe_site(fetcher, council.base_url, today, council.system)
     if not result.ok and council.website and council.website.rstrip("/") != council.base_url:
         found = probe_site(fetcher, council.website, today, council.system)

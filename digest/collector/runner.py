@@ -17,7 +17,6 @@ import queue
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -25,13 +24,13 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from digest.collector import health, store
 from digest.collector.http_client import Fetcher, FetchError
 from digest.collector.planner import CouncilFetch, CouncilPlan, fetch_council, make_plans
 from digest.config import Config
+from digest.db import sqlite_connection_held
 from digest.models import Council, CouncilStatus
 
 if TYPE_CHECKING:
@@ -147,7 +146,7 @@ class Collector:
 
         workers = min(self.config.collector.concurrency, len(groups))
         with (
-            self._one_sqlite_connection_held(),
+            sqlite_connection_held(self.sessions),
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect") as pool,
         ):
             futures = [pool.submit(work, group) for group in groups]
@@ -162,18 +161,6 @@ class Collector:
                 session.scalars(sa.select(Council).where(Council.id.in_([t.id for t in targets])))
             )
             return dict(make_plans(session, found, self.config.collector, self.tz, now))
-
-    @contextmanager
-    def _one_sqlite_connection_held(self) -> Iterator[None]:
-        """SQLite checkpoints the WAL whenever its last connection closes, and every
-        council's sessions open and close their own connection; an idle connection held
-        for the run turns hundreds of checkpoints into one."""
-        bind = self.sessions.kw.get("bind")
-        if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
-            yield
-            return
-        with bind.connect():
-            yield
 
     def run_all(self, slugs: Sequence[str] = ()) -> CollectionReport:
         return CollectionReport(list(self.run(slugs)))

@@ -28,7 +28,7 @@ from digest.collector.parsed import (
 from digest.collector.planner import CouncilFetch
 from digest.collector.safexml import clock_time
 from digest.collector.sources import Source
-from digest.db import rows_affected
+from digest.db import fit, rows_affected
 from digest.models import (
     AgendaItem,
     ChangeKind,
@@ -203,7 +203,7 @@ def _update(
     status_text = meeting.status_label
     if entry is not None:
         meeting.committee_source_id = entry.committee_id or meeting.committee_source_id
-        meeting.committee = (entry.committee_title or meeting.committee)[:300]
+        meeting.committee = fit(Meeting.committee, entry.committee_title or meeting.committee)
         meeting.is_webcast = entry.is_webcast
         meeting.list_signature = entry.signature()
         when, time_text, status_text = entry.date, entry.time_text, entry.status_text
@@ -211,8 +211,8 @@ def _update(
         when = detail.date or when
         time_text = detail.time_text or time_text
         status_text = detail.status_text or status_text
-        meeting.venue = detail.venue[:400]
-        meeting.end_time_text = detail.end_time_text[:40]
+        meeting.venue = fit(Meeting.venue, detail.venue)
+        meeting.end_time_text = fit(Meeting.end_time_text, detail.end_time_text)
         meeting.is_webcast = detail.is_webcast
 
     start_at, time_known = _start(when, time_text, tz)
@@ -231,13 +231,14 @@ def _update(
             )
         )
     meeting.start_date, meeting.start_at, meeting.time_known = when, start_at, time_known
-    meeting.status_label = status_text[:200]
+    meeting.status_label = fit(Meeting.status_label, status_text)
     label = status_label(status_text)
     committee = meeting.committee or "Meeting"
-    meeting.title = (f"{committee} ({label})" if label else committee)[:400]
-    meeting.source_url = source.meeting_page(
+    meeting.title = fit(Meeting.title, f"{committee} ({label})" if label else committee)
+    page = source.meeting_page(
         base_url, entry, meeting.committee_source_id, meeting.source_id, meeting.source_url or ""
-    )[:500]
+    )
+    meeting.source_url = fit(Meeting.source_url, page)
 
     was = meeting.status
     if is_cancelled(status_text):
@@ -283,15 +284,15 @@ def _upsert_committees(
         if committee is None:
             committee = Committee(
                 council_id=council.id,
-                source_id=entry.source_id[:40],
-                title=entry.title[:300] or "Committee",
+                source_id=fit(Committee.source_id, entry.source_id),
+                title=fit(Committee.title, entry.title) or "Committee",
                 first_seen_at=now,
                 last_seen_at=now,
             )
             session.add(committee)
             existing[entry.source_id] = committee
         else:
-            committee.title = entry.title[:300] or committee.title
+            committee.title = fit(Committee.title, entry.title) or committee.title
             committee.last_seen_at = now
 
 
@@ -329,8 +330,8 @@ def _remember_validators(
             session.add(rows[seen.url])
         row = rows[seen.url]
         etag, modified = seen.validator.etag, seen.validator.last_modified
-        row.etag = etag[:300] if etag else None
-        row.last_modified = modified[:100] if modified else None
+        row.etag = fit(FetchValidator.etag, etag) if etag else None
+        row.last_modified = fit(FetchValidator.last_modified, modified) if modified else None
         row.content_sha256 = seen.sha256
         row.checked_at = now
 

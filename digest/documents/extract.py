@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from digest.collector.http_client import Fetcher, FetchError, Validator
 from digest.config import CollectorConfig
-from digest.db import is_postgres
+from digest.db import fit, is_postgres
 from digest.documents import layout, pdftext
 from digest.models import AgendaItem, ChangeKind, Document, Meeting, MeetingChange
 from digest.weekly.resolutions import extract_resolutions
@@ -167,7 +167,7 @@ def run(
                 message = f"internal error while reading ({type(exc).__name__}: {exc})"
                 with sessions.begin() as session:
                     _fail(session.get_one(Document, job.id), message, clock())
-                outcome = Outcome(job.id, problem=message[:300])
+                outcome = Outcome(job.id, problem=fit(Document.problem, message))
             report.outcomes.append(outcome)
     return report
 
@@ -223,8 +223,10 @@ def run_job(
         doc.text = text
         doc.pages = len(result.pages)
         doc.content_sha256 = fetched.sha256
-        doc.etag = (fetched.validator.etag or "")[:300] or None
-        doc.last_modified = (fetched.validator.last_modified or "")[:100] or None
+        doc.etag = fit(Document.etag, fetched.validator.etag or "") or None
+        doc.last_modified = (
+            fit(Document.last_modified, fetched.validator.last_modified or "") or None
+        )
         doc.extracted_at = now
         doc.extract_state = DONE
         doc.extract_lease_until = None
@@ -296,7 +298,7 @@ def _may_replace(item: AgendaItem, doc: Document, kinds: dict[int, str]) -> bool
 def _fail(doc: Document, message: str, now: datetime) -> None:
     doc.extract_state = FAILED
     doc.extract_lease_until = None
-    doc.problem = message[:300]
+    doc.problem = fit(Document.problem, message)
     doc.extracted_at = now
 
 

@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from digest.collector.http_client import Fetcher, FetchError
 from digest.collector.politeness import HostGate
 from digest.config import Config
-from digest.models import LookupCache
+from digest.db import fit
+from digest.models import Councillor, LookupCache
 
 # The UK postcode shapes (BS 7666): outward code A9, A99, AA9, AA99, A9A, AA9A; inward 9AA.
 _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})$")
@@ -131,7 +132,7 @@ def parse_answer(postcode: str, body: bytes) -> PostcodeAnswer:
         postcode=normalise(str(canonical)) or postcode,
         found=True,
         gss_codes=tuple(found),
-        ward=str(ward)[:200],
+        ward=fit(Councillor.ward, str(ward)),
         ward_code=str(ward_code)[:20],
     )
 

@@ -57,7 +57,7 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime]
     lease_until: Mapped[datetime | None]
     worker: Mapped[str | None] = mapped_column(sa.String(120))
-    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    last_error: Mapped[str | None] = mapped_column(sa.Text, info={"max_length": 2000})
     # Put off while the circuit breaker stops all sending: resuming makes it due at once.
     held_by_breaker: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime]
@@ -92,7 +92,7 @@ class BounceEvent(Base):
     )
     kind: Mapped[BounceKind]
     status_code: Mapped[str] = mapped_column(sa.String(20), default="")
-    diagnostic: Mapped[str] = mapped_column(sa.Text, default="")
+    diagnostic: Mapped[str] = mapped_column(sa.Text, default="", info={"max_length": 2000})
     # Which evidence decided the kind (digest.bounces.classify), for the operator.
     reason: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     occurred_at: Mapped[datetime]
@@ -105,7 +105,7 @@ class DomainPause(Base):
 
     domain_group: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
     paused_until: Mapped[datetime]
-    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    reason: Mapped[str] = mapped_column(sa.Text, default="", info={"max_length": 500})
 
 
 class DeliveryCounter(Base):

@@ -32,7 +32,8 @@ class AdminAction(Base):
     actor: Mapped[str] = mapped_column(sa.String(320))
     action: Mapped[str] = mapped_column(sa.String(80))
     target: Mapped[str] = mapped_column(sa.String(200), default="")
-    detail: Mapped[str] = mapped_column(sa.Text, default="")
+    # The audit trail keeps what an admin typed, within reason.
+    detail: Mapped[str] = mapped_column(sa.Text, default="", info={"max_length": 4000})
     occurred_at: Mapped[datetime] = mapped_column(index=True)
 
 
@@ -52,4 +53,4 @@ class JobRun(Base):
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     ok: Mapped[bool | None]
-    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    summary: Mapped[str] = mapped_column(sa.Text, default="", info={"max_length": 4000})

@@ -166,7 +166,7 @@ class EnablementRequest(Base):
     decided_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("admins.id", ondelete="SET NULL")
     )
-    decision_note: Mapped[str] = mapped_column(sa.Text, default="")
+    decision_note: Mapped[str] = mapped_column(sa.Text, default="", info={"max_length": 2000})
     ip_hash: Mapped[str] = mapped_column(sa.String(64), default="")
 
     council: Mapped[Council] = relationship(lazy="raise_on_sql")

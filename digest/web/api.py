@@ -78,7 +78,7 @@ def council_meetings(slug: str) -> Response:
     session = db()
     found = council_or_404(slug)
     rt = runtime()
-    lists = meetings.recent_and_upcoming(session, found, rt.now())
+    lists = meetings.recent_and_upcoming(session, found, rt.now(), rt.site.tz)
     return jsonify(
         {
             "council": found.slug,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,8 +16,10 @@ import sqlalchemy as sa
 from lxml import etree
 from sqlalchemy.orm import Session
 
+from digest.clock import local_today
 from digest.links import Links
 from digest.models import ChangeKind, Council, Digest, Meeting, MeetingChange, MeetingStatus
+from digest.site import Site
 from digest.weekly.meeting import heading_of, local_date, local_time
 from digest.weekly.render import header_line
 
@@ -34,17 +35,10 @@ _END_TIME = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class FeedSite:
-    name: str
-    domain: str
-    tz: ZoneInfo
-
-
 def upcoming_meetings(
     session: Session, council: Council, now: datetime, tz: ZoneInfo
 ) -> list[Meeting]:
-    today = now.astimezone(tz).date()
+    today = local_today(now, tz)
     return list(
         session.scalars(
             sa.select(Meeting)
@@ -82,9 +76,7 @@ def parse_end_time(text: str, on: date, tz: ZoneInfo) -> datetime | None:
     return datetime.combine(on, time(hour, minute), tzinfo=tz).astimezone(UTC)
 
 
-def calendar(
-    session: Session, council: Council, now: datetime, site: FeedSite, links: Links
-) -> bytes:
+def calendar(session: Session, council: Council, now: datetime, site: Site, links: Links) -> bytes:
     """One VEVENT per upcoming meeting; cancelled ones stay in, marked CANCELLED, so
     calendars that already hold them update instead of keeping a stale event."""
     meetings = upcoming_meetings(session, council, now, site.tz)
@@ -102,7 +94,7 @@ def calendar(
 
 
 def _event(
-    meeting: Meeting, now: datetime, site: FeedSite, links: Links, council: Council, sequence: int
+    meeting: Meeting, now: datetime, site: Site, links: Links, council: Council, sequence: int
 ) -> icalendar.Event:
     event = icalendar.Event()
     cancelled = meeting.status == MeetingStatus.CANCELLED
@@ -145,7 +137,7 @@ def _iso(moment: datetime) -> str:
 
 
 def atom(
-    session: Session, council: Council, now: datetime, site: FeedSite, links: Links, self_url: str
+    session: Session, council: Council, now: datetime, site: Site, links: Links, self_url: str
 ) -> bytes:
     """The council's weekly digests and its recently changed meetings, newest first."""
     digests = session.scalars(

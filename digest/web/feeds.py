@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, url_for
 
-from digest.links import site_domain
 from digest.web import feed_documents
 from digest.web.context import db, runtime
 from digest.web.public import council_or_404
@@ -12,15 +11,6 @@ from digest.web.public import council_or_404
 bp = Blueprint("feeds", __name__)
 # Feed readers and calendar apps poll; let caches share a copy for a few minutes.
 CACHE = "public, max-age=900"
-
-
-def _site() -> feed_documents.FeedSite:
-    config = runtime().config
-    return feed_documents.FeedSite(
-        name=config.site.name,
-        domain=site_domain(config.site.base_url, config.mail.from_address),
-        tz=config.tz,
-    )
 
 
 @bp.get("/councils/<slug>/feed.atom")
@@ -31,7 +21,7 @@ def atom(slug: str) -> Response:
         db(),
         council,
         rt.now(),
-        _site(),
+        rt.site,
         rt.links,
         self_url=rt.links.url(url_for("feeds.atom", slug=council.slug)),
     )
@@ -44,7 +34,7 @@ def atom(slug: str) -> Response:
 def calendar(slug: str) -> Response:
     council = council_or_404(slug)
     rt = runtime()
-    body = feed_documents.calendar(db(), council, rt.now(), _site(), rt.links)
+    body = feed_documents.calendar(db(), council, rt.now(), rt.site, rt.links)
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = f'inline; filename="{council.slug}-meetings.ics"'
     response.headers["Cache-Control"] = CACHE

@@ -13,10 +13,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session
 
-from digest import coverage, heartbeats, stats
+from digest import councils as councils_service
+from digest import coverage, heartbeats, professional_requests, stats
 from digest.mail import pauses
 from digest.mail import stats as mail_stats
-from digest.models import Council, CouncilStatus, EnablementRequest, RequestStatus
 from digest.runtime import Runtime
 from digest.subscriptions import signup
 from digest.web.context import db, runtime
@@ -35,10 +35,8 @@ def healthz() -> tuple[Response, int]:
     problems: list[str] = []
     age: float | None = None
     try:
-        session = db()
-        session.execute(sa.text("SELECT 1"))
-        beat = heartbeats.last_beat(session, SCHEDULER_HEARTBEAT)
-        stopped = pauses.stopped_until(session, rt.now())
+        found = stats.health(db(), rt.now(), SCHEDULER_HEARTBEAT)
+        beat, stopped = found.scheduler_beat, found.sending_stopped
         database = "ok"
     except sa.exc.SQLAlchemyError as exc:
         database = f"error: {type(exc).__name__}"
@@ -105,13 +103,7 @@ class DatabaseCollector(Collector):
                     getattr(counts, state),
                 )
         yield councils
-        enabled = list(
-            session.scalars(
-                sa.select(Council)
-                .where(Council.status == CouncilStatus.ENABLED)
-                .order_by(Council.slug)
-            )
-        )
+        enabled = councils_service.enabled(session)
         last_ok = GaugeMetricFamily(
             "digest_council_last_success_timestamp_seconds",
             "When collection last succeeded",
@@ -157,17 +149,7 @@ class DatabaseCollector(Collector):
             "status",
             stats.by_value(stats.subscriptions_by_status(session)),
         )
-        open_requests = (
-            session.scalar(
-                sa.select(sa.func.count())
-                .select_from(EnablementRequest)
-                .where(
-                    EnablementRequest.status == RequestStatus.OPEN,
-                    EnablementRequest.confirmed_at.is_not(None),
-                )
-            )
-            or 0
-        )
+        open_requests = professional_requests.count_open(session)
         yield GaugeMetricFamily(
             "digest_requests_open",
             "Confirmed professional requests awaiting a decision",
@@ -182,9 +164,7 @@ class DatabaseCollector(Collector):
             "state",
             {"waiting": waiting, "stuck": stuck},
         )
-        delivery = mail_stats.counts(
-            session, now=now, since=stats.week_start(now, self.rt.config.tz)
-        )
+        delivery = mail_stats.counts(session, now=now, since=self.rt.site.week_start(now))
         yield _by_label(
             "digest_outbox_messages",
             "Outbox messages by state",

@@ -6,10 +6,9 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from digest import councillors, councils, demand, meetings
+from digest import councillors, councils, demand, meetings, stats
 from digest.consent import wording_for
 from digest.lookup import finder
 from digest.lookup.postcodes import normalise
@@ -17,8 +16,6 @@ from digest.models import (
     Council,
     Councillor,
     CouncilStatus,
-    Subscription,
-    SubscriptionStatus,
 )
 from digest.web.context import db, runtime
 from digest.web.page_cache import CSRF_PLACEHOLDER, cached, csrf_placeholder
@@ -55,14 +52,7 @@ def council_or_404(slug: str) -> Council:
 def home() -> str:
     session = db()
     counts = councils.counts_by_status(session)
-    subscribers = (
-        session.scalar(
-            select(func.count(func.distinct(Subscription.subscriber_id))).where(
-                Subscription.status == SubscriptionStatus.ACTIVE
-            )
-        )
-        or 0
-    )
+    subscribers = stats.active_subscribers(session)
     rt = runtime()
     top = [row for row in ranked() if row.position is not None][:5]
     return render_template(
@@ -148,7 +138,7 @@ def render_council(
         row = demand.find(ranked(), council.id)
         if row is not None:
             position, waiting = row.position, row.subscribers
-    lists = meetings.recent_and_upcoming(session, council, rt.now())
+    lists = meetings.recent_and_upcoming(session, council, rt.now(), rt.site.tz)
     html = render_template(
         "public/council.html",
         council=council,

@@ -22,13 +22,12 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from digest import councils, subscriptions, watches
+from digest import councils, subscribers, subscriptions, watches
 from digest.addresses import InvalidEmail, normalise_email
 from digest.models import (
     Council,
     Subscriber,
     Subscription,
-    SubscriptionKind,
     SubscriptionStatus,
 )
 from digest.subscriptions import LinkExpired, LinkProblem, LinkUsed, signup
@@ -237,10 +236,6 @@ def manage_add(token: str) -> BaseResponse:
     if council is None:
         abort(400)
     rt = runtime()
-    professional = any(
-        s.kind == SubscriptionKind.PROFESSIONAL
-        for s, _ in subscriptions.subscriptions_of(session, subscriber.id)
-    )
     subscriptions.add_confirmed(
         session,
         rt.mail,
@@ -248,7 +243,7 @@ def manage_add(token: str) -> BaseResponse:
         email=subscriber.email,
         now=rt.now(),
         origin=origin(),
-        kind=SubscriptionKind.PROFESSIONAL if professional else SubscriptionKind.RESIDENT,
+        kind=subscribers.kind_for_added_council(session, subscriber.id),
     )
     session.commit()
     flash(f"You are now subscribed to {council.name}.")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, jsonify, render_template, url_for
 from lxml import etree
 
-from digest.links import site_domain
 from digest.models import Council
 from digest.topic_pages import TopicPage, topic_items
 from digest.topics import Topic, taxonomy
@@ -38,7 +37,7 @@ def page(slug: str, topic: str) -> str:
     council = council_or_404(slug)
     found = _topic_or_404(topic)
     rt = runtime()
-    items = topic_items(db(), council, found.slug, rt.now())
+    items = topic_items(db(), council, found.slug, rt.now(), rt.site.tz)
     return render_template(
         "topics/topic.html",
         council=council,
@@ -55,7 +54,7 @@ def feed(slug: str, topic: str) -> Response:
     council = council_or_404(slug)
     found = _topic_or_404(topic)
     rt = runtime()
-    items = topic_items(db(), council, found.slug, rt.now())
+    items = topic_items(db(), council, found.slug, rt.now(), rt.site.tz)
     body = _atom(
         council,
         found,
@@ -79,7 +78,7 @@ def _atom(council: Council, topic: Topic, page: TopicPage, self_url: str) -> byt
     rt = runtime()
     tz = rt.config.tz
     links = rt.links
-    domain = site_domain(rt.config.site.base_url, rt.config.mail.from_address)
+    domain = rt.site.domain
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
     _text(feed, "title", f"{council.name}: {topic.title}")
     _text(feed, "subtitle", topic.description)

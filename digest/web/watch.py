@@ -5,14 +5,12 @@ per-IP and per-address rate limits, and the same answer whatever the address's s
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from digest import watch_requests, watches
+from digest import councils, watch_requests, watches
 from digest.addresses import InvalidEmail, ip_hash, normalise_email
-from digest.links import site_domain
-from digest.models import Council, CouncilStatus, Subscriber, SubscriptionStatus, Watch
+from digest.models import Council, Subscriber, SubscriptionStatus, Watch
 from digest.tokens import Purpose, TokenError
 from digest.topics import taxonomy
 from digest.web.context import db, origin, runtime
@@ -23,11 +21,7 @@ HONEYPOT_FIELD = "website"
 
 
 def _councils() -> list[Council]:
-    return list(
-        db().scalars(
-            sa.select(Council).where(Council.status == CouncilStatus.ENABLED).order_by(Council.name)
-        )
-    )
+    return councils.enabled(db(), by_name=True)
 
 
 def _render_form(status: int = 200, **values: object) -> tuple[str, int]:
@@ -88,13 +82,7 @@ def submit() -> BaseResponse | tuple[str, int]:
     session = db()
     council_ids: list[int] = []
     if council_slugs and "all" not in council_slugs:
-        found = dict(
-            session.execute(
-                sa.select(Council.slug, Council.id).where(
-                    Council.slug.in_(council_slugs), Council.status == CouncilStatus.ENABLED
-                )
-            ).all()
-        )
+        found = councils.enabled_ids(session, council_slugs)
         if len(found) != len(set(council_slugs)):
             return _render_form(400, error="Choose councils from the list.", **values)
         council_ids = sorted(found.values())
@@ -110,9 +98,9 @@ def submit() -> BaseResponse | tuple[str, int]:
         now=rt.now(),
         ip_hash=ip_hash(config.site.secret_key, who.ip) if who.ip else "",
         links=rt.links,
-        mail_context=rt.mail.common_context(),
+        mail_context=rt.site.mail_context(),
         secret_key=config.site.secret_key,
-        domain=site_domain(config.site.base_url, config.mail.from_address),
+        domain=rt.site.domain,
     )
     session.commit()
     return done

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from digest import suppressions
 from digest.addresses import email_hash
 from digest.config import Config
-from digest.links import Links, site_domain
+from digest.links import Links
 from digest.mail import outbox
 from digest.mail.outbox import MessagePurpose
 from digest.models import (
@@ -38,9 +38,10 @@ from digest.models import (
     Subscription,
     SubscriptionStatus,
 )
+from digest.site import Site
 from digest.topics import taxonomy, valid_selection
 from digest.weekly.meeting import load_meetings
-from digest.weekly.render import Sections, SiteInfo, render_digest
+from digest.weekly.render import Sections, render_digest
 from digest.weekly.selection import Selection, select_meetings
 from digest.weekly.weeks import IsoWeek
 
@@ -49,22 +50,16 @@ QUIET_SKIP = "skip"
 
 @dataclass(frozen=True)
 class BuildSettings:
-    site: SiteInfo
+    site: Site
     quiet_weeks: str
-    domain: str
     secret_key: str
 
     @classmethod
     def from_config(cls, config: Config) -> BuildSettings:
+        site = Site.from_config(config)
         return cls(
-            site=SiteInfo(
-                name=config.site.name,
-                base_url=config.site.base_url,
-                contact_email=config.site.contact_email,
-                tz=config.tz,
-            ),
+            site=site,
             quiet_weeks=config.digest.quiet_weeks,
-            domain=site_domain(config.site.base_url, config.mail.from_address),
             secret_key=config.site.secret_key,
         )
 
@@ -131,7 +126,7 @@ def build_council_digest(
             session,
             _outbox_rows(council, digest, chosen, recipients),
             now=now,
-            domain=settings.domain,
+            domain=settings.site.domain,
         )
     return CouncilBuild(
         slug=council.slug,

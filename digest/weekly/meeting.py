@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from digest.clock import local_today
 from digest.documents.kinds import THIN_AGENDA_CHARS
 from digest.models import AgendaItem, Meeting, MeetingStatus
 from digest.topics import Topic, meeting_topics, taxonomy
@@ -236,7 +237,7 @@ def summarise(
     public_items = 0
     decisions: list[Decided] = []
     asks: list[Decided] = []
-    held = meeting.start_date < now.astimezone(tz).date()
+    held = meeting.start_date < local_today(now, tz)
     for item in meeting.items:
         if only is not None and not only(item):
             continue

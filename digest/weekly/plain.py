@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from digest.clock import local_today
+
 # Most decisions worth a clause; the rest are counted.
 MAX_CLAUSES = 3
 MAX_OBJECT_CHARS = 90
@@ -106,7 +108,7 @@ def plain_summary(
     when = local.strftime("%A %-d %B")
     if local.year != now.astimezone(tz).year:
         when += local.strftime(" %Y")
-    held = local.date() < now.astimezone(tz).date()
+    held = local.date() < local_today(now, tz)
     if cancelled:
         return f"{who} meeting on {when} was cancelled."
     if not held:

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
@@ -21,6 +20,7 @@ from digest.links import Links
 from digest.mail.compose import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
 from digest.mail.render import RenderedEmail, environment, render_email
 from digest.models import AgendaItem, Council, Meeting
+from digest.site import Site
 from digest.weekly.glossary import Footnote, glossary
 from digest.weekly.meeting import Limits, MeetingSummary, local_date, local_time, summarise
 from digest.weekly.weeks import IsoWeek, date_range_text
@@ -40,14 +40,6 @@ LEVELS = [
     Limits(items=0, outcomes=0, outcome_chars=80, description_chars=0, papers=0,
            note_chars=0, attendees=False),
 ]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class SiteInfo:
-    name: str
-    base_url: str
-    contact_email: str
-    tz: ZoneInfo
 
 
 @dataclass(frozen=True)
@@ -130,7 +122,7 @@ def build_view(
     sections: Sections,
     *,
     now: datetime,
-    site: SiteInfo,
+    site: Site,
     links: Links,
     level: int = 0,
 ) -> DigestView:
@@ -196,12 +188,10 @@ def build_view(
     )
 
 
-def _context(view: DigestView, site: SiteInfo) -> dict[str, Any]:
+def _context(view: DigestView, site: Site) -> dict[str, Any]:
     return {
         "d": view,
-        "site_name": site.name,
-        "base_url": site.base_url,
-        "contact_email": site.contact_email,
+        **site.mail_context(),
         "manage_url": MANAGE_PLACEHOLDER,
         "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
     }
@@ -213,7 +203,7 @@ def render_digest(
     sections: Sections,
     *,
     now: datetime,
-    site: SiteInfo,
+    site: Site,
     links: Links,
     web: bool = True,
 ) -> RenderedDigest:

@@ -3,15 +3,14 @@ council's bad data costs only its own digest. Used by `digest build` and the wee
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from digest.db import sqlite_connection_held
 from digest.links import Links
 from digest.models import Council
 from digest.weekly.build import BuildSettings, CouncilBuild, build_council_digest
@@ -57,13 +56,7 @@ def build_each(
 ) -> Iterator[int]:
     """Build each council's digest in its own transaction, recording results in `report`;
     yields after each council (for progress bars)."""
-    with contextlib.ExitStack() as stack:
-        bind = sessions.kw.get("bind")
-        if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
-            # SQLite checkpoints its WAL whenever the last connection closes, and our
-            # SQLite engine opens a connection per transaction: an idle connection held
-            # for the whole run saves that work after every council.
-            stack.enter_context(bind.connect())
+    with sqlite_connection_held(sessions):
         yield from _build_each(sessions, council_ids, week, now, settings, links, report)
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from digest.clock import local_today, start_of_day
 
 _LABEL = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -42,7 +44,7 @@ class IsoWeek:
 
     @classmethod
     def of(cls, moment: datetime, tz: ZoneInfo) -> IsoWeek:
-        return cls.containing(moment.astimezone(tz).date())
+        return cls.containing(local_today(moment, tz))
 
     @property
     def label(self) -> str:
@@ -67,7 +69,7 @@ class IsoWeek:
 
     def starts_at(self, tz: ZoneInfo) -> datetime:
         """Monday 00:00 local time, in UTC."""
-        return datetime.combine(self.monday, time(0), tzinfo=tz).astimezone(UTC)
+        return start_of_day(self.monday, tz)
 
     def ends_at(self, tz: ZoneInfo) -> datetime:
         return self.next().starts_at(tz)

@@ -134,7 +134,7 @@ def probe(slug: str) -> BaseResponse:
     result = probe_site(
         Fetcher(rt.config.collector),
         council.base_url,
-        rt.now().astimezone(rt.config.tz).date(),
+        rt.site.today(rt.now()),
         council.system,
     )
     record_probe(council, result, rt.now())

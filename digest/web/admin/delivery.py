@@ -27,10 +27,8 @@ def delivery() -> str:
         requeue_since=since,
         requeue_since_local=since.astimezone(rt.config.tz).strftime("%Y-%m-%dT%H:%M"),
         failed_reasons=outbox.failed_since(session, since),
-        counts=mail_stats.counts(
-            session, now=rt.now(), since=stats.week_start(rt.now(), rt.config.tz)
-        ),
-        weeks=mail_stats.weekly(session, now=rt.now()),
+        counts=mail_stats.counts(session, now=rt.now(), since=rt.site.week_start(rt.now())),
+        weeks=stats.delivery_weeks(session, now=rt.now(), tz=rt.site.tz),
         failures=stats.recent_failures(session),
         about_us=mail_stats.recent_about_us(session),
         suppression_counts=stats.suppressions_by_reason(session),

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from digest import enablement, professional_requests, subscriptions, suppressions
+from digest import enablement, professional_requests, subscribers, subscriptions
 from digest.addresses import InvalidEmail, normalise_email
 from digest.models import (
     Council,
     EnablementRequest,
-    OutboxMessage,
     RequestStatus,
     Subscriber,
 )
@@ -83,24 +81,15 @@ def subscriber_lookup() -> str | tuple[str, int]:
         except InvalidEmail as exc:
             context["error"] = str(exc)
             return render_template("admin/subscribers.html", **context), 400
-        subscriber = session.scalar(sa.select(Subscriber).where(Subscriber.email == address))
-        secret = runtime().config.site.secret_key
-        context["suppression"] = suppressions.find(session, secret, address)
-        if subscriber is not None:
-            context.update(
-                subscriber=subscriber,
-                rows=subscriptions.subscriptions_of(session, subscriber.id),
-                consent=subscriptions.consent_record(session, subscriber.id),
-                messages=list(
-                    session.scalars(
-                        sa.select(OutboxMessage)
-                        .where(OutboxMessage.subscriber_id == subscriber.id)
-                        .order_by(OutboxMessage.id.desc())
-                        .limit(50)
-                    )
-                ),
-                bounces=subscriptions.bounces_of(session, subscriber.id),
-            )
+        found = subscribers.look_up(session, runtime().config.site.secret_key, address)
+        context.update(
+            suppression=found.suppression,
+            subscriber=found.subscriber,
+            rows=found.subscriptions,
+            consent=found.consent,
+            messages=found.messages,
+            bounces=found.bounces,
+        )
     return render_template("admin/subscribers.html", **context)
 
 
