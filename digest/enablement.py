@@ -12,7 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from digest import professional_requests, subscriptions
+from digest import councils, professional_requests, subscriptions
 from digest.collector.sources import system_name
 from digest.db import rows_affected
 from digest.mail import outbox
@@ -48,7 +48,7 @@ def enable(
     """Enable (or re-enable) a council. Idempotent: enabling an enabled council only
     updates its base URL, if one is given."""
     if base_url is not None:
-        council.base_url = base_url.strip().rstrip("/")
+        councils.set_base_url(council, base_url, now)
     if not council.base_url:
         raise EnablementError(f"{council.name} has no democracy website address (base URL) yet")
     if not council.is_collectable:

@@ -106,16 +106,22 @@ def set_base_url(slug: str) -> BaseResponse:
         flash("Choose one of the systems listed.")
         return redirect(url_for("admin.council_detail", slug=slug), code=303)
     old = council.base_url
-    council.base_url = value
-    council.updated_at = runtime().now()
-    audit("council.base_url", council.slug, f"{old or '(none)'} -> {value}")
+    moved = councils.set_base_url(council, value, runtime().now())
+    if moved:
+        audit("council.base_url", council.slug, f"{old or '(none)'} -> {value}")
     if system_arg is not None and system_arg != council.system.value:
         was = council.system.value
         council.system = CouncilSystem(system_arg)
         council.system_source = "admin"  # an import of the council list keeps it
         audit("council.system", council.slug, f"{was} -> {system_arg}")
     db().commit()
-    flash("Source saved.")
+    if moved and council.status == CouncilStatus.ENABLED:
+        # The collection error on the page was about the old address: read the new one
+        # now rather than leave it standing until the next scheduled collection.
+        collect_in_background(council.slug)
+        flash("Source saved. Collecting from the new address now; refresh in a minute.")
+    else:
+        flash("Source saved.")
     return redirect(url_for("admin.council_detail", slug=slug), code=303)
 
 

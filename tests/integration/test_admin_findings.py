@@ -1,0 +1,71 @@
+"""Issue 19, admin findings: a probe failure does not outlive the address it was about,
+the councils list opens on something useful, and Enable asks before emailing people."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+
+from digest.clock import utcnow
+from digest.runtime import Runtime
+from tests.integration.collecting import collect, council, point_at_fake
+from tests.integration.helpers import active_subscription, make_admin
+from tests.integration.test_admin_console import login
+from tests.support.clock import Clock
+from tests.support.moderngov import FakeModernGov, FakeSite, Reply, manchester_like
+from tests.support.smtp import free_port
+from tests.support.web import post_form, text
+
+
+def probe_row(client: FlaskClient, slug: str) -> str:
+    page = text(client.get(f"/admin/councils/{slug}"))
+    return page.split("Last probe", 1)[1].split("</tr>", 1)[0]
+
+
+def test_a_probe_failure_goes_when_the_address_is_fixed(
+    client: FlaskClient, rt: Runtime, clock: Clock, fake_moderngov: FakeModernGov
+) -> None:
+    clock.set(utcnow())
+    fake_moderngov.add_site("127.0.0.1", FakeSite(meetings=manchester_like(clock.now.date())))
+    active_subscription(rt, "r@example.net", "wigan")
+    make_admin(rt)
+    login(client)
+    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    post_form(
+        client, "/admin/councils/wigan", "/admin/councils/wigan/base-url", {"base_url": nowhere}
+    )
+    post_form(client, "/admin/councils/wigan", "/admin/councils/wigan/probe")
+    assert "Failed" in probe_row(client, "wigan")
+    assert "probe failed" in text(client.get("/admin/queue"))
+
+    fixed = fake_moderngov.url("127.0.0.1")
+    post_form(
+        client, "/admin/councils/wigan", "/admin/councils/wigan/base-url", {"base_url": fixed}
+    )
+    row = probe_row(client, "wigan")
+    assert "Failed" not in row and "never" in row
+    assert "probe failed" not in text(client.get("/admin/queue"))
+    assert council(rt, "wigan").last_probe_ok is None
+
+    post_form(client, "/admin/councils/wigan", "/admin/councils/wigan/probe")
+    assert "OK" in probe_row(client, "wigan") and council(rt, "wigan").last_probe_ok
+
+
+def test_a_probe_failure_is_history_once_a_collection_succeeds(
+    client: FlaskClient, rt: Runtime, clock: Clock, fake_moderngov: FakeModernGov
+) -> None:
+    clock.set(utcnow())
+    site = fake_moderngov.add_site(
+        "127.0.0.1", FakeSite(meetings=manchester_like(clock.now.date()))
+    )
+    point_at_fake(rt, "wigan", fake_moderngov, "127.0.0.1")
+    make_admin(rt)
+    login(client)
+    site.override = lambda request: Reply(b"", 503, "text/plain")  # a bad moment
+    post_form(client, "/admin/councils/wigan", "/admin/councils/wigan/probe")
+    assert 'tag-cancelled">Failed' in probe_row(client, "wigan")
+
+    site.override = None
+    clock.advance(minutes=5)
+    assert collect(rt, "wigan").failed == []
+    row = probe_row(client, "wigan")
+    assert "tag-cancelled" not in row and "a collection has succeeded since" in row
