@@ -3,9 +3,11 @@ the councils list opens on something useful, and Enable asks before emailing peo
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from digest.clock import utcnow
+from digest.models import Council, CouncilStatus
 from digest.runtime import Runtime
 from tests.integration.collecting import collect, council, point_at_fake
 from tests.integration.helpers import active_subscription, make_admin
@@ -69,3 +71,24 @@ def test_a_probe_failure_is_history_once_a_collection_succeeds(
     assert collect(rt, "wigan").failed == []
     row = probe_row(client, "wigan")
     assert "tag-cancelled" not in row and "a collection has succeeded since" in row
+
+
+def test_the_councils_list_opens_on_something_and_says_when_a_filter_is_empty(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    make_admin(rt)
+    login(client)
+    fresh = text(client.get("/admin/councils"))  # nothing enabled yet: all councils
+    assert "Wigan Metropolitan Borough Council" in fresh and "382 councils" in fresh
+    assert '<option value="all" selected' in fresh
+
+    empty = text(client.get("/admin/councils?status=paused"))
+    assert "No councils match this filter" in empty
+    assert 'href="/admin/councils?status=all">Show all councils' in empty
+
+    with rt.sessions.begin() as session:
+        session.execute(
+            sa.update(Council).where(Council.slug == "leeds").values(status=CouncilStatus.ENABLED)
+        )
+    enabled = text(client.get("/admin/councils"))  # once any are enabled: those
+    assert "1 council enabled" in enabled and "Leeds" in enabled and "Wigan" not in enabled

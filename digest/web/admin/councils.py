@@ -25,7 +25,12 @@ _council = council_or_404
 
 @bp.get("/councils")
 def council_list() -> str:
-    status_arg = request.args.get("status", "enabled")
+    status_arg = request.args.get("status")
+    if status_arg is None:
+        # Open on the councils being collected when there are any, else on all of them
+        # (a fresh install has none enabled: an empty list told nothing).
+        any_enabled = councils.counts_by_status(db())[CouncilStatus.ENABLED] > 0
+        status_arg = "enabled" if any_enabled else "all"
     status = CouncilStatus(status_arg) if status_arg in set(CouncilStatus) else None
     query = request.args.get("q", "")[:100]
     found = councils.search(db(), query, status)
