@@ -86,6 +86,26 @@ class GoLiveResult:
     requests_approved: int
 
 
+@dataclass(frozen=True)
+class GoLivePreview:
+    """Who `go_live` would email, for the admin's confirmation step."""
+
+    subscribers: int  # active subscriptions: each gets a "your council is live" email
+    requests: int  # open, confirmed professional requests: approved, requester emailed
+
+
+def preview(session: Session, council: Council) -> GoLivePreview:
+    subscribers = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Subscription)
+        .where(
+            Subscription.council_id == council.id, Subscription.status == SubscriptionStatus.ACTIVE
+        )
+    )
+    requests = len(professional_requests.open_requests(session, council_id=council.id))
+    return GoLivePreview(subscribers=subscribers or 0, requests=requests)
+
+
 def go_live(
     session: Session,
     mail: MailQueue,

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from digest.clock import utcnow
-from digest.models import Council, CouncilStatus
+from digest.models import Council, CouncilStatus, OutboxMessage
 from digest.runtime import Runtime
 from tests.integration.collecting import collect, council, point_at_fake
 from tests.integration.helpers import active_subscription, make_admin
@@ -92,3 +92,56 @@ def test_the_councils_list_opens_on_something_and_says_when_a_filter_is_empty(
         )
     enabled = text(client.get("/admin/councils"))  # once any are enabled: those
     assert "1 council enabled" in enabled and "Leeds" in enabled and "Wigan" not in enabled
+
+
+def test_enable_asks_first_saying_how_many_people_will_be_emailed(
+    client: FlaskClient, rt: Runtime, clock: Clock, fake_moderngov: FakeModernGov
+) -> None:
+    clock.set(utcnow())
+    fake_moderngov.add_site("127.0.0.1", FakeSite(meetings=manchester_like(clock.now.date())))
+    active_subscription(rt, "a@example.net", "wigan")
+    active_subscription(rt, "b@example.net", "wigan")
+    make_admin(rt)
+    login(client)
+    post_form(
+        client,
+        "/admin/councils/wigan",
+        "/admin/councils/wigan/base-url",
+        {"base_url": fake_moderngov.url("127.0.0.1")},
+    )
+    queue = text(client.get("/admin/queue"))
+    assert 'href="/admin/councils/wigan/enable?back=/admin/queue"' in queue
+
+    def live_emails() -> int:
+        with rt.read_sessions() as session:
+            return (
+                session.scalar(
+                    sa.select(sa.func.count()).where(OutboxMessage.purpose == "council_live")
+                )
+                or 0
+            )
+
+    # A POST without the confirmation (an old form, a replay) only leads to the question.
+    unconfirmed = post_form(
+        client, "/admin/queue", "/admin/councils/wigan/enable", {"back": "/admin/queue"}
+    )
+    assert unconfirmed.status_code == 303
+    assert unconfirmed.headers["Location"].endswith(
+        "/admin/councils/wigan/enable?back=/admin/queue"
+    )
+    assert council(rt, "wigan").status == CouncilStatus.WAITLIST and live_emails() == 0
+
+    question = text(client.get(unconfirmed.headers["Location"]))
+    assert "<strong>2 people</strong> waiting for it will be emailed" in question
+    assert "Enable and email 2 people" in question
+    assert 'name="confirm" value="yes"' in question and 'name="csrf_token"' in question
+
+    confirmed = post_form(
+        client,
+        "/admin/councils/wigan/enable",
+        "/admin/councils/wigan/enable",
+        {"back": "/admin/queue", "confirm": "yes"},
+    )
+    assert confirmed.headers["Location"].endswith("/admin/queue")
+    rt.wait_for_background()
+    assert council(rt, "wigan").status == CouncilStatus.ENABLED and live_emails() == 2

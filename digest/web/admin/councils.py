@@ -58,9 +58,28 @@ def council_detail(slug: str) -> str:
     )
 
 
+@bp.get("/councils/<slug>/enable")
+def enable_confirm(slug: str) -> str:
+    """Enabling emails everyone waiting: say how many, and ask first."""
+    council = _council(slug)
+    back = safe_admin_path(request.args.get("back"), url_for("admin.council_detail", slug=slug))
+    return render_template(
+        "admin/enable.html",
+        council=council,
+        preview=enablement.preview(db(), council),
+        back=back,
+    )
+
+
 @bp.post("/councils/<slug>/enable")
 def enable(slug: str) -> BaseResponse:
     council = _council(slug)
+    if request.form.get("confirm") != "yes":
+        # Only the confirmation page's form enables: a stray or replayed POST from an
+        # Enable button asks first rather than emailing everyone waiting.
+        return redirect(
+            url_for("admin.enable_confirm", slug=slug, back=request.form.get("back")), code=303
+        )
     rt = runtime()
     try:
         result = enablement.go_live(db(), rt.mail, council, rt.now(), admin=signed_in())
@@ -112,8 +131,7 @@ def set_base_url(slug: str) -> BaseResponse:
         return redirect(url_for("admin.council_detail", slug=slug), code=303)
     old = council.base_url
     moved = councils.set_base_url(council, value, runtime().now())
-    if moved:
-        audit("council.base_url", council.slug, f"{old or '(none)'} -> {value}")
+    audit("council.base_url", council.slug, f"{old or '(none)'} -> {value}")
     if system_arg is not None and system_arg != council.system.value:
         was = council.system.value
         council.system = CouncilSystem(system_arg)
