@@ -92,7 +92,7 @@ def test_enablement_journey(
     )
     queue = text(admin.get("/admin/queue"))
     first_row = queue.split("<tbody>")[1].split("</tr>")[0]
-    assert "Wigan Metropolitan Borough Council" in first_row and "<td>13</td>" in first_row
+    assert "Wigan Metropolitan Borough Council" in first_row and '"Score">13</td>' in first_row
 
     # Point Wigan at its (fake) ModernGov site and enable it.
     post_form(
