@@ -95,6 +95,7 @@ class GoLivePreview:
 
 
 def preview(session: Session, council: Council) -> GoLivePreview:
+    """What enabling `council` now would send, counted as `go_live` counts it."""
     subscribers = session.scalar(
         sa.select(sa.func.count())
         .select_from(Subscription)
@@ -142,9 +143,8 @@ def withdraw_unsent_welcomes(session: Session, council: Council) -> int:
     Only 'pending' rows. On PostgreSQL the UPDATE waits for a worker's claim of the
     same row and then leaves it alone. A welcome a worker holds ('sending') has almost
     always been composed already, as a waitlist welcome, which the "is live" email then
-    follows truthfully; only one composed in the milliseconds between its claim and
-    this commit and composed after it would also say "live" (a near-duplicate pair,
-    rare enough to accept).
+    follows truthfully; only one claimed before this UPDATE but composed after this
+    transaction commits (a window of milliseconds) would also say "live".
     """
     result = session.execute(
         sa.update(OutboxMessage)

@@ -77,6 +77,7 @@ def home() -> str:
 
 
 LETTER_PAGES_FROM = 60  # more councils than this (and no search): one letter per page
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 @bp.get("/councils")
@@ -111,7 +112,7 @@ def council_list() -> str | Response | tuple[str, int]:
         total=len(found.councils),
         letters=letters,
         letter=letter,
-        alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        alphabet=[*ALPHABET, *(k for k in letters if k not in ALPHABET)],
         waiting=waiting,
         reasons=found.reasons,
         found=found,
