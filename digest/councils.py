@@ -110,6 +110,37 @@ def import_bundled(session: Session, now: datetime) -> ImportResult:
 _BY_SLUG = sa.select(Council).where(Council.slug == sa.bindparam("slug"))
 
 
+def set_base_url(council: Council, base_url: str, now: datetime) -> bool:
+    """Point the council at a new democracy website address; False if it was already
+    there. A probe of the old address no longer says anything about the council, so its
+    outcome is forgotten: a failure would otherwise stand on the admin pages (and keep
+    auto-enable waiting) after the address was fixed."""
+    value = base_url.strip().rstrip("/")
+    if value == council.base_url:
+        return False
+    council.base_url = value
+    council.updated_at = now
+    council.last_probe_at = None
+    council.last_probe_ok = None
+    council.last_probe_message = None
+    return True
+
+
+def index_letter(council: Council) -> str:
+    """The A-Z index letter a council is filed under: its short name's ("London Borough
+    of Camden" is found under C, as people call it Camden)."""
+    first = (council.short_name or council.name)[:1].upper()
+    return first if "A" <= first <= "Z" else "#"
+
+
+def by_letter(found: Sequence[Council]) -> dict[str, list[Council]]:
+    """`found` by index letter, each letter's councils by short name."""
+    letters: dict[str, list[Council]] = {}
+    for council in sorted(found, key=lambda c: ((c.short_name or c.name).lower(), c.name)):
+        letters.setdefault(index_letter(council), []).append(council)
+    return dict(sorted(letters.items()))
+
+
 def get_by_slug(session: Session, slug: str) -> Council | None:
     return session.scalar(_BY_SLUG, {"slug": slug})
 

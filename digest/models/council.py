@@ -65,6 +65,13 @@ class Council(Base):
             return False
         return self.last_success_at is None or self.last_error_at > self.last_success_at
 
+    def probe_failure_stands(self) -> bool:
+        """The latest probe failed and nothing has read the website since: a collection
+        that succeeded after it shows the site answers, so the failure is history."""
+        if self.last_probe_ok is not False or self.last_probe_at is None:
+            return False
+        return self.last_success_at is None or self.last_success_at < self.last_probe_at
+
     @property
     def is_collectable(self) -> bool:
         """We have a source for its system and know where its meetings are."""

@@ -66,6 +66,10 @@ def home() -> str:
     )
 
 
+LETTER_PAGES_FROM = 60  # more councils than this (and no search): one letter per page
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
 @bp.get("/councils")
 def council_list() -> str | Response | tuple[str, int]:
     """Councils by name, town or postcode (SPEC §12.4); one match goes straight to it."""
@@ -79,9 +83,27 @@ def council_list() -> str | Response | tuple[str, int]:
         if found.postcode:
             return redirect(url_for("public.council", slug=target.slug, postcode=found.postcode))
         return redirect(url_for("public.council", slug=target.slug))
+    # A long list without a search is shown a letter at a time (one 382-row table was
+    # 29,000 px tall on a phone); "all" keeps the whole list a link away.
+    letters = councils.by_letter(found.councils) if not query else {}
+    letter = request.args.get("letter", "").upper()[:3]
+    shown = found.councils
+    if letters and len(found.councils) > LETTER_PAGES_FROM:
+        if letter != "ALL":
+            letter = letter if letter in letters else next(iter(letters))
+            shown = letters[letter]
+    else:
+        letters, letter = {}, ""
+    threshold = rt.config.demand.public_threshold
+    waiting = {row.council.id: demand.bucket(row.subscribers, threshold) for row in ranked()}
     html = render_template(
         "public/councils.html",
-        councils=found.councils,
+        councils=shown,
+        total=len(found.councils),
+        letters=letters,
+        letter=letter,
+        alphabet=[*ALPHABET, *(k for k in letters if k not in ALPHABET)],
+        waiting=waiting,
         reasons=found.reasons,
         found=found,
         query=query,

@@ -62,7 +62,12 @@ def test_admin_enables_a_council_in_chromium(
     rows = page.locator("tbody tr")
     expect(rows.first).to_contain_text("Bolton")
     page.screenshot(path=str(artifacts / "admin-queue.png"), full_page=True)
-    rows.first.get_by_role("button", name="Enable Bolton Metropolitan Borough Council").click()
+    rows.first.get_by_role("link", name="Enable Bolton Metropolitan Borough Council").click()
+    # Enabling emails everyone waiting, so it asks first and says how many.
+    expect(
+        page.get_by_role("heading", name="Enable Bolton Metropolitan Borough Council?")
+    ).to_be_visible()
+    page.get_by_role("button", name="Enable and email 2 people").click()
     expect(page.get_by_text("Bolton Metropolitan Borough Council is enabled.")).to_be_visible()
     expect(page.locator("tbody tr")).to_have_count(1)
     expect(page.locator("tbody tr").first).to_contain_text("Leeds")

@@ -214,7 +214,9 @@ def test_console_pages_and_council_actions(client: FlaskClient, rt: Runtime) -> 
         "/admin/councils/wigan/base-url",
         {"base_url": "https://democracy.wigan.gov.uk/"},
     )
-    enabled = post_form(client, "/admin/councils/wigan", "/admin/councils/wigan/enable")
+    enabled = post_form(
+        client, "/admin/councils/wigan", "/admin/councils/wigan/enable", {"confirm": "yes"}
+    )
     assert "is enabled" in text(client.get(enabled.headers["Location"]))
     post_form(client, "/admin/councils/wigan", "/admin/councils/wigan/pause")
     with rt.read_sessions() as session:

@@ -17,9 +17,9 @@ from digest.runtime import Runtime
 from digest.tokens import Purpose
 from jobs import tasks
 from jobs.schedule import build_scheduler, job_table
-from tests.integration.helpers import active_subscription
+from tests.integration.helpers import active_subscription, deliver
 from tests.support.clock import Clock
-from tests.support.mail import body, unsubscribe_tokens
+from tests.support.mail import body, subject, unsubscribe_tokens
 from tests.support.meetings import BUILD_AT, arrange_busy_week, enable
 from tests.support.smtp import SmtpSink
 
@@ -94,6 +94,52 @@ def test_council_live_email(smtp_rt: Runtime, smtp_sink: SmtpSink, clock: Clock)
             }
             assert rt.links.council("wigan") in part
             assert "Your first digest arrives on" in part
+
+
+def test_someone_who_confirmed_moments_before_go_live_gets_one_email_not_two(
+    smtp_rt: Runtime, smtp_sink: SmtpSink, clock: Clock
+) -> None:
+    """Their welcome, still in the outbox, would be composed at send time and say the
+    council is live, next to the "is live" email: it is withdrawn. Someone whose
+    waitlist welcome went out earlier gets the "is live" email it promised."""
+    from digest import enablement
+    from digest.models import OutboxMessage, OutboxStatus
+
+    rt = smtp_rt
+    active_subscription(rt, "early@example.net", "wigan")
+    deliver(rt)  # the early subscriber's waitlist welcome goes out
+    clock.advance(days=3)
+    active_subscription(rt, "just-now@example.net", "wigan")  # its welcome not yet sent
+    clock.advance(seconds=40)
+    with rt.sessions.begin() as session:
+        council = councils.get_by_slug(session, "wigan")
+        assert council is not None
+        assert enablement.go_live(session, rt.mail, council, clock.now).notified == 2
+    deliver(rt)
+
+    def subjects(address: str) -> list[str]:
+        return [
+            subject(r.message)
+            for r in smtp_sink.to(address)
+            if not subject(r.message).startswith("Confirm")
+        ]
+
+    assert subjects("early@example.net") == [
+        "You're on the waitlist for Wigan Metropolitan Borough Council",
+        "Wigan is live: your weekly council digest starts Monday 23 November",
+    ]
+    assert subjects("just-now@example.net") == [
+        "Wigan is live: your weekly council digest starts Monday 23 November"
+    ]
+    with rt.read_sessions() as session:
+        withdrawn = session.scalars(
+            sa.select(OutboxMessage).where(
+                OutboxMessage.purpose == "welcome",
+                OutboxMessage.recipient == "just-now@example.net",
+            )
+        ).one()
+    assert withdrawn.status == OutboxStatus.SUPPRESSED
+    assert withdrawn.last_error is not None and "went live" in withdrawn.last_error
 
 
 def test_council_live_template_is_self_contained(rt: Runtime) -> None:

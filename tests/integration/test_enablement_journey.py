@@ -92,7 +92,7 @@ def test_enablement_journey(
     )
     queue = text(admin.get("/admin/queue"))
     first_row = queue.split("<tbody>")[1].split("</tr>")[0]
-    assert "Wigan Metropolitan Borough Council" in first_row and "<td>13</td>" in first_row
+    assert "Wigan Metropolitan Borough Council" in first_row and '"Score">13</td>' in first_row
 
     # Point Wigan at its (fake) ModernGov site and enable it.
     post_form(
@@ -102,7 +102,10 @@ def test_enablement_journey(
         {"base_url": fake_moderngov.url()},
     )
     enabled = post_form(
-        admin, "/admin/queue", "/admin/councils/wigan/enable", {"back": "/admin/queue"}
+        admin,
+        "/admin/councils/wigan/enable?back=/admin/queue",
+        "/admin/councils/wigan/enable",
+        {"back": "/admin/queue", "confirm": "yes"},
     )
     assert enabled.status_code == 303
     after = text(admin.get("/admin/queue"))
@@ -127,7 +130,7 @@ def test_enablement_journey(
         for m in inbox(smtp_sink, PROFESSIONAL)
     )
     before = len(smtp_sink.messages)
-    post_form(admin, "/admin/councils/wigan", "/admin/councils/wigan/enable")
+    post_form(admin, "/admin/councils/wigan", "/admin/councils/wigan/enable", {"confirm": "yes"})
     rt.wait_for_background()
     deliver(rt)
     assert len(smtp_sink.messages) == before  # enabling twice tells nobody anything new

@@ -155,7 +155,10 @@ def test_enable_form_back_only_goes_to_our_own_pages(
         assert council is not None
         enablement.go_live(session, rt.mail, council, rt.now())
     response = post_form(
-        client, "/admin/councils/wigan", "/admin/councils/wigan/enable", {"back": back}
+        client,
+        "/admin/councils/wigan",
+        "/admin/councils/wigan/enable",
+        {"back": back, "confirm": "yes"},
     )
     assert response.status_code == 303
     location = response.headers["Location"]
@@ -172,6 +175,9 @@ def test_enable_form_back_to_our_own_page_still_works(client: FlaskClient, rt: R
         assert council is not None
         enablement.go_live(session, rt.mail, council, rt.now())
     response = post_form(
-        client, "/admin/councils/wigan", "/admin/councils/wigan/enable", {"back": "/admin/queue"}
+        client,
+        "/admin/councils/wigan",
+        "/admin/councils/wigan/enable",
+        {"back": "/admin/queue", "confirm": "yes"},
     )
     assert response.headers["Location"].endswith("/admin/queue")

@@ -156,7 +156,9 @@ def test_an_unsupported_council_on_the_web_in_the_admin_and_in_demand(
     assert "Enable" in wigan_row and "unsupported" not in wigan_row
     detail = text(client.get("/admin/councils/pendle"))
     assert "unsupported" in detail and ">Enable</button>" not in detail
-    answer = post_form(client, "/admin/councils/pendle", "/admin/councils/pendle/enable")
+    answer = post_form(
+        client, "/admin/councils/pendle", "/admin/councils/pendle/enable", {"confirm": "yes"}
+    )
     assert answer.status_code == 303
     assert "Not enabled: we can&#39;t collect" in text(client.get("/admin/councils/pendle"))
     assert council(rt, "pendle").status == CouncilStatus.WAITLIST

@@ -25,7 +25,12 @@ _council = council_or_404
 
 @bp.get("/councils")
 def council_list() -> str:
-    status_arg = request.args.get("status", "enabled")
+    status_arg = request.args.get("status")
+    if status_arg is None:
+        # Open on the councils being collected when there are any, else on all of them
+        # (a fresh install has none enabled: an empty list told nothing).
+        any_enabled = councils.counts_by_status(db())[CouncilStatus.ENABLED] > 0
+        status_arg = "enabled" if any_enabled else "all"
     status = CouncilStatus(status_arg) if status_arg in set(CouncilStatus) else None
     query = request.args.get("q", "")[:100]
     found = councils.search(db(), query, status)
@@ -53,9 +58,28 @@ def council_detail(slug: str) -> str:
     )
 
 
+@bp.get("/councils/<slug>/enable")
+def enable_confirm(slug: str) -> str:
+    """Enabling emails everyone waiting: say how many, and ask first."""
+    council = _council(slug)
+    back = safe_admin_path(request.args.get("back"), url_for("admin.council_detail", slug=slug))
+    return render_template(
+        "admin/enable.html",
+        council=council,
+        preview=enablement.preview(db(), council),
+        back=back,
+    )
+
+
 @bp.post("/councils/<slug>/enable")
 def enable(slug: str) -> BaseResponse:
     council = _council(slug)
+    if request.form.get("confirm") != "yes":
+        # Only the confirmation page's form enables: a stray or replayed POST from an
+        # Enable button asks first rather than emailing everyone waiting.
+        return redirect(
+            url_for("admin.enable_confirm", slug=slug, back=request.form.get("back")), code=303
+        )
     rt = runtime()
     try:
         result = enablement.go_live(db(), rt.mail, council, rt.now(), admin=signed_in())
@@ -106,8 +130,7 @@ def set_base_url(slug: str) -> BaseResponse:
         flash("Choose one of the systems listed.")
         return redirect(url_for("admin.council_detail", slug=slug), code=303)
     old = council.base_url
-    council.base_url = value
-    council.updated_at = runtime().now()
+    moved = councils.set_base_url(council, value, runtime().now())
     audit("council.base_url", council.slug, f"{old or '(none)'} -> {value}")
     if system_arg is not None and system_arg != council.system.value:
         was = council.system.value
@@ -115,7 +138,13 @@ def set_base_url(slug: str) -> BaseResponse:
         council.system_source = "admin"  # an import of the council list keeps it
         audit("council.system", council.slug, f"{was} -> {system_arg}")
     db().commit()
-    flash("Source saved.")
+    if moved and council.status == CouncilStatus.ENABLED:
+        # The collection error on the page was about the old address: read the new one
+        # now rather than leave it standing until the next scheduled collection.
+        collect_in_background(council.slug)
+        flash("Source saved. Collecting from the new address now; refresh in a minute.")
+    else:
+        flash("Source saved.")
     return redirect(url_for("admin.council_detail", slug=slug), code=303)
 
 
