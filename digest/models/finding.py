@@ -58,6 +58,9 @@ class SearchEntry(Base):
     kind: Mapped[str] = mapped_column(sa.String(20), default="item")
     title: Mapped[str] = mapped_column(sa.Text, default="")
     body: Mapped[str] = mapped_column(sa.Text, default="")
+    # The topics of the item (of the meeting, for the meeting itself) as " slug slug ",
+    # so the topic filter is one LIKE on either engine.
+    topics: Mapped[str] = mapped_column(sa.String(400), default="")
 
 
 class LookupCache(Base):

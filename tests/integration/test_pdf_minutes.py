@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
-from digest import councils
+from digest import councils, search
 from digest.cli import main
 from digest.clock import utcnow
 from digest.documents import extract as extraction
@@ -196,6 +196,14 @@ def test_pdf_minutes_reach_the_meeting_page_the_digest_and_the_api(
 
     result = _extract(rt)
     assert result.read == 3 and len(result.problems) == 4, result.summary()
+    # The text read is searchable at once: a report's text as a document of its own, the
+    # printed minutes as the items' minutes they were shared out to.
+    with rt.read_sessions() as session:
+        report_hits = search.search(session, search.SearchQuery("substantial investment")).hits
+        minutes_hits = search.search(session, search.SearchQuery("assistive technology")).hits
+    assert [(h.kind, h.title) for h in report_hits] == [("document", "Leisure consultation report")]
+    assert "<mark>investment</mark>" in report_hits[0].snippet
+    assert {h.kind for h in minutes_hits} == {"decision"}
 
     items = _items(rt, "9001")
     assert items["Leisure Facilities - Public Consultation"].resolutions == [
