@@ -228,7 +228,7 @@ def search(session: Session, query: SearchQuery) -> SearchPage:
             else date.fromisoformat(r.start_date),
             kind=r.kind,
             title=r.title,
-            snippet=highlight(r.snippet or "" if r.body is None else text_snippet(r.body, terms)),
+            snippet=highlight((r.snippet or "") if r.body is None else text_snippet(r.body, terms)),
         )
         for r in rows
     ]
