@@ -152,10 +152,9 @@ def search(session: Session, query: SearchQuery) -> SearchPage:
         params["committee"] = query.committee[:300]
         needs_entries = True
     if query.topic:
-        # Slugs are letters and hyphens, so the pattern holds no LIKE wildcards.
-        filters.append("e.topics LIKE :topic")
-        params["topic"] = f"% {query.topic} %"
-        needs_entries = True
+        topic_where, params["topic"] = engine.topic(query.topic)
+        filters.append(topic_where)
+        needs_entries = needs_entries or engine.topic_joins
     low, high = _day_range(query)
     if low is not None:
         filters.append(f"{key} >= :low")
@@ -271,6 +270,12 @@ def text_snippet(body: str, terms: Sequence[str]) -> str:
 class _Sqlite:
     key = "search_fts.rowid"
     snippet = "snippet(search_fts, -1, char(2), char(3), '…', 16)"
+    topic_joins = True
+
+    def topic(self, slug: str) -> tuple[str, str]:
+        # Slugs are letters and hyphens (checked against the taxonomy): no LIKE wildcards.
+        # Read from the index (sort_key, topics), not from rows with long bodies.
+        return "e.topics LIKE :topic", f"% {slug} %"
 
     def source(self, entries: bool) -> str:
         if entries:
@@ -292,6 +297,13 @@ class _Postgres:
         "plainto_tsquery('english', :words), "
         "'StartSel=\x02, StopSel=\x03, MaxWords=24, MinWords=10, MaxFragments=1')"
     )
+
+    topic_joins = False
+
+    def topic(self, slug: str) -> tuple[str, str]:
+        # The topics are lexemes 'topic=<slug>' in the same GIN-indexed tsvector
+        # (migration 0015): the index finds words and topic together.
+        return "e.search_vector @@ CAST(:topic AS tsquery)", f"'topic={slug}'"
 
     def source(self, entries: bool) -> str:
         return "search_entries e"
