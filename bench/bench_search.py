@@ -6,7 +6,10 @@ entries by meeting id. Also: what a cached postcode look-up adds to /councils (â
 The corpus is synthetic but shaped like councils' agendas: titles and bodies drawn with a
 Zipf law from a local-government vocabulary plus a long tail of rare words, with the
 searched phrases planted in a small share of items (as "school transport" is in real
-councils' papers)."""
+councils' papers). Items carry topics drawn with a Zipf law over the taxonomy, and one
+meeting in DOCUMENT_SHARE has a document whose text was read, 5,000 to 100,000
+characters (an officer's report to a capped reports pack): their snippets must not make
+searches slow."""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ import sqlalchemy as sa
 
 from bench import seed
 from bench.postgres import NoPostgres, throwaway_database
-from digest import councils, schema, search
+from digest import councils, schema, search, topics
 from digest.config import Config
 from digest.db import make_engine, make_sessionmaker
 from digest.runtime import Runtime
@@ -152,12 +155,15 @@ VOCABULARY = [
     "fleet",
 ]
 PLANTED = [("school transport", 0.004), ("flood drainage culvert", 0.001)]
-QUERIES = [
+DOCUMENT_SHARE = 0.2
+QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("school transport", {}),
     ("flood drainage culvert", {}),
     ("planning application", {}),  # common: thousands of hits, still capped and paged
     ("school transport", {"council": True}),
     ("budget", {"from": True}),
+    ("school transport", {"topic": "transport"}),
+    ("planning application", {"topic": "pensions"}),  # common words, a rare topic
 ]
 RUNS = 40
 
@@ -172,12 +178,35 @@ def _words(rng: random.Random, n: int) -> str:
     return " ".join(out)
 
 
+def _topics(rng: random.Random, slugs: tuple[str, ...], extra: str = "") -> str:
+    chosen = {slugs[min(int(rng.paretovariate(1.0)) - 1, len(slugs) - 1)] for _ in range(2)}
+    if extra:
+        chosen.add(extra)
+    return " " + " ".join(sorted(chosen)) + " "
+
+
+def _document(rng: random.Random, paragraphs: list[str]) -> str:
+    """5,000 to 100,000 characters (log-uniform), the planted phrases somewhere inside."""
+    size = int(5000 * 20 ** rng.random())
+    parts: list[str] = []
+    length = 0
+    while length < size:
+        parts.append(rng.choice(paragraphs))
+        length += len(parts[-1]) + 1
+    for phrase, share in PLANTED:
+        if rng.random() < share * 25:
+            parts.insert(rng.randrange(len(parts)), phrase)
+    return "\n".join(parts)
+
+
 def _entries(
     n_items: int, meeting_ids: list[tuple[int, int, date]], seed_: int = 11
 ) -> Iterator[tuple[Any, ...]]:
     """(sort_key, meeting_id, agenda_item_id, council_id, committee, start_date, kind,
-    title, body)"""
+    title, body, topics): the items, then now and then a document"""
     rng = random.Random(seed_)
+    slugs = topics.taxonomy().slugs
+    paragraphs = [_words(rng, rng.randint(40, 120)) for _ in range(400)]
     per = max(1, n_items // len(meeting_ids))
     made = 0
     for meeting_id, council_id, day in meeting_ids:
@@ -186,13 +215,24 @@ def _entries(
                 return
             title = _words(rng, rng.randint(3, 8))
             body = _words(rng, rng.randint(12, 30))
+            about = ""
             for phrase, share in PLANTED:
                 if rng.random() < share:
                     body = f"{body} {phrase} {_words(rng, 4)}"
+                    about = "transport" if phrase == "school transport" else "flooding"
             kind = "decision" if rng.random() < 0.3 else "item"
             key = search.sort_key(day, meeting_id, position)
-            yield (key, meeting_id, None, council_id, "Cabinet", day, kind, title, body)
+            yield (
+                key, meeting_id, None, council_id, "Cabinet", day, kind, title, body,
+                _topics(rng, slugs, about),
+            )  # fmt: skip
             made += 1
+        if rng.random() < DOCUMENT_SHARE:
+            key = search.sort_key(day, meeting_id, per)
+            yield (
+                key, meeting_id, None, council_id, "Cabinet", day, "document",
+                "Public reports pack", _document(rng, paragraphs), _topics(rng, slugs),
+            )  # fmt: skip
 
 
 def _p(values: list[float], q: float) -> float:
@@ -222,6 +262,7 @@ def _measure(url: str, council_id: int, n_meetings: int) -> dict[str, Any]:
                 text=text,
                 council_id=council_id if options.get("council") else None,
                 date_from=date(2026, 1, 1) if options.get("from") else None,
+                topic=options.get("topic", ""),
             )
             found = search.search(session, query)
             timings = _time(lambda q=query: search.search(session, q))
@@ -229,9 +270,11 @@ def _measure(url: str, council_id: int, n_meetings: int) -> dict[str, Any]:
                 text
                 + (" +council" if options.get("council") else "")
                 + (" +from" if options.get("from") else "")
+                + (f" +topic {options['topic']}" if options.get("topic") else "")
             )
             results[label] = {
                 "total": found.total,
+                "document_hits": sum(h.kind == "document" for h in found.hits),
                 "total_capped": found.total_capped,
                 "p50_ms": round(statistics.median(timings), 2),
                 "p95_ms": round(_p(timings, 0.95), 2),
@@ -276,7 +319,8 @@ MEETING_COLUMNS = (
     "last_seen_at, updated_at"
 )
 ENTRY_COLUMNS = (
-    "sort_key, meeting_id, agenda_item_id, council_id, committee, start_date, kind, title, body"
+    "sort_key, meeting_id, agenda_item_id, council_id, committee, start_date, kind, title, body, "
+    "topics"
 )
 
 
@@ -296,10 +340,10 @@ def _sqlite(n_items: int) -> dict[str, Any]:
         for name in ("search_entries_ai",):
             conn.execute(f"DROP TRIGGER {name}")
         conn.executemany(
-            f"INSERT INTO search_entries ({ENTRY_COLUMNS}) VALUES ({', '.join('?' * 9)})",  # noqa: S608
+            f"INSERT INTO search_entries ({ENTRY_COLUMNS}) VALUES ({', '.join('?' * 10)})",  # noqa: S608
             (
-                (sk, m, i, c, cm, d.isoformat(), k, t, b)
-                for sk, m, i, c, cm, d, k, t, b in _entries(n_items, meetings)
+                (sk, m, i, c, cm, d.isoformat(), k, t, b, tp)
+                for sk, m, i, c, cm, d, k, t, b, tp in _entries(n_items, meetings)
             ),
         )
         conn.execute("INSERT INTO search_fts(search_fts) VALUES ('rebuild')")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 
 import lxml.html
 from lxml import etree
@@ -72,6 +73,18 @@ DROPPED_TAGS = frozenset(
 _CONDITIONAL = re.compile(r"<!\[(?:if[^\]]*|endif)\]>", re.IGNORECASE)
 _SPACE = re.compile(r"[ \t\r\n\f\v\u00a0\u200b\u2007\u202f]+")
 _LINE_BREAK = "\u2028"  # stands for <br> until whitespace is normalised
+_parsers = threading.local()
+
+
+def html_parser() -> lxml.html.HTMLParser:
+    """This thread's own lxml HTML parser. lxml locks a parser for the whole parse and
+    lets go of the GIL inside it, so threads sharing lxml.html's module-wide parser queue
+    behind one another, each holder waiting its turn for the GIL with the lock held: the
+    collector's hundreds of host threads spent seconds a parse that way."""
+    parser: lxml.html.HTMLParser | None = getattr(_parsers, "parser", None)
+    if parser is None:
+        parser = _parsers.parser = lxml.html.HTMLParser()
+    return parser
 
 
 def html_to_text(fragment: str | None) -> str:
@@ -84,7 +97,7 @@ def html_to_text(fragment: str | None) -> str:
         source = html.unescape(source)
     source = _CONDITIONAL.sub("", source)
     try:
-        root = lxml.html.fragment_fromstring(source, create_parent="div")
+        root = lxml.html.fragment_fromstring(source, create_parent="div", parser=html_parser())
     except (etree.ParserError, ValueError):
         return _normalise(html.unescape(re.sub(r"<[^>]*>", " ", source)))
     walker = _Walker()

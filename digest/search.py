@@ -1,10 +1,15 @@
-"""Full-text search over meetings, agenda items and decisions.
+"""Full-text search over meetings, agenda items, decisions and document text.
 
 One interface, two engines with the same results: SQLite's FTS5 (porter stemmer) in the
 embedded default, PostgreSQL's full-text search (tsvector, GIN) in production. The index
 is `search_entries`, written by the collector in the same transaction as the meetings
 (`index_meetings`); the engine-specific index over it follows by trigger (SQLite) or as a
 generated column (PostgreSQL), so it can never lag behind the data.
+
+Documents whose text was read (PDF reports, packs, minutes not split into items) are
+entries of their own. Their snippets are cut here from the text, not by the engine: an
+engine's snippet reads the whole text of each hit (7 ms for 100,000 characters on FTS5),
+which a page of long documents would turn into a slow search.
 
 Queries are never passed through: the words of the query are extracted (letters and
 digits only, at most MAX_TERMS of at most MAX_TERM characters, English stop words
@@ -25,8 +30,9 @@ import sqlalchemy as sa
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from digest import topics
 from digest.db import fit
-from digest.models import AgendaItem, Meeting, SearchEntry
+from digest.models import AgendaItem, Document, Meeting, SearchEntry
 
 PAGE_SIZE = 20
 MAX_PAGE = 50
@@ -35,7 +41,8 @@ MAX_TERM = 40
 MAX_QUERY = 500  # characters looked at; the rest of a pasted essay is ignored
 TOTAL_CAP = 1000  # counted exactly up to here, then "1,000+"
 MAX_BODY = 100_000
-MAX_ENTRIES = 1024  # per meeting (the meeting itself and its agenda items)
+MAX_ENTRIES = 1024  # per meeting (the meeting itself, its agenda items, its documents)
+SNIPPET_CHARS = 240  # around the first match in a document's text
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _START, _STOP = "\x02", "\x03"
@@ -125,6 +132,8 @@ def search(session: Session, query: SearchQuery) -> SearchPage:
         raise BadSearch(f"page must be between 1 and {MAX_PAGE}")
     if query.date_from and query.date_to and query.date_from > query.date_to:
         raise BadSearch("the “from” date is after the “to” date")
+    if query.topic and query.topic not in topics.taxonomy().slugs:
+        raise BadSearch(f"There is no topic “{query.topic[:100]}”.")
     terms = terms_of(query.text)
     if not terms:
         return SearchPage(terms=[])
@@ -143,6 +152,10 @@ def search(session: Session, query: SearchQuery) -> SearchPage:
         filters.append("e.committee = :committee")
         params["committee"] = fit(SearchEntry.committee, query.committee)
         needs_entries = True
+    if query.topic:
+        topic_where, params["topic"] = engine.topic(query.topic)
+        filters.append(topic_where)
+        needs_entries = needs_entries or engine.topic_joins
     low, high = _day_range(query)
     if low is not None:
         filters.append(f"{key} >= :low")
@@ -194,7 +207,9 @@ def search(session: Session, query: SearchQuery) -> SearchPage:
         rows = session.execute(
             sa.text(
                 "SELECT e.id, e.meeting_id, e.agenda_item_id, e.council_id, e.committee, "  # noqa: S608
-                f"e.start_date, e.kind, e.title, {engine.snippet} AS snippet "
+                f"e.start_date, e.kind, e.title, CASE WHEN e.kind = 'document' THEN NULL "
+                f"ELSE {engine.snippet} END AS snippet, "
+                "CASE WHEN e.kind = 'document' THEN e.body END AS body "
                 f"FROM {engine.source(True)} WHERE {engine.detail_where(where)} "
                 f"AND {key} IN :keys ORDER BY {key} DESC"
             ).bindparams(sa.bindparam("keys", expanding=True)),
@@ -213,7 +228,7 @@ def search(session: Session, query: SearchQuery) -> SearchPage:
             else date.fromisoformat(r.start_date),
             kind=r.kind,
             title=r.title,
-            snippet=highlight(r.snippet or ""),
+            snippet=highlight((r.snippet or "") if r.body is None else text_snippet(r.body, terms)),
         )
         for r in rows
     ]
@@ -233,9 +248,35 @@ def highlight(snippet: str) -> Markup:
     return Markup(marked)  # noqa: S704 (escaped just above)
 
 
+def text_snippet(body: str, terms: Sequence[str]) -> str:
+    """About SNIPPET_CHARS of a long text around the first word starting like a query
+    word (a rough stem: "schools" finds "school"), the words marked as the engines mark
+    them; the start of the text when none is found. Bounded: one regex pass."""
+    stems = sorted({t[: max(4, len(t) - 2)] for t in terms}, key=len, reverse=True)
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(t) for t in stems) + r")\w*", re.I)
+    found = pattern.search(body)
+    start = 0 if found is None else max(0, found.start() - SNIPPET_CHARS // 3)
+    if start:
+        space = body.find(" ", start, found.start() if found else start)
+        start = space + 1 if space >= 0 else start
+    end = min(len(body), start + SNIPPET_CHARS)
+    if end < len(body):
+        space = body.rfind(" ", start, end)
+        end = space if space > start else end
+    window = " ".join(body[start:end].split())
+    marked = pattern.sub(lambda m: f"{_START}{m.group(0)}{_STOP}", window)
+    return ("…" if start else "") + marked + ("…" if end < len(body) else "")
+
+
 class _Sqlite:
     key = "search_fts.rowid"
     snippet = "snippet(search_fts, -1, char(2), char(3), '…', 16)"
+    topic_joins = True
+
+    def topic(self, slug: str) -> tuple[str, str]:
+        # Slugs are letters and hyphens (checked against the taxonomy): no LIKE wildcards.
+        # Read from the index (sort_key, topics), not from rows with long bodies.
+        return "e.topics LIKE :topic", f"% {slug} %"
 
     def source(self, entries: bool) -> str:
         if entries:
@@ -258,6 +299,13 @@ class _Postgres:
         "'StartSel=\x02, StopSel=\x03, MaxWords=24, MinWords=10, MaxFragments=1')"
     )
 
+    topic_joins = False
+
+    def topic(self, slug: str) -> tuple[str, str]:
+        # The topics are lexemes 'topic=<slug>' in the same GIN-indexed tsvector
+        # (migration 0015): the index finds words and topic together.
+        return "e.search_vector @@ CAST(:topic AS tsquery)", f"'topic={slug}'"
+
     def source(self, entries: bool) -> str:
         return "search_entries e"
 
@@ -275,10 +323,22 @@ def _clean(text: str, limit: int) -> str:
     return _CONTROL.sub(" ", text)[:limit]
 
 
-def entries_for(meeting: Meeting, items: Iterable[AgendaItem]) -> list[SearchEntry]:
+def _topic_field(slugs: Iterable[str]) -> str:
+    """Topic slugs as ' a b ' so one LIKE '% a %' finds them alike on both engines."""
+    joined = " ".join(slugs)
+    return f" {joined} " if joined else ""
+
+
+def entries_for(
+    meeting: Meeting, items: Iterable[AgendaItem], documents: Iterable[Document] = ()
+) -> list[dict[str, Any]]:
+    """Rows for search_entries: the meeting, each item, then each document with text."""
+    items = list(items)
+
     def key(position: int) -> int:
         return sort_key(meeting.start_date, meeting.id, position)
 
+    meeting_topics = _topic_field(topics.meeting_topics(items))
     common = {
         "meeting_id": meeting.id,
         "council_id": meeting.council_id,
@@ -286,29 +346,55 @@ def entries_for(meeting: Meeting, items: Iterable[AgendaItem]) -> list[SearchEnt
         "start_date": meeting.start_date,
     }
     found = [
-        SearchEntry(
-            agenda_item_id=None,
-            kind="meeting",
-            sort_key=key(0),
-            title=_clean(meeting.title or meeting.committee, 1000),
-            body=_clean(" ".join(filter(None, [meeting.committee, meeting.venue])), 2000),
+        {
+            "agenda_item_id": None,
+            "kind": "meeting",
+            "sort_key": key(0),
+            "title": _clean(meeting.title or meeting.committee, 1000),
+            "body": _clean(" ".join(filter(None, [meeting.committee, meeting.venue])), 2000),
+            "topics": meeting_topics,
             **common,
-        )
+        }
     ]
-    for position, item in enumerate(list(items)[: MAX_ENTRIES - 1], start=1):
+    by_id: dict[int, AgendaItem] = {}
+    for item in items[: MAX_ENTRIES - 1]:
+        by_id[item.id] = item
         decided = bool(item.resolutions) or item.is_decision
         parts = (
             [] if item.is_restricted else [item.agenda_text, item.minutes_text, *item.resolutions]
         )
         found.append(
-            SearchEntry(
-                agenda_item_id=item.id,
-                kind="decision" if decided else "item",
-                sort_key=key(position),
-                title=_clean(item.title, 1000),
-                body=_clean("\n".join(p for p in parts if p), MAX_BODY),
+            {
+                "agenda_item_id": item.id,
+                "kind": "decision" if decided else "item",
+                "sort_key": key(len(found)),
+                "title": _clean(item.title, 1000),
+                "body": _clean("\n".join(p for p in parts if p), MAX_BODY),
+                # A private item's topics come from its public title (topics.tag_item).
+                "topics": _topic_field(item.topics or []),
                 **common,
-            )
+            }
+        )
+    # A document whose text was shared out to the items as their minutes is found there.
+    shared_out = {item.minutes_document_id for item in items if item.minutes_document_id}
+    for doc in documents:
+        if len(found) == MAX_ENTRIES:
+            break
+        if not doc.text or doc.is_restricted or doc.id in shared_out:
+            continue
+        owner = by_id.get(doc.agenda_item_id) if doc.agenda_item_id else None
+        if owner is not None and owner.is_restricted:
+            continue
+        found.append(
+            {
+                "agenda_item_id": owner.id if owner is not None else None,
+                "kind": "document",
+                "sort_key": key(len(found)),
+                "title": _clean(doc.title, 1000),
+                "body": _clean(doc.text, MAX_BODY),
+                "topics": _topic_field(owner.topics or []) if owner else meeting_topics,
+                **common,
+            }
         )
     return found
 
@@ -323,10 +409,21 @@ def index_meetings(session: Session, meetings: Sequence[Meeting]) -> None:
         sa.select(AgendaItem).where(AgendaItem.meeting_id.in_(ids)).order_by(AgendaItem.position)
     ):
         items[item.meeting_id].append(item)
+    documents: dict[int, list[Document]] = {i: [] for i in ids}
+    for doc in session.scalars(
+        sa.select(Document)
+        .where(Document.meeting_id.in_(ids), Document.text != "")
+        .order_by(Document.position, Document.id)
+    ):
+        documents[doc.meeting_id].append(doc)
     session.execute(sa.delete(SearchEntry).where(SearchEntry.meeting_id.in_(ids)))
-    for meeting in meetings:
-        session.add_all(entries_for(meeting, items[meeting.id]))
-    session.flush()
+    rows = [
+        row
+        for meeting in meetings
+        for row in entries_for(meeting, items[meeting.id], documents[meeting.id])
+    ]
+    # Plain rows, one executemany: the collector writes thousands per run.
+    session.execute(sa.insert(SearchEntry), rows)
 
 
 def reindex_all(session: Session, batch: int = 500) -> int:

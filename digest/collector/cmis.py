@@ -42,7 +42,7 @@ from digest.collector.parsed import (
 )
 from digest.collector.safexml import BadResponse
 from digest.collector.sources import CouncilPlan, DetailAnswer, Listing, ValidatorSeen
-from digest.htmltext import clean_inline
+from digest.htmltext import clean_inline, html_parser
 from digest.models import CouncilSystem
 
 # Most installs name the module MeetingCalendarPublic; some add a suffix
@@ -96,7 +96,7 @@ def _html(fetched: Fetched, what: str) -> lxml.html.HtmlElement:
             "(an error page, a login or a firewall?)"
         )
     try:
-        return lxml.html.document_fromstring(body)
+        return lxml.html.document_fromstring(body, parser=html_parser())
     except (etree.ParserError, ValueError) as exc:
         raise BadResponse(
             f"{what}{': ' if what else ''}the page could not be read ({exc})"

@@ -7,8 +7,11 @@ state set by `pinned_address` and `total_deadline`."""
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, cast
 
@@ -57,17 +60,64 @@ def _shut(sock: socket.socket) -> None:
 _current = threading.local()
 
 
+class _Watchdog:
+    """One thread for every request's total deadline. A timer thread per request would
+    cost a thread start inside the host's slot, and the start waits for the new thread
+    to get the GIL: under hundreds of host threads that wait was most of a request."""
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, _Deadline]] = []
+        self._done: set[int] = set()
+        self._wake = threading.Condition()
+        self._count = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def add(self, deadline: _Deadline, seconds: float) -> int:
+        when = time.monotonic() + seconds
+        with self._wake:
+            token = next(self._count)
+            heapq.heappush(self._due, (when, token, deadline))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="fetch-deadlines")
+                self._thread.daemon = True
+                self._thread.start()
+            elif self._due[0][1] == token:
+                self._wake.notify()  # sooner than what the thread sleeps towards
+            return token
+
+    def remove(self, token: int) -> None:
+        with self._wake:
+            self._done.add(token)
+
+    def _run(self) -> None:
+        with self._wake:
+            while True:
+                while self._due and self._due[0][1] in self._done:
+                    self._done.discard(heapq.heappop(self._due)[1])
+                if not self._due:
+                    self._wake.wait()
+                    continue
+                when, _, deadline = self._due[0]
+                left = when - time.monotonic()
+                if left > 0:
+                    self._wake.wait(left)
+                    continue
+                heapq.heappop(self._due)
+                deadline.expire()
+
+
+_watchdog = _Watchdog()
+
+
 @contextlib.contextmanager
 def total_deadline(seconds: float) -> Iterator[_Deadline]:
     deadline = _Deadline()
     _current.deadline = deadline
-    timer = threading.Timer(seconds, deadline.expire)
-    timer.daemon = True
-    timer.start()
+    token = _watchdog.add(deadline, seconds)
     try:
         yield deadline
     finally:
-        timer.cancel()
+        _watchdog.remove(token)
         _current.deadline = None
 
 

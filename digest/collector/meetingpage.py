@@ -19,7 +19,7 @@ from lxml import etree
 from digest.collector.http_client import Fetched
 from digest.collector.moderngov import ParsedDocument
 from digest.collector.safexml import BadResponse
-from digest.htmltext import clean_inline
+from digest.htmltext import clean_inline, html_parser
 
 _SIZE_SUFFIX = re.compile(r"\s*(?:pdf\s*icon\s*)?\b(?:PDF|DOC|DOCX)\s+[\d.,]+\s*[KM]B\s*$", re.I)
 
@@ -30,7 +30,7 @@ def parse_documents(fetched: Fetched, base_url: str, meeting_id: str) -> tuple[P
     if not body.strip():
         raise BadResponse("the meeting page is empty")
     try:
-        root = lxml.html.document_fromstring(body)
+        root = lxml.html.document_fromstring(body, parser=html_parser())
     except (etree.ParserError, ValueError) as exc:
         raise BadResponse(f"the meeting page is not readable HTML ({exc})") from exc
     page_url = fetched.final_url or fetched.url

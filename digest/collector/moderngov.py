@@ -41,6 +41,7 @@ from digest.collector.safexml import (
     verbatim,
 )
 from digest.collector.sources import CouncilPlan, DetailAnswer, Listing, ValidatorSeen
+from digest.documents import kinds
 from digest.htmltext import clean_inline, html_to_text
 from digest.models import CouncilSystem
 
@@ -256,7 +257,11 @@ class ModernGovSource:
             )
         seen = ValidatorSeen(url, answer.validator, answer.sha256)
         if plan.pdf_text and page_url and _minutes_only_elsewhere(detail, plan):
-            return DetailAnswer(_with_page_documents(detail, page_url, plan, fetcher), seen, 2)
+            known = plan.known.get(source_id)
+            # The page is asked for only when it can add the minutes: not when GetMeeting
+            # links them itself, nor when they were found on the page before.
+            if not _lists_decisions(detail) and not (known and known.has_decisions_document):
+                return DetailAnswer(_with_page_documents(detail, page_url, plan, fetcher), seen, 2)
         return DetailAnswer(detail, seen)
 
     def meeting_page(
@@ -282,6 +287,16 @@ def _minutes_only_elsewhere(detail: MeetingDetail, plan: CouncilPlan) -> bool:
     if is_cancelled(detail.status_text):
         return False
     return not any(item.minutes_text for item in detail.items)
+
+
+def _lists_decisions(detail: MeetingDetail) -> bool:
+    """GetMeeting itself links printed minutes or a decision notice."""
+    return any(
+        kinds.reads_decisions(
+            kinds.classify(doc.title, doc.url, linked_to_item=doc.item_source_id is not None)
+        )
+        for doc in detail.documents
+    )
 
 
 def _with_page_documents(

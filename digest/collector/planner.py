@@ -9,6 +9,7 @@ So a re-poll with nothing new costs one request per listing page.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,7 +32,15 @@ from digest.collector.sources import (
     system_name,
 )
 from digest.config import CollectorConfig
-from digest.models import Council, CouncilSystem, FetchValidator, Meeting, MeetingStatus
+from digest.documents import kinds
+from digest.models import (
+    Council,
+    CouncilSystem,
+    Document,
+    FetchValidator,
+    Meeting,
+    MeetingStatus,
+)
 
 __all__ = ["CouncilFetch", "CouncilPlan", "KnownMeeting", "NothingToCollect", "ValidatorSeen"]
 
@@ -101,8 +110,22 @@ def make_plans(
             Meeting.source_url,
         ).where(Meeting.council_id.in_(ids))
     )
+    with_decisions = {
+        (council_id, source_id)
+        for council_id, source_id in session.execute(
+            sa.select(Meeting.council_id, Meeting.source_id)
+            .join(Document, Document.meeting_id == Meeting.id)
+            .where(
+                Meeting.council_id.in_(ids),
+                Document.kind.in_([k for k in kinds.KINDS if kinds.reads_decisions(k)]),
+            )
+            .distinct()
+        )
+    }
     for council_id, *values in rows:
         meeting = KnownMeeting(*values)
+        if (council_id, meeting.source_id) in with_decisions:
+            meeting = dataclasses.replace(meeting, has_decisions_document=True)
         known[council_id][meeting.source_id] = meeting
     stored: dict[int, list[FetchValidator]] = defaultdict(list)
     for row in session.scalars(sa.select(FetchValidator).where(FetchValidator.council_id.in_(ids))):

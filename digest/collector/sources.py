@@ -45,6 +45,9 @@ class KnownMeeting:
     minutes_published: bool
     detail_fetched_at: datetime | None
     source_url: str = ""
+    # Printed minutes or a decision notice already stored (from the meeting's page): the
+    # page need not be read again for them.
+    has_decisions_document: bool = False
 
     def waits_for_papers(self, now: datetime) -> bool:
         """An agenda still due before the meeting, or minutes still due after it."""

@@ -27,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from digest import search
 from digest.collector.http_client import Fetcher, FetchError, Validator
 from digest.config import CollectorConfig
 from digest.db import fit, is_postgres
@@ -236,6 +237,8 @@ def run_job(
             else None
         )
         items = apply_text(session, doc, now)
+        # Searchable from this same transaction: the text, or the items' minutes from it.
+        search.index_meetings(session, [session.get_one(Meeting, doc.meeting_id)])
     return Outcome(job.id, pages=len(result.pages), items=items)
 
 

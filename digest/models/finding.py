@@ -40,7 +40,12 @@ class SearchEntry(Base):
     a generated tsvector column with a GIN index on PostgreSQL."""
 
     __tablename__ = "search_entries"
-    __table_args__ = (sa.Index("ix_search_entries_council_key", "council_id", "sort_key"),)
+    __table_args__ = (
+        sa.Index("ix_search_entries_council_key", "council_id", "sort_key"),
+        # The topic filter reads topics from here, not from a row whose long body
+        # (document text) stands before it.
+        sa.Index("ix_search_entries_key_topics", "sort_key", "topics"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Newest first in one integer (see digest.search.sort_key): both engines read hits in
@@ -58,6 +63,9 @@ class SearchEntry(Base):
     kind: Mapped[str] = mapped_column(sa.String(20), default="item")
     title: Mapped[str] = mapped_column(sa.Text, default="")
     body: Mapped[str] = mapped_column(sa.Text, default="")
+    # The topics of the item (of the meeting, for the meeting itself) as " slug slug ",
+    # so the topic filter is one LIKE on either engine.
+    topics: Mapped[str] = mapped_column(sa.String(400), default="")
 
 
 class LookupCache(Base):

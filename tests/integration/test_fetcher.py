@@ -361,3 +361,21 @@ def test_two_names_for_one_address_share_one_politeness_gate(
     (first,) = fake_moderngov.requests_to("localhost")
     (second,) = fake_moderngov.requests_to("127.0.0.1")
     assert second.started - first.finished >= 0.45
+
+
+def test_one_watchdog_cuts_each_request_at_its_own_deadline() -> None:
+    """A short deadline registered after a long one still fires on time; a finished
+    request's deadline never fires."""
+    from digest.collector.connections import _Deadline, _Watchdog
+
+    watchdog = _Watchdog()
+    long, short, finished = _Deadline(), _Deadline(), _Deadline()
+    watchdog.add(long, 60.0)
+    watchdog.remove(watchdog.add(finished, 0.1))
+    started = time.monotonic()
+    watchdog.add(short, 0.2)
+    while not short.expired and time.monotonic() - started < 2:
+        time.sleep(0.01)
+    assert short.expired and 0.15 < time.monotonic() - started < 1.0
+    time.sleep(0.1)
+    assert not long.expired and not finished.expired

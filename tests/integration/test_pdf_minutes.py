@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
-from digest import councils
+from digest import councils, search
 from digest.cli import main
 from digest.clock import utcnow
 from digest.documents import extract as extraction
@@ -49,6 +49,7 @@ PDFS = Path(__file__).resolve().parent.parent / "fixtures" / "pdf"
 PDF = "application/pdf"
 ADMIN = "admin@councildigest.example.org"
 PASSWORD = "correct horse battery staple"
+PAGE = "ieListDocuments.aspx"
 
 
 def _pdf(name: str) -> Reply:
@@ -196,6 +197,14 @@ def test_pdf_minutes_reach_the_meeting_page_the_digest_and_the_api(
 
     result = _extract(rt)
     assert result.read == 3 and len(result.problems) == 4, result.summary()
+    # The text read is searchable at once: a report's text as a document of its own, the
+    # printed minutes as the items' minutes they were shared out to.
+    with rt.read_sessions() as session:
+        report_hits = search.search(session, search.SearchQuery("substantial investment")).hits
+        minutes_hits = search.search(session, search.SearchQuery("assistive technology")).hits
+    assert [(h.kind, h.title) for h in report_hits] == [("document", "Leisure consultation report")]
+    assert "<mark>investment</mark>" in report_hits[0].snippet
+    assert {h.kind for h in minutes_hits} == {"decision"}
 
     items = _items(rt, "9001")
     assert items["Leisure Facilities - Public Consultation"].resolutions == [
@@ -289,6 +298,33 @@ def test_pdf_minutes_reach_the_meeting_page_the_digest_and_the_api(
         assert "Decisions read from the council" in body  # the source, linked
         assert "Printed minutes 12th-Nov-2026.pdf" in body.replace("%20", " ")
         assert "Housing Revenue Account Business Plan 2026-2056 be approved" in body
+
+
+def test_the_meeting_page_is_read_only_while_it_can_add_the_minutes(
+    rt: Runtime, clock: Clock, fake_moderngov: FakeModernGov
+) -> None:
+    site = _site(rt, fake_moderngov)
+    # A fourth held meeting whose GetMeeting links its printed minutes itself.
+    site.meetings.append(
+        FakeMeeting(
+            "9005", "34", "Planning Committee", rt.now().date() - timedelta(days=2),
+            items=[agenda_item("501", "1", "Minutes", documents=(
+                ("Printed minutes", "documents/g9005/Printed minutes.pdf"),))],
+        )
+    )  # fmt: skip
+    collect(rt, "wigan")
+    pages = [r.query for r in fake_moderngov.requests_to(HOST) if r.operation == PAGE]
+    assert sorted(pages) == [
+        f"CId={c}&MId={m}" for c, m in (("31", "9001"), ("32", "9002"), ("33", "9003"))
+    ]
+    # Past `recheck_hours` the held meetings still waiting for minutes are asked for
+    # again, but their pages gave minutes or decision PDFs already: not read again.
+    clock.advance(hours=rt.config.collector.recheck_hours + 1)
+    fake_moderngov.clear_log()
+    collect(rt, "wigan")
+    again = fake_moderngov.requests_to(HOST)
+    assert any(r.operation == "GetMeeting" and "9003" in r.query for r in again)
+    assert not [r for r in again if r.operation == PAGE]
 
 
 def test_an_unchanged_pdf_is_not_read_twice_and_an_oversized_one_is_refused(

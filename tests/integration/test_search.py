@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from digest import search
-from digest.models import Meeting
+from digest.models import AgendaItem, Council, Document, Meeting
 from digest.runtime import Runtime
 from tests.integration.collecting import collect, point_at_fake
 from tests.support.meetings import Item, add_meeting, enable, manchester_items
@@ -216,3 +217,70 @@ def test_totals_with_and_without_filters_past_the_last_page(rt: Runtime) -> None
         assert (second.total, len(second.hits), second.has_next) == (23, 3, False)
         beyond = run(rt, "tree preservation", page=3, **filters)
         assert (beyond.total, beyond.hits) == (23, [])
+
+
+def test_topic_filter(rt: Runtime) -> None:
+    arrange(rt)
+    with rt.sessions.begin() as session:
+        wigan = session.scalars(sa.select(Council).where(Council.slug == "wigan")).one()
+        library = add_meeting(
+            session, wigan, on=DAY - timedelta(days=5), committee="Cabinet",
+            items=[Item("Library opening hours",
+                        agenda="Longer library hours beside the school transport hub.")],
+        )  # fmt: skip
+        search.index_meetings(session, [library])
+    everything = titles(run(rt, "school transport"))
+    assert ("2026-10-28", "Library opening hours") in everything
+    # The library item mentions school transport but is not about it, and the other way.
+    assert titles(run(rt, "school transport", topic="transport")) == SCHOOL_TRANSPORT
+    assert titles(run(rt, "school transport", topic="culture-libraries")) == [
+        ("2026-10-28", "Library opening hours")
+    ]
+    # A private item's topics come from its public title.
+    assert titles(run(rt, "school transport", topic="workforce-contracts")) == SCHOOL_TRANSPORT[:1]
+    # The meeting itself carries the topics of its items.
+    cabinet = run(rt, "cabinet", topic="culture-libraries")
+    assert [(h.kind, h.start_date.isoformat()) for h in cabinet.hits] == [("meeting", "2026-10-28")]
+    assert titles(run(rt, "school transport", topic="pensions")) == []
+    with pytest.raises(search.BadSearch, match="no topic"):
+        run(rt, "school transport", topic="no-such-topic")
+
+
+def test_document_text_is_searched_with_a_short_snippet(rt: Runtime) -> None:
+    long_text = (
+        "Officers reviewed the network. " * 3000
+        + ("The zebra crossing on Library Road will be upgraded to a signalled crossing. ")
+        + "Further routine text follows. " * 1000
+    )
+    with rt.sessions.begin() as session:
+        wigan = enable(session, "wigan", rt.now())
+        meeting = add_meeting(
+            session, wigan, on=DAY, committee="Highways Committee",
+            items=[Item("Road safety schemes", minutes="RESOLVED: the schemes are approved.",
+                        documents=[("Road safety report", "https://example.org/r.pdf")]),
+                   Item("Exempt: land sale", restricted=True,
+                        documents=[("Land valuation", "https://example.org/v.pdf")])],
+            documents=[("Printed minutes", "https://example.org/m.pdf")],
+        )  # fmt: skip
+        docs = {d.title: d for d in session.scalars(sa.select(Document))}
+        docs["Road safety report"].text = long_text
+        docs["Land valuation"].text = "Zebra crossing land valued at one million pounds."
+        docs["Printed minutes"].text = "Minutes: the zebra crossing scheme was approved."
+        # The printed minutes were shared out to the items: found there, not twice.
+        items = {i.title: i for i in session.scalars(sa.select(AgendaItem))}
+        items["Road safety schemes"].minutes_document_id = docs["Printed minutes"].id
+        items["Road safety schemes"].minutes_text = "Minutes: the zebra crossing was approved."
+        items["Road safety schemes"].topics = ["transport"]
+        search.index_meetings(session, [meeting])
+    found = run(rt, "zebra crossings")
+    assert [(h.kind, h.title) for h in found.hits] == [
+        ("item", "Road safety schemes"),
+        ("document", "Road safety report"),
+    ]
+    snippet = found.hits[1].snippet
+    assert "<mark>zebra</mark> <mark>crossing</mark> on Library Road" in snippet
+    assert len(snippet) < search.SNIPPET_CHARS + 100
+    assert titles(run(rt, "land valued")) == []
+    # Topics of a document are those of its item.
+    assert run(rt, "zebra", topic="transport").total == 2
+    assert run(rt, "zebra", topic="housing").total == 0

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import defusedxml.ElementTree as SafeET
 import pytest
 
-from digest.htmltext import clean_inline, html_to_text
+from digest.htmltext import clean_inline, html_parser, html_to_text
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "moderngov"
 
@@ -79,3 +80,14 @@ def test_double_escaped_markup_and_entities() -> None:
 
 def test_broken_markup_still_gives_text() -> None:
     assert html_to_text("<p>unclosed <b>bold <i>and italic") == "unclosed bold and italic"
+
+
+def test_each_thread_parses_with_its_own_parser() -> None:
+    # lxml serialises threads that share a parser (the collector's host threads did).
+    mine = html_parser()
+    assert html_parser() is mine
+    seen: list[object] = []
+    thread = threading.Thread(target=lambda: seen.append(html_parser()))
+    thread.start()
+    thread.join()
+    assert seen and seen[0] is not mine
