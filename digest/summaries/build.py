@@ -42,6 +42,7 @@ from digest.summaries.meeting import load_meetings
 from digest.summaries.selection import Selection, select_meetings
 from digest.summaries.weekly import Sections, SiteInfo, render_digest
 from digest.summaries.weeks import IsoWeek
+from digest.topic_digests import FilteredRenderer
 from digest.topics import taxonomy, valid_selection
 
 QUIET_SKIP = "skip"
@@ -114,25 +115,33 @@ def build_council_digest(
     if digest is None:
         content = _Content.load(session, council.id, week, settings.site.tz)
         digest = _render_and_store(session, council, week, now, settings, links, content, ())
-    queued = 0
-    for key, recipients in _recipients(session, council, digest, settings.secret_key).items():
-        chosen = digest
-        if key:
+        session.flush()
+        # The archive and the next weeks' selections go by the whole council's digest.
+        session.add_all(
+            DigestMeeting(digest_id=digest.id, meeting_id=meeting_id, section=section)
+            for section, ids in content.selection.sections()
+            for meeting_id in ids
+        )
+    groups = _recipients(session, council, digest, settings.secret_key)
+    chosen: dict[str, Digest] = {"": digest}
+    for key in groups:
+        if key and key not in chosen:
             found = stored.get(key)
             if found is None:
                 content = content or _Content.load(session, council.id, week, settings.site.tz)
                 found = _render_and_store(
                     session, council, week, now, settings, links, content, tuple(key.split(","))
                 )
-            chosen = found
-        if chosen.is_quiet and settings.quiet_weeks == QUIET_SKIP:
-            continue
-        queued += outbox.enqueue_many(
-            session,
-            _outbox_rows(council, digest, chosen, recipients),
-            now=now,
-            domain=settings.domain,
-        )
+            chosen[key] = found
+    # One flush for every selection's digest, one insert for everyone's outbox row.
+    session.flush()
+    rows = [
+        row
+        for key, recipients in groups.items()
+        if not (chosen[key].is_quiet and settings.quiet_weeks == QUIET_SKIP)
+        for row in _outbox_rows(council, digest, chosen[key], recipients)
+    ]
+    queued = outbox.enqueue_many(session, rows, now=now, domain=settings.domain)
     return CouncilBuild(
         slug=council.slug,
         digest_id=digest.id,
@@ -162,6 +171,8 @@ class _Content:
     # Renderings by what they show: selections that keep the same items and name the
     # same topics share one rendering (each still gets its own row).
     rendered: dict[tuple[Any, ...], Digest] = field(default_factory=dict)
+    # Blocks shared between the selections' renderings (digest.topic_digests).
+    renderer: FilteredRenderer | None = None
 
     @classmethod
     def load(cls, session: Session, council_id: int, week: IsoWeek, tz: ZoneInfo) -> _Content:
@@ -269,43 +280,38 @@ def _render_and_store(
     content: _Content,
     topics: tuple[str, ...],
 ) -> Digest:
+    """A new Digest row for the topic selection (all topics when empty), added to the
+    session unflushed: the caller flushes once for all of a council's selections."""
     sections, empty = content.sections(topics)
     digest = Digest(council_id=council.id, week=week.label, topics=",".join(topics), built_at=now)
+    session.add(digest)
     if empty and topics and settings.quiet_weeks == QUIET_SKIP:
         # Nothing on these topics and nothing will be sent: no need to render.
         digest.subject, digest.body_text, digest.body_html = "", "", ""
         digest.counts, digest.is_quiet = {}, True
-        session.add(digest)
-        session.flush()
         return digest
     key = _content_key(sections) if topics else None
     twin = content.rendered.get(key) if key is not None else None
     if twin is not None:
         for column in ("subject", "body_text", "body_html", "web_html", "counts", "is_quiet"):
             setattr(digest, column, getattr(twin, column))
-        session.add(digest)
-        session.flush()
         return digest
-    rendered = render_digest(
-        council, week, sections, now=now, site=settings.site, links=links, web=not topics
-    )
+    if topics:
+        if content.renderer is None:
+            content.renderer = FilteredRenderer(
+                council, week, now=now, site=settings.site, links=links
+            )
+        rendered = content.renderer.render(sections)
+    else:
+        rendered = render_digest(council, week, sections, now=now, site=settings.site, links=links)
     digest.subject = rendered.email.subject
     digest.body_text = rendered.email.text
     digest.body_html = rendered.email.html
     digest.web_html = rendered.web_html
     digest.counts = {**rendered.view.counts, "detail_level": rendered.view.level}
     digest.is_quiet = empty
-    session.add(digest)
-    session.flush()
     if key is not None:
         content.rendered[key] = digest
-    if not topics:
-        # The archive and the next weeks' selections go by the whole council's digest.
-        session.add_all(
-            DigestMeeting(digest_id=digest.id, meeting_id=meeting_id, section=section)
-            for section, ids in content.selection.sections()
-            for meeting_id in ids
-        )
     return digest
 
 

@@ -172,6 +172,52 @@ def report_section_text(section: str) -> str:
 _NUMBERED = re.compile(r"^\s*(?:\(?[a-z0-9]{1,3}[.)]|\d{1,2}\.\d{1,2}\.?)\s")
 
 
+class Facts:
+    """What `summarise` reads from a meeting's items and papers. A meeting summarised
+    many times over (once per topic selection, digest.topic_digests) shares one memo,
+    so each item's minutes are read once; without a memo nothing is kept."""
+
+    def __init__(self, *, memo: bool = True) -> None:
+        self._memo = memo
+        self._decided: dict[int, list[str]] = {}
+        self._asked: dict[int, list[str]] = {}
+        self._papers: dict[int, list[Paper]] = {}
+        self._topics: dict[int, list[Topic]] = {}
+
+    def decided(self, item: AgendaItem) -> list[str]:
+        if not self._memo:
+            return resolutions_of(item)
+        found = self._decided.get(item.id)
+        if found is None:
+            found = self._decided[item.id] = resolutions_of(item)
+        return found
+
+    def asked(self, item: AgendaItem) -> list[str]:
+        if not self._memo:
+            return asked_of(item)
+        found = self._asked.get(item.id)
+        if found is None:
+            found = self._asked[item.id] = asked_of(item)
+        return found
+
+    def papers(self, meeting: Meeting) -> list[Paper]:
+        if not self._memo:
+            return papers(meeting.documents)
+        found = self._papers.get(meeting.id)
+        if found is None:
+            found = self._papers[meeting.id] = papers(meeting.documents)
+        return found
+
+    def topics(self, meeting: Meeting) -> list[Topic]:
+        found = self._topics.get(meeting.id) if self._memo else None
+        if found is None:
+            tax = taxonomy()
+            found = [t for t in map(tax.get, meeting_topics(meeting.items)) if t is not None]
+            if self._memo:
+                self._topics[meeting.id] = found
+        return found
+
+
 def load_meetings(session: Session, ids: Sequence[int]) -> list[Meeting]:
     """Meetings with their items, documents and attendees, soonest first."""
     if not ids:
@@ -222,11 +268,13 @@ def summarise(
     page_url: Callable[[Meeting], str],
     limits: Limits = FULL,
     only: Callable[[AgendaItem], bool] | None = None,
+    facts: Facts | None = None,
 ) -> MeetingSummary:
     """Summarise a meeting loaded with `load_meetings`. Glossary terms are footnoted in
     reading order, so call this in the order the summaries will be shown. `only` keeps
     just the items it accepts (a digest filtered to some topics); the others are left
     out entirely, neither listed nor counted."""
+    facts = facts or Facts(memo=False)
     # Headings and link texts carry no footnote markers: a marker inside a link or a
     # heading is read out and clicked as part of it.
     heading = Annotated.plain(heading_of(meeting))
@@ -243,10 +291,11 @@ def summarise(
         if item.is_restricted:
             private += 1
             continue
-        decided = resolutions_of(item)
+        decided = facts.decided(item)
+        asked = facts.asked(item) if not held else []
         decisions.append(Decided(item.title, decided))
         if not held:
-            asks.append(Decided(item.title, asked_of(item)))
+            asks.append(Decided(item.title, asked))
         kind = procedural_kind(item.title)
         if kind is not None and is_routine(decided):
             if kind.value not in routine:
@@ -255,9 +304,8 @@ def summarise(
         public_items += 1
         if limits.items is not None and len(items) >= limits.items:
             continue
-        items.append(_item(item, decided, notes, limits, asks=not held))
-    tax = taxonomy()
-    all_papers = papers(meeting.documents)
+        items.append(_item(item, decided, notes, limits, asked=asked))
+    all_papers = facts.papers(meeting)
     shown_papers = all_papers if limits.papers is None else all_papers[: limits.papers]
     return MeetingSummary(
         id=meeting.id,
@@ -289,7 +337,7 @@ def summarise(
         else [],
         decisions_source=_decisions_source(meeting, all_papers),
         summary=_plain(meeting, decisions, private, tz=tz, now=now, asks=asks),
-        topics=[t for t in map(tax.get, meeting_topics(meeting.items)) if t is not None],
+        topics=facts.topics(meeting),
     )
 
 
@@ -331,8 +379,9 @@ def _decisions_source(meeting: Meeting, all_papers: list[Paper]) -> Paper | None
 
 
 def _item(
-    item: AgendaItem, decided: list[str], notes: Footnoter, limits: Limits, *, asks: bool
+    item: AgendaItem, decided: list[str], notes: Footnoter, limits: Limits, *, asked: list[str]
 ) -> ItemSummary:
+    """`asked`: what the item asks the meeting to decide, for a meeting not yet held."""
     title = notes.annotate(item.title)
     about = description(item.agenda_text, item.title, limits.description_chars)
     if (
@@ -358,9 +407,7 @@ def _item(
         outcomes=outcomes,
         hidden_outcomes=len(decided) - len(shown),
         note=note,
-        asks=[notes.annotate(shorten(a, limits.outcome_chars)) for a in asked_of(item)][
-            : limits.outcomes
-        ]
-        if asks and not decided
+        asks=[notes.annotate(shorten(a, limits.outcome_chars)) for a in asked][: limits.outcomes]
+        if asked and not decided
         else [],
     )

@@ -156,12 +156,45 @@ def build_view(
             for m in meetings
         ]
 
-    bare = Limits(items=0, outcomes=0, description_chars=0, papers=0, note_chars=0,
-                  attendees=False)  # fmt: skip
     reported = many(sections.reported, limits)
-    cancelled = many(sections.cancelled, bare)
+    cancelled = many(sections.cancelled, BARE)
     minutes = many(sections.minutes, limits)
     upcoming = many(sections.upcoming, limits)
+    return view_of(
+        council,
+        week,
+        (reported, cancelled, minutes, upcoming),
+        list(notes.notes),
+        now=now,
+        site=site,
+        links=links,
+        level=level,
+        topics_note=sections.topics_note,
+    )
+
+
+# Cancelled meetings are only named.
+BARE = Limits(items=0, outcomes=0, description_chars=0, papers=0, note_chars=0, attendees=False)
+
+
+def view_of(
+    council: Council,
+    week: IsoWeek,
+    summaries: tuple[
+        list[MeetingSummary], list[MeetingSummary], list[MeetingSummary], list[MeetingSummary]
+    ],
+    footnotes: list[Footnote],
+    *,
+    now: datetime,
+    site: SiteInfo,
+    links: Links,
+    level: int,
+    topics_note: str = "",
+) -> DigestView:
+    """The digest's view from its meetings' summaries (reported, cancelled, minutes,
+    upcoming) and the footnotes they use."""
+    tz = site.tz
+    reported, cancelled, minutes, upcoming = summaries
     counts = {
         "reported": len(reported),
         "decisions": sum(m.decisions for m in reported) + sum(m.decisions for m in minutes),
@@ -190,13 +223,13 @@ def build_view(
         council_url=links.council(council.slug),
         archive_url=links.digests(council.slug),
         digest_url=links.digest(council.slug, week.label),
-        footnotes=list(notes.notes),
+        footnotes=footnotes,
         level=level,
-        topics_note=sections.topics_note,
+        topics_note=topics_note,
     )
 
 
-def _context(view: DigestView, site: SiteInfo) -> dict[str, Any]:
+def context_of(view: DigestView, site: SiteInfo) -> dict[str, Any]:
     return {
         "d": view,
         "site_name": site.name,
@@ -216,16 +249,17 @@ def render_digest(
     site: SiteInfo,
     links: Links,
     web: bool = True,
+    first_level: int = 0,
 ) -> RenderedDigest:
-    """Render at the most detailed level whose HTML fits the budget; `web` also renders
-    the archive's copy (digests filtered to topics have none)."""
+    """Render at the most detailed level (from `first_level` on) whose HTML fits the
+    budget; `web` also renders the archive's copy (digests filtered to topics have none)."""
     content = environment().get_template("email/weekly_digest/_content.html")
-    for level in range(len(LEVELS)):
+    for level in range(first_level, len(LEVELS)):
         view = build_view(council, week, sections, now=now, site=site, links=links, level=level)
         # The HTML content is rendered once and shared by the email and the web archive.
         # It is our own template's autoescaped output, so it is passed on as markup.
-        html = Markup(content.render(_context(view, site)))  # noqa: S704
-        email = render_email("weekly_digest", content=html, **_context(view, site))
+        html = Markup(content.render(context_of(view, site)))  # noqa: S704
+        email = render_email("weekly_digest", content=html, **context_of(view, site))
         if len(email.html.encode()) <= HTML_BUDGET:
             break
     web_html = (
