@@ -4,23 +4,24 @@ per council-week.
 A council with a few hundred subscribers has dozens of distinct topic selections, and
 each selection's digest is the whole digest's meetings cut down to the matching items.
 Rendering each from scratch (summaries, templates, CSS inlining) made a week's build
-with topic choices several times slower than the whole-council build. Here a meeting's
-block is rendered once per (level, section, meeting, items kept) and reused by every
-selection that shows the same block; the frame around the content (head, masthead,
-footer) is rendered and inlined once per council-week. A selection then costs a small
-template render and string joins.
+with topic choices several times slower than the whole-council build. Here each agenda
+item is summarised and rendered once per detail level, a meeting's block once per
+(level, section, meeting, items kept) from its rendered items, and the frame around the
+content (head, masthead, footer) once per council-week; every selection that shows the
+same block reuses it. A selection then costs a small template render and string joins.
 
 The output is the same as `weekly.render_digest` gives for the same sections (a test
-compares them): footnote numbers depend on which blocks come before, so blocks are
-rendered with markers naming the glossary term, and each selection numbers them in
-reading order, the way `Footnoter` would have.
+compares them): footnote numbers depend on what comes before, so texts are rendered with
+a marker at each glossary term's first use in an item, and each selection numbers the
+markers in reading order, keeping only the first use of each term, the way `Footnoter`
+would have.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -32,15 +33,18 @@ from digest.mail.headers import header_text
 from digest.mail.render import RenderedEmail, environment, inline_css, tidy_text
 from digest.models import AgendaItem, Council, Meeting
 from digest.summaries.glossary import Annotated, Footnote, Footnoter, Segment, glossary
-from digest.summaries.meeting import Facts, MeetingSummary, summarise
+from digest.summaries.meeting import Facts, ItemSummary, Limits, MeetingSummary, summarise
 from digest.summaries.weekly import (
     BARE,
     HTML_BUDGET,
     LEVELS,
+    DigestView,
     RenderedDigest,
     Sections,
     SiteInfo,
     context_of,
+    counts_of,
+    header_line,
     view_of,
 )
 from digest.summaries.weeks import IsoWeek
@@ -49,6 +53,7 @@ from digest.summaries.weeks import IsoWeek
 # the CSS inliner.
 _NOTE = re.compile("\ue000(\\d+)\ue001")
 _SLOT = re.compile("\ue002(\\d+)\ue003")
+_ITEM = re.compile("\ue005(\\d+)\ue006")
 _FRAME = "\ue004"
 _STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 _SECTIONS = ("reported", "cancelled", "minutes", "upcoming")
@@ -56,10 +61,12 @@ _SECTIONS = ("reported", "cancelled", "minutes", "upcoming")
 
 @dataclass
 class MarkingFootnoter(Footnoter):
-    """A Footnoter that marks each term's first use with the term's glossary index
-    instead of a number, recording the order the terms were first used in."""
+    """A Footnoter that puts a marker where it would number a term: a number of its own
+    (an index into `table`, which records the term's glossary index), so that whoever
+    composes the digest can number each marker, or drop it, afterwards."""
 
-    terms: list[int] = field(default_factory=list)
+    table: list[int] = field(default_factory=list)
+    marks: list[int] = field(default_factory=list)  # this footnoter's markers, in order
 
     def annotate(self, text: str) -> Annotated:
         if not text:
@@ -69,13 +76,63 @@ class MarkingFootnoter(Footnoter):
         for _start, end, index in self.glossary.find(text):
             if index in self._numbers:
                 continue
-            self._numbers[index] = len(self.terms) + 1
-            self.terms.append(index)
-            segments.append(Segment(f"{text[position:end]}\ue000{index}\ue001"))
+            mark = len(self.table)
+            self.table.append(index)
+            self._numbers[index] = mark
+            self.marks.append(mark)
+            segments.append(Segment(f"{text[position:end]}\ue000{mark}\ue001"))
             position = end
         if position < len(text) or not segments:
             segments.append(Segment(text[position:]))
         return Annotated(tuple(segments))
+
+
+@dataclass(frozen=True)
+class _ItemSlot(ItemSummary):
+    """An item's summary with its rendering, printed by the meeting block as it is."""
+
+    pre_html: Markup = field(default_factory=Markup)
+    pre_text: str = ""
+    marks: tuple[int, ...] = ()
+
+
+class _MarkingFacts(Facts):
+    """Facts that keep each item's summary and rendering, with footnote markers."""
+
+    def __init__(
+        self,
+        like: Facts | None,
+        table: list[int],
+        macros: tuple[Any, Any],
+        inline: Callable[[str], Markup],
+    ) -> None:
+        super().__init__(like=like)
+        self._table = table
+        self._macros = macros
+        self._inline = inline
+        self._items: dict[tuple[int, Limits], _ItemSlot] = {}
+
+    def item(
+        self,
+        item: AgendaItem,
+        decided: list[str],
+        notes: Footnoter,
+        limits: Limits,
+        asked: list[str],
+    ) -> ItemSummary:
+        key = (item.id, limits)
+        found = self._items.get(key)
+        if found is None:
+            marking = MarkingFootnoter(notes.glossary, table=self._table)
+            summary = super().item(item, decided, marking, limits, asked)
+            html, text = self._macros
+            found = self._items[key] = _ItemSlot(
+                **{f.name: getattr(summary, f.name) for f in fields(ItemSummary)},
+                pre_html=self._inline(html(summary)),
+                pre_text=str(text(summary)),
+                marks=tuple(marking.marks),
+            )
+        return found
 
 
 @dataclass(frozen=True)
@@ -92,7 +149,7 @@ class _Block:
     slot: _Slot
     html: str  # CSS inlined, footnotes marked
     text: str
-    terms: tuple[int, ...]  # glossary indexes in the order first used
+    marks: tuple[int, ...]  # footnote markers in reading order
 
 
 @dataclass
@@ -100,6 +157,7 @@ class _Frame:
     head: str  # the inlined email up to the content
     tail: str
     css: str  # the email's stylesheet, for inlining pieces of content
+    view: DigestView  # the council's week with nothing in it
 
 
 class FilteredRenderer:
@@ -107,27 +165,41 @@ class FilteredRenderer:
     kept between selections. Use one per council and week."""
 
     def __init__(
-        self, council: Council, week: IsoWeek, *, now: datetime, site: SiteInfo, links: Links
+        self,
+        council: Council,
+        week: IsoWeek,
+        *,
+        now: datetime,
+        site: SiteInfo,
+        links: Links,
+        facts: Facts | None = None,
     ) -> None:
+        """`facts`: what the whole council's digest already read from the same items."""
         self.council = council
         self.week = week
         self.now = now
         self.site = site
         self.links = links
-        self.facts = Facts()
         self._blocks: dict[tuple[Any, ...], _Block] = {}
         self._by_number: list[_Block] = []
         self._frame: _Frame | None = None
+        self._subjects: dict[tuple[Any, ...], str] = {}
+        self._table: list[int] = []  # footnote marker -> glossary index
         env = environment()
         self._content = env.get_template("email/weekly_digest/_content.html")
         self._text = env.get_template("email/weekly_digest/body.txt")
         self._subject = env.get_template("email/weekly_digest/subject.txt")
-        self._macro_html: Callable[..., Any] = env.get_template(
-            "email/weekly_digest/_macros.html"
-        ).module.meeting_block  # type: ignore[attr-defined]
-        self._macro_text: Callable[..., Any] = env.get_template(
-            "email/weekly_digest/_macros.txt"
-        ).module.meeting_block  # type: ignore[attr-defined]
+        html = env.get_template("email/weekly_digest/_macros.html").module
+        text = env.get_template("email/weekly_digest/_macros.txt").module
+        self._macro_html: Callable[..., Any] = html.meeting_block  # type: ignore[attr-defined]
+        self._macro_text: Callable[..., Any] = text.meeting_block  # type: ignore[attr-defined]
+        self._items_html: list[str] = []  # CSS inlined, by item placeholder
+        self.facts = _MarkingFacts(
+            facts,
+            self._table,
+            (html.agenda_item, text.agenda_item),  # type: ignore[attr-defined]
+            self._inline_item,
+        )
 
     def render(self, sections: Sections) -> RenderedDigest:
         """As `weekly.render_digest(..., web=False)`: the most detailed level that fits
@@ -146,48 +218,61 @@ class FilteredRenderer:
         ]
         # Footnotes numbered in reading order; a term is numbered where first used.
         numbers: dict[int, int] = {}
-        owned: dict[int, set[int]] = {}
+        first: dict[int, int] = {}  # marker -> number, for the markers that keep theirs
+        table = self._table
         for block in (b for blocks in chosen for b in blocks):
-            mine = owned.setdefault(id(block), set())
-            for term in block.terms:
+            for mark in block.marks:
+                term = table[mark]
                 if term not in numbers:
-                    numbers[term] = len(numbers) + 1
-                    mine.add(term)
+                    first[mark] = numbers[term] = len(numbers) + 1
         terms = glossary().terms
         footnotes = [Footnote(n, terms[t].term, terms[t].definition) for t, n in numbers.items()]
         summaries: list[list[MeetingSummary]] = [[b.slot for b in blocks] for blocks in chosen]
-        view = view_of(
-            self.council,
-            self.week,
-            (summaries[0], summaries[1], summaries[2], summaries[3]),
-            footnotes,
-            now=self.now,
-            site=self.site,
-            links=self.links,
+        four = (summaries[0], summaries[1], summaries[2], summaries[3])
+        counts = counts_of(four)
+        # What depends only on the council and the week is worked out once, for the frame.
+        view = replace(
+            self._frame_for().view,
+            reported=four[0],
+            cancelled=four[1],
+            minutes=four[2],
+            upcoming=four[3],
+            header_line=header_line(counts),
+            counts=counts,
+            footnotes=footnotes,
             level=level,
             topics_note=sections.topics_note,
         )
         context = context_of(view, self.site)
         present = {b.slot.pre_text: b for blocks in chosen for b in blocks}
 
-        def fill(text: str, html: bool) -> str:
-            def block(match: re.Match[str]) -> str:
-                found = present[match.group(0)]
-                body = found.html if html else found.text
-                if not found.terms:
-                    return body
-                mine = owned[id(found)]
-                return _NOTE.sub(lambda m: _note(int(m.group(1)), mine, numbers, html), body)
+        def html_note(match: re.Match[str]) -> str:
+            number = first.get(int(match.group(1)))
+            return f"<sup>[{number}]</sup>" if number else ""
 
-            return _SLOT.sub(block, text)
+        def text_note(match: re.Match[str]) -> str:
+            number = first.get(int(match.group(1)))
+            return f" [{number}]" if number else ""
 
         content = css_inline.inline_fragment(self._content.render(context), frame.css)
-        html = frame.head + fill(content, True) + frame.tail
-        text = tidy_text(fill(self._text.render(context), False))
-        subject = header_text(self._subject.render(context))
+        content = _SLOT.sub(lambda m: present[m.group(0)].html, content)
+        html = frame.head + _NOTE.sub(html_note, content) + frame.tail
+        text = _SLOT.sub(lambda m: present[m.group(0)].text, self._text.render(context))
+        text = tidy_text(_NOTE.sub(text_note, text))
         return RenderedDigest(
-            email=RenderedEmail(subject=subject, text=text, html=html), web_html="", view=view
+            email=RenderedEmail(subject=self._subject_for(context), text=text, html=html),
+            web_html="",
+            view=view,
         )
+
+    def _subject_for(self, context: dict[str, Any]) -> str:
+        """Subjects say only the counts: few differ between selections."""
+        view: DigestView = context["d"]
+        key = (view.is_quiet, *sorted(view.counts.items()))
+        found = self._subjects.get(key)
+        if found is None:
+            found = self._subjects[key] = header_text(self._subject.render(context))
+        return found
 
     def _block(
         self,
@@ -202,12 +287,12 @@ class FilteredRenderer:
         if found is not None:
             return found
         keep = set(kept)
-        notes = MarkingFootnoter(glossary())
         summary = summarise(
             meeting,
             tz=self.site.tz,
             now=self.now,
-            notes=notes,
+            # Items are annotated by self.facts, each with markers of its own.
+            notes=glossary().footnoter(),
             page_url=lambda m: self.links.meeting(self.council.slug, m.id),
             limits=BARE if section == "cancelled" else LEVELS[level],
             only=lambda i: i.id in keep,
@@ -220,16 +305,29 @@ class FilteredRenderer:
             pre_html=Markup(placeholder),  # noqa: S704 - our own placeholder, no input
             pre_text=placeholder,
         )
-        html = str(self._macro_html(summary, section))
+        html = css_inline.inline_fragment(
+            str(self._macro_html(summary, section)), self._frame_for().css
+        )
         block = _Block(
             slot=slot,
-            html=css_inline.inline_fragment(html, self._frame_for().css),
+            html=_ITEM.sub(lambda m: self._items_html[int(m.group(1))], html),
             text=str(self._macro_text(summary, section)),
-            terms=tuple(notes.terms),
+            marks=tuple(
+                mark for i in summary.items if isinstance(i, _ItemSlot) for mark in i.marks
+            ),
         )
         self._blocks[key] = block
         self._by_number.append(block)
         return block
+
+    def _inline_item(self, html: str) -> Markup:
+        """An item's HTML inlined once, where its list puts it (`.dg-items li`); the
+        meeting blocks show a placeholder, so each block inlines only its own lines."""
+        wrapped = css_inline.inline_fragment(
+            f'<ul class="dg-items">{html}</ul>', self._frame_for().css
+        )
+        self._items_html.append(wrapped[wrapped.index(">") + 1 : wrapped.rindex("</ul>")])
+        return Markup(f"\ue005{len(self._items_html) - 1}\ue006")  # noqa: S704 - ours
 
     def _frame_for(self) -> _Frame:
         """Everything around the content depends only on the council and the week."""
@@ -249,12 +347,5 @@ class FilteredRenderer:
             raw = page.render(context)
             css = "\n".join(_STYLE.findall(raw))
             head, tail = inline_css(raw).split(_FRAME)
-            self._frame = _Frame(head=head, tail=tail, css=css)
+            self._frame = _Frame(head=head, tail=tail, css=css, view=empty)
         return self._frame
-
-
-def _note(term: int, mine: set[int], numbers: dict[int, int], html: bool) -> str:
-    """A marked term: its number where this block is the first to use it, else nothing."""
-    if term not in mine:
-        return ""
-    return f"<sup>[{numbers[term]}]</sup>" if html else f" [{numbers[term]}]"

@@ -38,7 +38,7 @@ from digest.models import (
     Subscription,
     SubscriptionStatus,
 )
-from digest.summaries.meeting import load_meetings
+from digest.summaries.meeting import Facts, load_meetings
 from digest.summaries.selection import Selection, select_meetings
 from digest.summaries.weekly import Sections, SiteInfo, render_digest
 from digest.summaries.weeks import IsoWeek
@@ -173,12 +173,21 @@ class _Content:
     rendered: dict[tuple[Any, ...], Digest] = field(default_factory=dict)
     # Blocks shared between the selections' renderings (digest.topic_digests).
     renderer: FilteredRenderer | None = None
+    # What every rendering reads from the items (their decisions, papers, ...), read once.
+    facts: Facts = field(default_factory=Facts)
+    # Each meeting's public items with topics: (item id, topics).
+    tagged: dict[int, list[tuple[int, frozenset[str]]]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, council_id: int, week: IsoWeek, tz: ZoneInfo) -> _Content:
         selection = select_meetings(session, council_id, week, tz)
         ids = [i for _, ids in selection.sections() for i in ids]
-        return cls(selection, {m.id: m for m in load_meetings(session, ids)})
+        meetings = {m.id: m for m in load_meetings(session, ids)}
+        tagged = {
+            m.id: [(i.id, frozenset(i.topics)) for i in m.items if i.topics and not i.is_restricted]
+            for m in meetings.values()
+        }
+        return cls(selection, meetings, tagged=tagged)
 
     def sections(self, topics: tuple[str, ...]) -> tuple[Sections, bool]:
         """The sections for a topic selection (all topics when empty), and whether
@@ -198,24 +207,28 @@ class _Content:
                 ),
                 sel.is_empty,
             )
-        wanted = set(topics)
-
-        def matches(item: AgendaItem) -> bool:
-            return not item.is_restricted and not wanted.isdisjoint(item.topics or ())
+        wanted = frozenset(topics)
+        matching: set[int] = set()  # items kept
+        shown: set[str] = set()  # chosen topics that have news
 
         def keep(ids: list[int]) -> list[Meeting]:
-            return [m for i in ids if any(map(matches, (m := self.meetings[i]).items))]
+            found = []
+            for meeting_id in ids:
+                hit = False
+                for item_id, slugs in self.tagged[meeting_id]:
+                    common = wanted & slugs
+                    if common:
+                        matching.add(item_id)
+                        shown.update(common)
+                        hit = True
+                if hit:
+                    found.append(self.meetings[meeting_id])
+            return found
+
+        def matches(item: AgendaItem) -> bool:
+            return item.id in matching
 
         kept = [keep(ids) for ids in (sel.reported, sel.cancelled, sel.minutes, sel.upcoming)]
-        shown = {
-            slug
-            for meetings in kept
-            for m in meetings
-            for item in m.items
-            if matches(item)
-            for slug in item.topics or ()
-            if slug in wanted
-        }
         sections = Sections(
             reported=kept[0],
             cancelled=kept[1],
@@ -299,11 +312,13 @@ def _render_and_store(
     if topics:
         if content.renderer is None:
             content.renderer = FilteredRenderer(
-                council, week, now=now, site=settings.site, links=links
+                council, week, now=now, site=settings.site, links=links, facts=content.facts
             )
         rendered = content.renderer.render(sections)
     else:
-        rendered = render_digest(council, week, sections, now=now, site=settings.site, links=links)
+        rendered = render_digest(
+            council, week, sections, now=now, site=settings.site, links=links, facts=content.facts
+        )
     digest.subject = rendered.email.subject
     digest.body_text = rendered.email.text
     digest.body_html = rendered.email.html

@@ -177,12 +177,13 @@ class Facts:
     many times over (once per topic selection, digest.topic_digests) shares one memo,
     so each item's minutes are read once; without a memo nothing is kept."""
 
-    def __init__(self, *, memo: bool = True) -> None:
+    def __init__(self, *, memo: bool = True, like: Facts | None = None) -> None:
+        """`like`: share that memo's findings (both must be used with the same items)."""
         self._memo = memo
-        self._decided: dict[int, list[str]] = {}
-        self._asked: dict[int, list[str]] = {}
-        self._papers: dict[int, list[Paper]] = {}
-        self._topics: dict[int, list[Topic]] = {}
+        self._decided: dict[int, list[str]] = like._decided if like else {}
+        self._asked: dict[int, list[str]] = like._asked if like else {}
+        self._papers: dict[int, list[Paper]] = like._papers if like else {}
+        self._topics: dict[int, list[Topic]] = like._topics if like else {}
 
     def decided(self, item: AgendaItem) -> list[str]:
         if not self._memo:
@@ -207,6 +208,17 @@ class Facts:
         if found is None:
             found = self._papers[meeting.id] = papers(meeting.documents)
         return found
+
+    def item(
+        self,
+        item: AgendaItem,
+        decided: list[str],
+        notes: Footnoter,
+        limits: Limits,
+        asked: list[str],
+    ) -> ItemSummary:
+        """An item's summary (a subclass may keep it: digest.topic_digests)."""
+        return _item(item, decided, notes, limits, asked=asked)
 
     def topics(self, meeting: Meeting) -> list[Topic]:
         found = self._topics.get(meeting.id) if self._memo else None
@@ -304,7 +316,7 @@ def summarise(
         public_items += 1
         if limits.items is not None and len(items) >= limits.items:
             continue
-        items.append(_item(item, decided, notes, limits, asked=asked))
+        items.append(facts.item(item, decided, notes, limits, asked))
     all_papers = facts.papers(meeting)
     shown_papers = all_papers if limits.papers is None else all_papers[: limits.papers]
     return MeetingSummary(

@@ -22,7 +22,14 @@ from digest.mail.compose import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
 from digest.mail.render import RenderedEmail, environment, render_email
 from digest.models import AgendaItem, Council, Meeting
 from digest.summaries.glossary import Footnote, glossary
-from digest.summaries.meeting import Limits, MeetingSummary, local_date, local_time, summarise
+from digest.summaries.meeting import (
+    Facts,
+    Limits,
+    MeetingSummary,
+    local_date,
+    local_time,
+    summarise,
+)
 from digest.summaries.weeks import IsoWeek, date_range_text
 
 HTML_BUDGET = 95_000  # bytes; Gmail clips at about 102 KB
@@ -133,6 +140,7 @@ def build_view(
     site: SiteInfo,
     links: Links,
     level: int = 0,
+    facts: Facts | None = None,
 ) -> DigestView:
     """Summaries in reading order (the footnotes are numbered as they are read)."""
     tz = site.tz
@@ -152,6 +160,7 @@ def build_view(
                 page_url=page,
                 limits=section_limits,
                 only=sections.only,
+                facts=facts,
             )
             for m in meetings
         ]
@@ -177,6 +186,21 @@ def build_view(
 BARE = Limits(items=0, outcomes=0, description_chars=0, papers=0, note_chars=0, attendees=False)
 
 
+def counts_of(
+    summaries: tuple[
+        list[MeetingSummary], list[MeetingSummary], list[MeetingSummary], list[MeetingSummary]
+    ],
+) -> dict[str, int]:
+    reported, cancelled, minutes, upcoming = summaries
+    return {
+        "reported": len(reported),
+        "decisions": sum(m.decisions for m in reported) + sum(m.decisions for m in minutes),
+        "cancelled": len(cancelled),
+        "minutes": len(minutes),
+        "upcoming": len(upcoming),
+    }
+
+
 def view_of(
     council: Council,
     week: IsoWeek,
@@ -195,13 +219,7 @@ def view_of(
     upcoming) and the footnotes they use."""
     tz = site.tz
     reported, cancelled, minutes, upcoming = summaries
-    counts = {
-        "reported": len(reported),
-        "decisions": sum(m.decisions for m in reported) + sum(m.decisions for m in minutes),
-        "cancelled": len(cancelled),
-        "minutes": len(minutes),
-        "upcoming": len(upcoming),
-    }
+    counts = counts_of(summaries)
     report = week.previous()
     last = council.last_success_at
     return DigestView(
@@ -250,12 +268,15 @@ def render_digest(
     links: Links,
     web: bool = True,
     first_level: int = 0,
+    facts: Facts | None = None,
 ) -> RenderedDigest:
     """Render at the most detailed level (from `first_level` on) whose HTML fits the
     budget; `web` also renders the archive's copy (digests filtered to topics have none)."""
     content = environment().get_template("email/weekly_digest/_content.html")
     for level in range(first_level, len(LEVELS)):
-        view = build_view(council, week, sections, now=now, site=site, links=links, level=level)
+        view = build_view(
+            council, week, sections, now=now, site=site, links=links, level=level, facts=facts
+        )
         # The HTML content is rendered once and shared by the email and the web archive.
         # It is our own template's autoescaped output, so it is passed on as markup.
         html = Markup(content.render(context_of(view, site)))  # noqa: S704
