@@ -241,6 +241,10 @@ def run(quick: bool = False) -> dict[str, Any]:
         "build_emails_queued": build["queued"],
         "reference_build_without_topic_choices_seconds": round(reference["seconds"], 2),
         "reference_build_peak_mb": round(reference["peak_mb"], 1),
+        # Load-independent reading: both builds ran one after the other in this run.
+        "build_to_reference_ratio": round(build["seconds"] / reference["seconds"], 2)
+        if reference["seconds"]
+        else 0.0,
         "watches": watches_n,
         "new_items": items_n,
         "match_seconds": round(match["seconds"], 2),

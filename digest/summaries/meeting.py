@@ -23,7 +23,7 @@ from digest.summaries.asks import extract_asked_to_decide
 from digest.summaries.documents import Paper, papers
 from digest.summaries.glossary import Annotated, Footnoter
 from digest.summaries.plain import Decided, plain_summary
-from digest.summaries.procedural import is_routine, procedural_kind
+from digest.summaries.procedural import Procedural, is_routine, procedural_kind
 from digest.summaries.resolutions import extract_resolutions
 from digest.summaries.text import description, first_paragraph, shorten
 from digest.topics import Topic, meeting_topics, taxonomy
@@ -184,6 +184,7 @@ class Facts:
         self._asked: dict[int, list[str]] = like._asked if like else {}
         self._papers: dict[int, list[Paper]] = like._papers if like else {}
         self._topics: dict[int, list[Topic]] = like._topics if like else {}
+        self._kinds: dict[int, Procedural | None] = like._kinds if like else {}
 
     def decided(self, item: AgendaItem) -> list[str]:
         if not self._memo:
@@ -208,6 +209,13 @@ class Facts:
         if found is None:
             found = self._papers[meeting.id] = papers(meeting.documents)
         return found
+
+    def kind(self, item: AgendaItem) -> Procedural | None:
+        if not self._memo:
+            return procedural_kind(item.title)
+        if item.id not in self._kinds:
+            self._kinds[item.id] = procedural_kind(item.title)
+        return self._kinds[item.id]
 
     def item(
         self,
@@ -308,7 +316,7 @@ def summarise(
         decisions.append(Decided(item.title, decided))
         if not held:
             asks.append(Decided(item.title, asked))
-        kind = procedural_kind(item.title)
+        kind = facts.kind(item)
         if kind is not None and is_routine(decided):
             if kind.value not in routine:
                 routine.append(kind.value)
