@@ -255,9 +255,9 @@ class FilteredRenderer:
             return f" [{number}]" if number else ""
 
         content = css_inline.inline_fragment(self._content.render(context), frame.css)
-        content = _SLOT.sub(lambda m: present[m.group(0)].html, content)
+        content = _SLOT.sub(lambda m: _piece(present, m).html, content)
         html = frame.head + _NOTE.sub(html_note, content) + frame.tail
-        text = _SLOT.sub(lambda m: present[m.group(0)].text, self._text.render(context))
+        text = _SLOT.sub(lambda m: _piece(present, m).text, self._text.render(context))
         text = tidy_text(_NOTE.sub(text_note, text))
         return RenderedDigest(
             email=RenderedEmail(subject=self._subject_for(context), text=text, html=html),
@@ -266,7 +266,7 @@ class FilteredRenderer:
         )
 
     def _subject_for(self, context: dict[str, Any]) -> str:
-        """Subjects say only the counts: few differ between selections."""
+        """A subject says only the counts: selections with the same counts share one."""
         view: DigestView = context["d"]
         key = (view.is_quiet, *sorted(view.counts.items()))
         found = self._subjects.get(key)
@@ -310,7 +310,7 @@ class FilteredRenderer:
         )
         block = _Block(
             slot=slot,
-            html=_ITEM.sub(lambda m: self._items_html[int(m.group(1))], html),
+            html=_ITEM.sub(self._item_html, html),
             text=str(self._macro_text(summary, section)),
             marks=tuple(
                 mark for i in summary.items if isinstance(i, _ItemSlot) for mark in i.marks
@@ -319,6 +319,11 @@ class FilteredRenderer:
         self._blocks[key] = block
         self._by_number.append(block)
         return block
+
+    def _item_html(self, match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        # Anything else that looks like a placeholder came from a council: kept as it is.
+        return self._items_html[number] if number < len(self._items_html) else match.group(0)
 
     def _inline_item(self, html: str) -> Markup:
         """An item's HTML inlined once, where its list puts it (`.dg-items li`); the
@@ -349,3 +354,14 @@ class FilteredRenderer:
             head, tail = inline_css(raw).split(_FRAME)
             self._frame = _Frame(head=head, tail=tail, css=css, view=empty)
         return self._frame
+
+
+class _Verbatim:
+    def __init__(self, text: str) -> None:
+        self.html = self.text = text
+
+
+def _piece(present: dict[str, _Block], match: re.Match[str]) -> _Block | _Verbatim:
+    """The block a placeholder stands for; anything else that looks like one came from a
+    council and is kept as it is."""
+    return present.get(match.group(0)) or _Verbatim(match.group(0))

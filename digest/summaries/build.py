@@ -295,9 +295,23 @@ def _render_and_store(
 ) -> Digest:
     """A new Digest row for the topic selection (all topics when empty), added to the
     session unflushed: the caller flushes once for all of a council's selections."""
+    digest = _rendered(council, week, now, settings, links, content, topics)
+    # Added once complete, so that no autoflush can write it half filled in.
+    session.add(digest)
+    return digest
+
+
+def _rendered(
+    council: Council,
+    week: IsoWeek,
+    now: datetime,
+    settings: BuildSettings,
+    links: Links,
+    content: _Content,
+    topics: tuple[str, ...],
+) -> Digest:
     sections, empty = content.sections(topics)
     digest = Digest(council_id=council.id, week=week.label, topics=",".join(topics), built_at=now)
-    session.add(digest)
     if empty and topics and settings.quiet_weeks == QUIET_SKIP:
         # Nothing on these topics and nothing will be sent: no need to render.
         digest.subject, digest.body_text, digest.body_html = "", "", ""
