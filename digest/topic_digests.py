@@ -1,5 +1,5 @@
-"""Digests filtered to topic selections (SPEC §12.3), composed from pieces rendered once
-per council-week.
+"""A council-week's digests, the whole council's and one per topic selection (SPEC §12.3),
+composed from pieces rendered once.
 
 A council with a few hundred subscribers has dozens of distinct topic selections, and
 each selection's digest is the whole digest's meetings cut down to the matching items.
@@ -7,12 +7,12 @@ Rendering each from scratch (summaries, templates, CSS inlining) made a week's b
 with topic choices several times slower than the whole-council build. Here each agenda
 item is summarised and rendered once per detail level, a meeting's block once per
 (level, section, meeting, items kept) from its rendered items, and the frame around the
-content (head, masthead, footer) once per council-week; every selection that shows the
-same block reuses it. A selection then costs a small template render and string joins.
+content (head, masthead, footer) once per council-week; every digest that shows the same
+piece reuses it. A digest then costs a small template render and string joins.
 
 The output is the same as `weekly.render_digest` gives for the same sections (a test
 compares them): footnote numbers depend on what comes before, so texts are rendered with
-a marker at each glossary term's first use in an item, and each selection numbers the
+a marker at each glossary term's first use in an item, and each digest numbers the
 markers in reading order, keeping only the first use of each term, the way `Footnoter`
 would have.
 """
@@ -148,6 +148,7 @@ class _Slot(MeetingSummary):
 class _Block:
     slot: _Slot
     html: str  # CSS inlined, footnotes marked
+    raw: str  # not inlined, for the web archive's copy
     text: str
     marks: tuple[int, ...]  # footnote markers in reading order
 
@@ -160,9 +161,9 @@ class _Frame:
     view: DigestView  # the council's week with nothing in it
 
 
-class FilteredRenderer:
-    """Renders one council-week's digests for topic selections; blocks and the frame are
-    kept between selections. Use one per council and week."""
+class DigestComposer:
+    """Renders one council-week's digests (the whole council's and each topic
+    selection's), keeping the pieces between them. Use one per council and week."""
 
     def __init__(
         self,
@@ -189,11 +190,13 @@ class FilteredRenderer:
         self._content = env.get_template("email/weekly_digest/_content.html")
         self._text = env.get_template("email/weekly_digest/body.txt")
         self._subject = env.get_template("email/weekly_digest/subject.txt")
+        self._web = env.get_template("digests/_web_digest.html")
         html = env.get_template("email/weekly_digest/_macros.html").module
         text = env.get_template("email/weekly_digest/_macros.txt").module
         self._macro_html: Callable[..., Any] = html.meeting_block  # type: ignore[attr-defined]
         self._macro_text: Callable[..., Any] = text.meeting_block  # type: ignore[attr-defined]
         self._items_html: list[str] = []  # CSS inlined, by item placeholder
+        self._items_raw: list[str] = []  # as rendered
         self.facts = _MarkingFacts(
             facts,
             self._table,
@@ -201,16 +204,16 @@ class FilteredRenderer:
             self._inline_item,
         )
 
-    def render(self, sections: Sections) -> RenderedDigest:
-        """As `weekly.render_digest(..., web=False)`: the most detailed level that fits
-        the HTML budget."""
+    def render(self, sections: Sections, *, web: bool = False) -> RenderedDigest:
+        """As `weekly.render_digest`: the most detailed level that fits the HTML budget;
+        `web` also gives the archive's copy."""
         for level in range(len(LEVELS)):
-            rendered = self.compose(sections, level)
+            rendered = self.compose(sections, level, web=web)
             if len(rendered.email.html.encode()) <= HTML_BUDGET:
                 break
         return rendered
 
-    def compose(self, sections: Sections, level: int) -> RenderedDigest:
+    def compose(self, sections: Sections, level: int, *, web: bool = False) -> RenderedDigest:
         frame = self._frame_for()
         chosen = [
             [self._block(m, name, level, sections.only) for m in getattr(sections, name)]
@@ -254,14 +257,19 @@ class FilteredRenderer:
             number = first.get(int(match.group(1)))
             return f" [{number}]" if number else ""
 
-        content = css_inline.inline_fragment(self._content.render(context), frame.css)
+        raw = self._content.render(context)
+        content = css_inline.inline_fragment(raw, frame.css)
         content = _SLOT.sub(lambda m: _piece(present, m).html, content)
         html = frame.head + _NOTE.sub(html_note, content) + frame.tail
+        web_html = ""
+        if web:
+            raw = _NOTE.sub(html_note, _SLOT.sub(lambda m: _piece(present, m).raw, raw))
+            web_html = self._web.render(content=Markup(raw))  # noqa: S704 - our templates
         text = _SLOT.sub(lambda m: _piece(present, m).text, self._text.render(context))
         text = tidy_text(_NOTE.sub(text_note, text))
         return RenderedDigest(
             email=RenderedEmail(subject=self._subject_for(context), text=text, html=html),
-            web_html="",
+            web_html=web_html,
             view=view,
         )
 
@@ -305,12 +313,12 @@ class FilteredRenderer:
             pre_html=Markup(placeholder),  # noqa: S704 - our own placeholder, no input
             pre_text=placeholder,
         )
-        html = css_inline.inline_fragment(
-            str(self._macro_html(summary, section)), self._frame_for().css
-        )
+        raw = str(self._macro_html(summary, section))
+        html = css_inline.inline_fragment(raw, self._frame_for().css)
         block = _Block(
             slot=slot,
             html=_ITEM.sub(self._item_html, html),
+            raw=_ITEM.sub(self._item_raw, raw),
             text=str(self._macro_text(summary, section)),
             marks=tuple(
                 mark for i in summary.items if isinstance(i, _ItemSlot) for mark in i.marks
@@ -325,6 +333,10 @@ class FilteredRenderer:
         # Anything else that looks like a placeholder came from a council: kept as it is.
         return self._items_html[number] if number < len(self._items_html) else match.group(0)
 
+    def _item_raw(self, match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        return self._items_raw[number] if number < len(self._items_raw) else match.group(0)
+
     def _inline_item(self, html: str) -> Markup:
         """An item's HTML inlined once, where its list puts it (`.dg-items li`); the
         meeting blocks show a placeholder, so each block inlines only its own lines."""
@@ -332,6 +344,7 @@ class FilteredRenderer:
             f'<ul class="dg-items">{html}</ul>', self._frame_for().css
         )
         self._items_html.append(wrapped[wrapped.index(">") + 1 : wrapped.rindex("</ul>")])
+        self._items_raw.append(html)
         return Markup(f"\ue005{len(self._items_html) - 1}\ue006")  # noqa: S704 - ours
 
     def _frame_for(self) -> _Frame:
@@ -358,7 +371,7 @@ class FilteredRenderer:
 
 class _Verbatim:
     def __init__(self, text: str) -> None:
-        self.html = self.text = text
+        self.html = self.raw = self.text = text
 
 
 def _piece(present: dict[str, _Block], match: re.Match[str]) -> _Block | _Verbatim:

@@ -40,9 +40,9 @@ from digest.models import (
 )
 from digest.summaries.meeting import Facts, load_meetings
 from digest.summaries.selection import Selection, select_meetings
-from digest.summaries.weekly import Sections, SiteInfo, render_digest
+from digest.summaries.weekly import Sections, SiteInfo
 from digest.summaries.weeks import IsoWeek
-from digest.topic_digests import FilteredRenderer
+from digest.topic_digests import DigestComposer
 from digest.topics import taxonomy, valid_selection
 
 QUIET_SKIP = "skip"
@@ -171,8 +171,8 @@ class _Content:
     # Renderings by what they show: selections that keep the same items and name the
     # same topics share one rendering (each still gets its own row).
     rendered: dict[tuple[Any, ...], Digest] = field(default_factory=dict)
-    # Blocks shared between the selections' renderings (digest.topic_digests).
-    renderer: FilteredRenderer | None = None
+    # Renders the week's digests from pieces they share (digest.topic_digests).
+    renderer: DigestComposer | None = None
     # What every rendering reads from the items (their decisions, papers, ...), read once.
     facts: Facts = field(default_factory=Facts)
     # Each meeting's public items with topics: (item id, topics).
@@ -323,16 +323,12 @@ def _rendered(
         for column in ("subject", "body_text", "body_html", "web_html", "counts", "is_quiet"):
             setattr(digest, column, getattr(twin, column))
         return digest
-    if topics:
-        if content.renderer is None:
-            content.renderer = FilteredRenderer(
-                council, week, now=now, site=settings.site, links=links, facts=content.facts
-            )
-        rendered = content.renderer.render(sections)
-    else:
-        rendered = render_digest(
-            council, week, sections, now=now, site=settings.site, links=links, facts=content.facts
+    if content.renderer is None:
+        content.renderer = DigestComposer(
+            council, week, now=now, site=settings.site, links=links, facts=content.facts
         )
+    # The whole council's digest too: its items are the ones the selections show.
+    rendered = content.renderer.render(sections, web=not topics)
     digest.subject = rendered.email.subject
     digest.body_text = rendered.email.text
     digest.body_html = rendered.email.html
