@@ -208,19 +208,20 @@ config = Config().replace(
 engine = make_engine(url)
 sessions = make_sessionmaker(engine)
 links = Links(config.site.base_url, Tokens(config.site.secret_key))
-started = time.perf_counter()
+started, cpu_started = time.perf_counter(), time.process_time()
 with make_sessionmaker(engine, readonly=True)() as session:
     ids = [c.id for c in councils_to_build(session)]
 report = BuildReport(week=week)
 settings = BuildSettings.from_config(config)
 for _ in build_each(sessions, ids, IsoWeek.parse(week), now, settings, links, report):
     pass
-elapsed = time.perf_counter() - started
+elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
 # VmHWM, not getrusage: Linux carries ru_maxrss across fork and exec, so it would report
 # the parent's seeding instead of this build.
 with open("/proc/self/status") as status:
     hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-print(json.dumps({"seconds": elapsed, "peak_mb": hwm / 1024, "queued": report.queued,
+print(json.dumps({"seconds": elapsed, "cpu_seconds": cpu, "peak_mb": hwm / 1024,
+                  "queued": report.queued,
                   "digests": report.created, "failed": len(report.failed)}))
 """
 

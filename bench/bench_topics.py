@@ -177,14 +177,15 @@ config = Config().replace(
 engine = make_engine(url)
 links = Links(config.site.base_url, Tokens(config.site.secret_key))
 settings = watches.alert_settings(config, links)
-started = time.perf_counter()
+started, cpu_started = time.perf_counter(), time.process_time()
 with make_sessionmaker(engine)() as session:
     run = watches.send_alerts(session, "daily", now, settings)
     session.commit()
-elapsed = time.perf_counter() - started
+elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
 with open("/proc/self/status") as status:
     hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-print(json.dumps({"seconds": elapsed, "peak_mb": hwm / 1024, "watches": run.watches,
+print(json.dumps({"seconds": elapsed, "cpu_seconds": cpu, "peak_mb": hwm / 1024,
+                  "watches": run.watches,
                   "alerts": run.alerts, "matches": run.matches}))
 """
 
@@ -241,9 +242,17 @@ def run(quick: bool = False) -> dict[str, Any]:
         "build_emails_queued": build["queued"],
         "reference_build_without_topic_choices_seconds": round(reference["seconds"], 2),
         "reference_build_peak_mb": round(reference["peak_mb"], 1),
+        # Readings that hold on a busy machine: the builds' CPU time (wall time counts
+        # waiting for a core) and their ratio, both measured in this run.
+        "build_cpu_seconds": round(build["cpu_seconds"], 2),
+        "reference_build_cpu_seconds": round(reference["cpu_seconds"], 2),
+        "build_to_reference_cpu_ratio": round(build["cpu_seconds"] / reference["cpu_seconds"], 2)
+        if reference["cpu_seconds"]
+        else 0.0,
         "watches": watches_n,
         "new_items": items_n,
         "match_seconds": round(match["seconds"], 2),
+        "match_cpu_seconds": round(match["cpu_seconds"], 2),
         "match_peak_mb": round(match["peak_mb"], 1),
         "alerts_queued": match["alerts"],
         "matches": match["matches"],

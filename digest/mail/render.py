@@ -56,10 +56,10 @@ def render_email(name: str, **context: Any) -> RenderedEmail:
     subject = env.get_template(f"email/{name}/subject.txt").render(context)
     text = env.get_template(f"email/{name}/body.txt").render(context)
     html = env.get_template(f"email/{name}/body.html").render(context)
-    return RenderedEmail(subject=header_text(subject), text=_tidy_text(text), html=inline_css(html))
+    return RenderedEmail(subject=header_text(subject), text=tidy_text(text), html=inline_css(html))
 
 
-def _tidy_text(text: str) -> str:
+def tidy_text(text: str) -> str:
     lines = [line.rstrip() for line in text.splitlines()]
     out: list[str] = []
     for line in lines:

@@ -39,9 +39,10 @@ from digest.models import (
     SubscriptionStatus,
 )
 from digest.site import Site
+from digest.topic_digests import DigestComposer
 from digest.topics import taxonomy, valid_selection
-from digest.weekly.meeting import load_meetings
-from digest.weekly.render import Sections, render_digest
+from digest.weekly.meeting import Facts, load_meetings
+from digest.weekly.render import Sections
 from digest.weekly.selection import Selection, select_meetings
 from digest.weekly.weeks import IsoWeek
 
@@ -109,25 +110,33 @@ def build_council_digest(
     if digest is None:
         content = _Content.load(session, council.id, week, settings.site.tz)
         digest = _render_and_store(session, council, week, now, settings, links, content, ())
-    queued = 0
-    for key, recipients in _recipients(session, council, digest, settings.secret_key).items():
-        chosen = digest
-        if key:
+        session.flush()
+        # The archive and the next weeks' selections go by the whole council's digest.
+        session.add_all(
+            DigestMeeting(digest_id=digest.id, meeting_id=meeting_id, section=section)
+            for section, ids in content.selection.sections()
+            for meeting_id in ids
+        )
+    groups = _recipients(session, council, digest, settings.secret_key)
+    chosen: dict[str, Digest] = {"": digest}
+    for key in groups:
+        if key and key not in chosen:
             found = stored.get(key)
             if found is None:
                 content = content or _Content.load(session, council.id, week, settings.site.tz)
                 found = _render_and_store(
                     session, council, week, now, settings, links, content, tuple(key.split(","))
                 )
-            chosen = found
-        if chosen.is_quiet and settings.quiet_weeks == QUIET_SKIP:
-            continue
-        queued += outbox.enqueue_many(
-            session,
-            _outbox_rows(council, digest, chosen, recipients),
-            now=now,
-            domain=settings.site.domain,
-        )
+            chosen[key] = found
+    # One flush for every selection's digest, one insert for everyone's outbox row.
+    session.flush()
+    rows = [
+        row
+        for key, recipients in groups.items()
+        if not (chosen[key].is_quiet and settings.quiet_weeks == QUIET_SKIP)
+        for row in _outbox_rows(council, digest, chosen[key], recipients)
+    ]
+    queued = outbox.enqueue_many(session, rows, now=now, domain=settings.site.domain)
     return CouncilBuild(
         slug=council.slug,
         digest_id=digest.id,
@@ -157,12 +166,23 @@ class _Content:
     # Renderings by what they show: selections that keep the same items and name the
     # same topics share one rendering (each still gets its own row).
     rendered: dict[tuple[Any, ...], Digest] = field(default_factory=dict)
+    # Renders the week's digests from pieces they share (digest.topic_digests).
+    renderer: DigestComposer | None = None
+    # What every rendering reads from the items (their decisions, papers, ...), read once.
+    facts: Facts = field(default_factory=Facts)
+    # Each meeting's public items with topics: (item id, topics).
+    tagged: dict[int, list[tuple[int, frozenset[str]]]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, council_id: int, week: IsoWeek, tz: ZoneInfo) -> _Content:
         selection = select_meetings(session, council_id, week, tz)
         ids = [i for _, ids in selection.sections() for i in ids]
-        return cls(selection, {m.id: m for m in load_meetings(session, ids)})
+        meetings = {m.id: m for m in load_meetings(session, ids)}
+        tagged = {
+            m.id: [(i.id, frozenset(i.topics)) for i in m.items if i.topics and not i.is_restricted]
+            for m in meetings.values()
+        }
+        return cls(selection, meetings, tagged=tagged)
 
     def sections(self, topics: tuple[str, ...]) -> tuple[Sections, bool]:
         """The sections for a topic selection (all topics when empty), and whether
@@ -182,24 +202,28 @@ class _Content:
                 ),
                 sel.is_empty,
             )
-        wanted = set(topics)
-
-        def matches(item: AgendaItem) -> bool:
-            return not item.is_restricted and not wanted.isdisjoint(item.topics or ())
+        wanted = frozenset(topics)
+        matching: set[int] = set()  # items kept
+        shown: set[str] = set()  # chosen topics that have news
 
         def keep(ids: list[int]) -> list[Meeting]:
-            return [m for i in ids if any(map(matches, (m := self.meetings[i]).items))]
+            found = []
+            for meeting_id in ids:
+                hit = False
+                for item_id, slugs in self.tagged[meeting_id]:
+                    common = wanted & slugs
+                    if common:
+                        matching.add(item_id)
+                        shown.update(common)
+                        hit = True
+                if hit:
+                    found.append(self.meetings[meeting_id])
+            return found
+
+        def matches(item: AgendaItem) -> bool:
+            return item.id in matching
 
         kept = [keep(ids) for ids in (sel.reported, sel.cancelled, sel.minutes, sel.upcoming)]
-        shown = {
-            slug
-            for meetings in kept
-            for m in meetings
-            for item in m.items
-            if matches(item)
-            for slug in item.topics or ()
-            if slug in wanted
-        }
         sections = Sections(
             reported=kept[0],
             cancelled=kept[1],
@@ -264,43 +288,50 @@ def _render_and_store(
     content: _Content,
     topics: tuple[str, ...],
 ) -> Digest:
+    """A new Digest row for the topic selection (all topics when empty), added to the
+    session unflushed: the caller flushes once for all of a council's selections."""
+    digest = _rendered(council, week, now, settings, links, content, topics)
+    # Added once complete, so that no autoflush can write it half filled in.
+    session.add(digest)
+    return digest
+
+
+def _rendered(
+    council: Council,
+    week: IsoWeek,
+    now: datetime,
+    settings: BuildSettings,
+    links: Links,
+    content: _Content,
+    topics: tuple[str, ...],
+) -> Digest:
     sections, empty = content.sections(topics)
     digest = Digest(council_id=council.id, week=week.label, topics=",".join(topics), built_at=now)
     if empty and topics and settings.quiet_weeks == QUIET_SKIP:
         # Nothing on these topics and nothing will be sent: no need to render.
         digest.subject, digest.body_text, digest.body_html = "", "", ""
         digest.counts, digest.is_quiet = {}, True
-        session.add(digest)
-        session.flush()
         return digest
     key = _content_key(sections) if topics else None
     twin = content.rendered.get(key) if key is not None else None
     if twin is not None:
         for column in ("subject", "body_text", "body_html", "web_html", "counts", "is_quiet"):
             setattr(digest, column, getattr(twin, column))
-        session.add(digest)
-        session.flush()
         return digest
-    rendered = render_digest(
-        council, week, sections, now=now, site=settings.site, links=links, web=not topics
-    )
+    if content.renderer is None:
+        content.renderer = DigestComposer(
+            council, week, now=now, site=settings.site, links=links, facts=content.facts
+        )
+    # The whole council's digest too: its items are the ones the selections show.
+    rendered = content.renderer.render(sections, web=not topics)
     digest.subject = rendered.email.subject
     digest.body_text = rendered.email.text
     digest.body_html = rendered.email.html
     digest.web_html = rendered.web_html
     digest.counts = {**rendered.view.counts, "detail_level": rendered.view.level}
     digest.is_quiet = empty
-    session.add(digest)
-    session.flush()
     if key is not None:
         content.rendered[key] = digest
-    if not topics:
-        # The archive and the next weeks' selections go by the whole council's digest.
-        session.add_all(
-            DigestMeeting(digest_id=digest.id, meeting_id=meeting_id, section=section)
-            for section, ids in content.selection.sections()
-            for meeting_id in ids
-        )
     return digest
 
 

@@ -25,7 +25,7 @@ from digest.weekly.asks import extract_asked_to_decide
 from digest.weekly.documents import Paper, papers
 from digest.weekly.glossary import Annotated, Footnoter
 from digest.weekly.plain import Decided, plain_summary
-from digest.weekly.procedural import is_routine, procedural_kind
+from digest.weekly.procedural import Procedural, is_routine, procedural_kind
 from digest.weekly.resolutions import extract_resolutions
 from digest.weekly.text import description, first_paragraph, shorten
 
@@ -173,6 +173,72 @@ def report_section_text(section: str) -> str:
 _NUMBERED = re.compile(r"^\s*(?:\(?[a-z0-9]{1,3}[.)]|\d{1,2}\.\d{1,2}\.?)\s")
 
 
+class Facts:
+    """What `summarise` reads from a meeting's items and papers. A meeting summarised
+    many times over (once per topic selection, digest.topic_digests) shares one memo,
+    so each item's minutes are read once; without a memo nothing is kept."""
+
+    def __init__(self, *, memo: bool = True, like: Facts | None = None) -> None:
+        """`like`: share that memo's findings (both must be used with the same items)."""
+        self._memo = memo
+        self._decided: dict[int, list[str]] = like._decided if like else {}
+        self._asked: dict[int, list[str]] = like._asked if like else {}
+        self._papers: dict[int, list[Paper]] = like._papers if like else {}
+        self._topics: dict[int, list[Topic]] = like._topics if like else {}
+        self._kinds: dict[int, Procedural | None] = like._kinds if like else {}
+
+    def decided(self, item: AgendaItem) -> list[str]:
+        if not self._memo:
+            return resolutions_of(item)
+        found = self._decided.get(item.id)
+        if found is None:
+            found = self._decided[item.id] = resolutions_of(item)
+        return found
+
+    def asked(self, item: AgendaItem) -> list[str]:
+        if not self._memo:
+            return asked_of(item)
+        found = self._asked.get(item.id)
+        if found is None:
+            found = self._asked[item.id] = asked_of(item)
+        return found
+
+    def papers(self, meeting: Meeting) -> list[Paper]:
+        if not self._memo:
+            return papers(meeting.documents)
+        found = self._papers.get(meeting.id)
+        if found is None:
+            found = self._papers[meeting.id] = papers(meeting.documents)
+        return found
+
+    def kind(self, item: AgendaItem) -> Procedural | None:
+        if not self._memo:
+            return procedural_kind(item.title)
+        if item.id not in self._kinds:
+            self._kinds[item.id] = procedural_kind(item.title)
+        return self._kinds[item.id]
+
+    def item(
+        self,
+        item: AgendaItem,
+        decided: list[str],
+        notes: Footnoter,
+        limits: Limits,
+        asked: list[str],
+    ) -> ItemSummary:
+        """An item's summary (a subclass may keep it: digest.topic_digests)."""
+        return _item(item, decided, notes, limits, asked=asked)
+
+    def topics(self, meeting: Meeting) -> list[Topic]:
+        found = self._topics.get(meeting.id) if self._memo else None
+        if found is None:
+            tax = taxonomy()
+            found = [t for t in map(tax.get, meeting_topics(meeting.items)) if t is not None]
+            if self._memo:
+                self._topics[meeting.id] = found
+        return found
+
+
 def load_meetings(session: Session, ids: Sequence[int]) -> list[Meeting]:
     """Meetings with their items, documents and attendees, soonest first."""
     if not ids:
@@ -223,11 +289,13 @@ def summarise(
     page_url: Callable[[Meeting], str],
     limits: Limits = FULL,
     only: Callable[[AgendaItem], bool] | None = None,
+    facts: Facts | None = None,
 ) -> MeetingSummary:
     """Summarise a meeting loaded with `load_meetings`. Glossary terms are footnoted in
     reading order, so call this in the order the summaries will be shown. `only` keeps
     just the items it accepts (a digest filtered to some topics); the others are left
     out entirely, neither listed nor counted."""
+    facts = facts or Facts(memo=False)
     # Headings and link texts carry no footnote markers: a marker inside a link or a
     # heading is read out and clicked as part of it.
     heading = Annotated.plain(heading_of(meeting))
@@ -244,11 +312,12 @@ def summarise(
         if item.is_restricted:
             private += 1
             continue
-        decided = resolutions_of(item)
+        decided = facts.decided(item)
+        asked = facts.asked(item) if not held else []
         decisions.append(Decided(item.title, decided))
         if not held:
-            asks.append(Decided(item.title, asked_of(item)))
-        kind = procedural_kind(item.title)
+            asks.append(Decided(item.title, asked))
+        kind = facts.kind(item)
         if kind is not None and is_routine(decided):
             if kind.value not in routine:
                 routine.append(kind.value)
@@ -256,9 +325,8 @@ def summarise(
         public_items += 1
         if limits.items is not None and len(items) >= limits.items:
             continue
-        items.append(_item(item, decided, notes, limits, asks=not held))
-    tax = taxonomy()
-    all_papers = papers(meeting.documents)
+        items.append(facts.item(item, decided, notes, limits, asked))
+    all_papers = facts.papers(meeting)
     shown_papers = all_papers if limits.papers is None else all_papers[: limits.papers]
     return MeetingSummary(
         id=meeting.id,
@@ -290,7 +358,7 @@ def summarise(
         else [],
         decisions_source=_decisions_source(meeting, all_papers),
         summary=_plain(meeting, decisions, private, tz=tz, now=now, asks=asks),
-        topics=[t for t in map(tax.get, meeting_topics(meeting.items)) if t is not None],
+        topics=facts.topics(meeting),
     )
 
 
@@ -332,8 +400,9 @@ def _decisions_source(meeting: Meeting, all_papers: list[Paper]) -> Paper | None
 
 
 def _item(
-    item: AgendaItem, decided: list[str], notes: Footnoter, limits: Limits, *, asks: bool
+    item: AgendaItem, decided: list[str], notes: Footnoter, limits: Limits, *, asked: list[str]
 ) -> ItemSummary:
+    """`asked`: what the item asks the meeting to decide, for a meeting not yet held."""
     title = notes.annotate(item.title)
     about = description(item.agenda_text, item.title, limits.description_chars)
     if (
@@ -359,9 +428,7 @@ def _item(
         outcomes=outcomes,
         hidden_outcomes=len(decided) - len(shown),
         note=note,
-        asks=[notes.annotate(shorten(a, limits.outcome_chars)) for a in asked_of(item)][
-            : limits.outcomes
-        ]
-        if asks and not decided
+        asks=[notes.annotate(shorten(a, limits.outcome_chars)) for a in asked][: limits.outcomes]
+        if asked and not decided
         else [],
     )

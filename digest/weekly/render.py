@@ -22,7 +22,14 @@ from digest.mail.render import RenderedEmail, environment, render_email
 from digest.models import AgendaItem, Council, Meeting
 from digest.site import Site
 from digest.weekly.glossary import Footnote, glossary
-from digest.weekly.meeting import Limits, MeetingSummary, local_date, local_time, summarise
+from digest.weekly.meeting import (
+    Facts,
+    Limits,
+    MeetingSummary,
+    local_date,
+    local_time,
+    summarise,
+)
 from digest.weekly.weeks import IsoWeek, date_range_text
 
 HTML_BUDGET = 95_000  # bytes; Gmail clips at about 102 KB
@@ -125,6 +132,7 @@ def build_view(
     site: Site,
     links: Links,
     level: int = 0,
+    facts: Facts | None = None,
 ) -> DigestView:
     """Summaries in reading order (the footnotes are numbered as they are read)."""
     tz = site.tz
@@ -144,23 +152,66 @@ def build_view(
                 page_url=page,
                 limits=section_limits,
                 only=sections.only,
+                facts=facts,
             )
             for m in meetings
         ]
 
-    bare = Limits(items=0, outcomes=0, description_chars=0, papers=0, note_chars=0,
-                  attendees=False)  # fmt: skip
     reported = many(sections.reported, limits)
-    cancelled = many(sections.cancelled, bare)
+    cancelled = many(sections.cancelled, BARE)
     minutes = many(sections.minutes, limits)
     upcoming = many(sections.upcoming, limits)
-    counts = {
+    return view_of(
+        council,
+        week,
+        (reported, cancelled, minutes, upcoming),
+        list(notes.notes),
+        now=now,
+        site=site,
+        links=links,
+        level=level,
+        topics_note=sections.topics_note,
+    )
+
+
+# Cancelled meetings are only named.
+BARE = Limits(items=0, outcomes=0, description_chars=0, papers=0, note_chars=0, attendees=False)
+
+
+def counts_of(
+    summaries: tuple[
+        list[MeetingSummary], list[MeetingSummary], list[MeetingSummary], list[MeetingSummary]
+    ],
+) -> dict[str, int]:
+    reported, cancelled, minutes, upcoming = summaries
+    return {
         "reported": len(reported),
         "decisions": sum(m.decisions for m in reported) + sum(m.decisions for m in minutes),
         "cancelled": len(cancelled),
         "minutes": len(minutes),
         "upcoming": len(upcoming),
     }
+
+
+def view_of(
+    council: Council,
+    week: IsoWeek,
+    summaries: tuple[
+        list[MeetingSummary], list[MeetingSummary], list[MeetingSummary], list[MeetingSummary]
+    ],
+    footnotes: list[Footnote],
+    *,
+    now: datetime,
+    site: Site,
+    links: Links,
+    level: int,
+    topics_note: str = "",
+) -> DigestView:
+    """The digest's view from its meetings' summaries (reported, cancelled, minutes,
+    upcoming) and the footnotes they use."""
+    tz = site.tz
+    reported, cancelled, minutes, upcoming = summaries
+    counts = counts_of(summaries)
     report = week.previous()
     last = council.last_success_at
     return DigestView(
@@ -182,13 +233,13 @@ def build_view(
         council_url=links.council(council.slug),
         archive_url=links.digests(council.slug),
         digest_url=links.digest(council.slug, week.label),
-        footnotes=list(notes.notes),
+        footnotes=footnotes,
         level=level,
-        topics_note=sections.topics_note,
+        topics_note=topics_note,
     )
 
 
-def _context(view: DigestView, site: Site) -> dict[str, Any]:
+def context_of(view: DigestView, site: Site) -> dict[str, Any]:
     return {
         "d": view,
         **site.mail_context(),
@@ -206,16 +257,20 @@ def render_digest(
     site: Site,
     links: Links,
     web: bool = True,
+    first_level: int = 0,
+    facts: Facts | None = None,
 ) -> RenderedDigest:
-    """Render at the most detailed level whose HTML fits the budget; `web` also renders
-    the archive's copy (digests filtered to topics have none)."""
+    """Render at the most detailed level (from `first_level` on) whose HTML fits the
+    budget; `web` also renders the archive's copy (digests filtered to topics have none)."""
     content = environment().get_template("email/weekly_digest/_content.html")
-    for level in range(len(LEVELS)):
-        view = build_view(council, week, sections, now=now, site=site, links=links, level=level)
+    for level in range(first_level, len(LEVELS)):
+        view = build_view(
+            council, week, sections, now=now, site=site, links=links, level=level, facts=facts
+        )
         # The HTML content is rendered once and shared by the email and the web archive.
         # It is our own template's autoescaped output, so it is passed on as markup.
-        html = Markup(content.render(_context(view, site)))  # noqa: S704
-        email = render_email("weekly_digest", content=html, **_context(view, site))
+        html = Markup(content.render(context_of(view, site)))  # noqa: S704
+        email = render_email("weekly_digest", content=html, **context_of(view, site))
         if len(email.html.encode()) <= HTML_BUDGET:
             break
     web_html = (
