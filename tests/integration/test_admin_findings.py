@@ -10,7 +10,7 @@ from digest.clock import utcnow
 from digest.models import Council, CouncilStatus, OutboxMessage
 from digest.runtime import Runtime
 from tests.integration.collecting import collect, council, point_at_fake
-from tests.integration.helpers import active_subscription, make_admin
+from tests.integration.helpers import active_subscription, make_admin, professional_request
 from tests.integration.test_admin_console import login
 from tests.support.clock import Clock
 from tests.support.moderngov import FakeModernGov, FakeSite, Reply, manchester_like
@@ -145,3 +145,41 @@ def test_enable_asks_first_saying_how_many_people_will_be_emailed(
     assert confirmed.headers["Location"].endswith("/admin/queue")
     rt.wait_for_background()
     assert council(rt, "wigan").status == CouncilStatus.ENABLED and live_emails() == 2
+
+
+def test_approving_a_request_asks_first_too(
+    client: FlaskClient, rt: Runtime, clock: Clock, fake_moderngov: FakeModernGov
+) -> None:
+    """ "Approve and enable" switches the council on and emails everyone waiting, so it
+    leads to the same question as Enable; only the confirmed answer enables."""
+    clock.set(utcnow())
+    fake_moderngov.add_site("127.0.0.1", FakeSite(meetings=manchester_like(clock.now.date())))
+    active_subscription(rt, "a@example.net", "wigan")
+    request_id = professional_request(rt, "wigan", "pat@observer.example")
+    make_admin(rt)
+    login(client)
+    post_form(
+        client,
+        "/admin/councils/wigan",
+        "/admin/councils/wigan/base-url",
+        {"base_url": fake_moderngov.url("127.0.0.1")},
+    )
+    asked = post_form(
+        client, "/admin/requests", f"/admin/requests/{request_id}/decide", {"decision": "approve"}
+    )
+    assert asked.status_code == 303
+    assert asked.headers["Location"].endswith("/admin/councils/wigan/enable?back=/admin/requests")
+    assert council(rt, "wigan").status == CouncilStatus.WAITLIST
+
+    question = text(client.get(asked.headers["Location"]))
+    assert "<strong>1 person</strong> waiting for it will be emailed" in question
+    confirmed = post_form(
+        client,
+        asked.headers["Location"],
+        "/admin/councils/wigan/enable",
+        {"back": "/admin/requests", "confirm": "yes"},
+    )
+    assert confirmed.headers["Location"].endswith("/admin/requests")
+    rt.wait_for_background()
+    assert council(rt, "wigan").status == CouncilStatus.ENABLED
+    assert "Approve and enable" not in text(client.get("/admin/requests"))

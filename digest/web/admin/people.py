@@ -9,6 +9,7 @@ from digest import enablement, professional_requests, subscribers, subscriptions
 from digest.addresses import InvalidEmail, normalise_email
 from digest.models import (
     Council,
+    CouncilStatus,
     EnablementRequest,
     RequestStatus,
     Subscriber,
@@ -41,8 +42,13 @@ def decide(request_id: int) -> BaseResponse:
     council = session.get_one(Council, found.council_id)
     newly_enabled = False
     if request.form.get("decision") == "approve":
-        # Approving means switching the council on; that approves every open request
-        # for it and tells each requester.
+        if council.status != CouncilStatus.ENABLED:
+            # Approving switches the council on, which emails everyone waiting for it:
+            # the same question as the Enable button first (its confirmed POST approves
+            # every open request for the council and tells each requester).
+            back = url_for("admin.requests_list")
+            return redirect(url_for("admin.enable_confirm", slug=council.slug, back=back), 303)
+        # The council is already on: approving tells the requester, nobody else.
         try:
             result = enablement.go_live(session, rt.mail, council, rt.now(), admin=signed_in())
         except enablement.EnablementError as exc:
