@@ -11,6 +11,10 @@ entries of their own. Their snippets are cut here from the text, not by the engi
 engine's snippet reads the whole text of each hit (7 ms for 100,000 characters on FTS5),
 which a page of long documents would turn into a slow search.
 
+Longer than 400 lines on purpose: what an entry holds (`entries_for`) and how each
+engine's query reads it (`_Sqlite`, `_Postgres`) must change together, or the two engines
+stop giving the same results; split apart, each half would hide the other's contract.
+
 Queries are never passed through: the words of the query are extracted (letters and
 digits only, at most MAX_TERMS of at most MAX_TERM characters, English stop words
 dropped the way PostgreSQL drops them) and every word must match, so FTS operators,

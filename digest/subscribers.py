@@ -21,6 +21,7 @@ from digest.models import (
     SubscriptionKind,
     Suppression,
 )
+from digest.subscriptions.rights import emails_of
 
 ADMIN_MESSAGES = 50  # the look-up shows the latest emails; the export gives them all
 
@@ -28,15 +29,6 @@ ADMIN_MESSAGES = 50  # the look-up shows the latest emails; the export gives the
 def by_email(session: Session, address: str) -> Subscriber | None:
     """The subscriber with this normalised address, if any."""
     return session.scalar(sa.select(Subscriber).where(Subscriber.email == address))
-
-
-def emails_of(
-    session: Session, subscriber_id: int, *, newest_first: bool = False, limit: int | None = None
-) -> list[OutboxMessage]:
-    """The emails queued to the subscriber, oldest first unless `newest_first`."""
-    order = OutboxMessage.id.desc() if newest_first else OutboxMessage.id
-    stmt = sa.select(OutboxMessage).where(OutboxMessage.subscriber_id == subscriber_id)
-    return list(session.scalars(stmt.order_by(order).limit(limit)))
 
 
 def kind_for_added_council(session: Session, subscriber_id: int) -> SubscriptionKind:

@@ -158,10 +158,6 @@ class Verdict:
     status: str  # the enhanced code the verdict rests on, "" when there was none
     reason: str  # which evidence decided, in words for the operator
 
-    @property
-    def is_failure(self) -> bool:
-        return self.kind in (BounceKind.HARD, BounceKind.SOFT, BounceKind.ABOUT_US)
-
 
 def find_reply_code(text: str) -> int | None:
     """The first SMTP reply code (like 550) where MTAs put one in `text`, or None."""

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from digest import subscriptions, suppressions, watches
 from digest.addresses import email_hash
 from digest.config import MailConfig
+from digest.db import fit
 from digest.mail import pauses
 from digest.models import (
     BounceEvent,
@@ -94,7 +95,7 @@ def record(
         same = same.where(BounceEvent.outbox_message_id == outbox_message_id)
     else:
         same = same.where(
-            BounceEvent.status_code == status[:20],
+            BounceEvent.status_code == fit(BounceEvent.status_code, status),
             BounceEvent.outbox_message_id.is_(None)
             if outbox_message_id is None
             else BounceEvent.outbox_message_id == outbox_message_id,
@@ -111,9 +112,9 @@ def record(
             subscriber_id=subscriber_id,
             outbox_message_id=outbox_message_id,
             kind=kind,
-            status_code=status[:20],
-            diagnostic=diagnostic[:2000],
-            reason=reason[:200],
+            status_code=fit(BounceEvent.status_code, status),
+            diagnostic=fit(BounceEvent.diagnostic, diagnostic),
+            reason=fit(BounceEvent.reason, reason),
             occurred_at=when,
         )
     )
@@ -235,5 +236,5 @@ def _stop_sending_on_a_burst(session: Session, now: datetime, rules: Rules) -> N
         pauses.EVERYTHING,
         now + timedelta(seconds=rules.pause_seconds),
         f"{recent} refusals about us (our IP, domain, authentication or content) within "
-        f"an hour; the last: {detail}"[:500],
+        f"an hour; the last: {detail}",
     )

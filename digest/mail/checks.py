@@ -75,8 +75,3 @@ def send_time_check(session: Session, row: OutboxMessage, secret_key: str) -> Se
     if stopped_until is not None and stopped_until.tzinfo is None:
         stopped_until = stopped_until.replace(tzinfo=UTC)  # SQLite keeps no zone
     return SendTimeCheck(reason, stopped_until, int(failures or 0))
-
-
-def why_not_send(session: Session, row: OutboxMessage, secret_key: str) -> str | None:
-    """A reason this message must not go out now, or None (see `send_time_check`)."""
-    return send_time_check(session, row, secret_key).reason

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from digest.addresses import smtp_address
 from digest.config import Config
-from digest.links import Links, site_domain
+from digest.links import Links
 from digest.mail import verp
 from digest.mail.dkim import DkimSigner
 from digest.mail.headers import header_text
@@ -31,6 +31,7 @@ from digest.mail.hooks import SendTimeRenderer
 from digest.mail.outbox import LIST_PURPOSES, RENDERED_AT_SEND_TIME, MessagePurpose
 from digest.mail.wire import WIRE_POLICY, encode_body, serialise, set_raw, set_text, text_part
 from digest.models import Council, Digest, OutboxMessage, Subscriber, Subscription
+from digest.site import Site
 
 # Stand-ins for per-recipient links inside a stored digest. Plain ASCII that neither
 # Jinja escaping nor CSS inlining alters.
@@ -106,7 +107,7 @@ class Composer:
     ) -> None:
         self.config = config
         self.links = links
-        self.domain = site_domain(config.site.base_url, config.mail.from_address)
+        self.domain = Site.from_config(config).domain
         self.signer = DkimSigner.from_config(config.mail)
         # Writes the emails queued without a body (digest.mail.hooks).
         self.render_at_send_time = render_at_send_time

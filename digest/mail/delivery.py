@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from digest.config import Config
+from digest.db import fit
 from digest.mail import claims, outbox, pauses
 from digest.mail.accepted import AcceptedSends
 from digest.mail.backends import MailBackend, SplitSending
@@ -51,7 +52,7 @@ log = logging.getLogger("digest.delivery")
 
 
 def _describe(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"[:2000]
+    return fit(OutboxMessage.last_error, f"{type(exc).__name__}: {exc}")
 
 
 def default_worker_id() -> str:

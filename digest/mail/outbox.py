@@ -15,10 +15,9 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from digest.db import UTCDateTime, count_by, is_postgres, rows_affected
+from digest.db import UTCDateTime, count_by, dialect_of, fit, rows_affected, upsert_insert
 from digest.models import OutboxMessage, OutboxStatus
 
 
@@ -136,9 +135,12 @@ def _prepared(row: dict[str, Any], *, now: datetime, domain: str) -> dict[str, A
 
 
 def _insert_ignoring_duplicates(session: Session) -> Any:
-    insert = postgresql.insert if is_postgres(session) else sqlite.insert
     table = cast(sa.Table, OutboxMessage.__table__)
-    return insert(table).on_conflict_do_nothing(index_elements=list(_UNIQUE)).returning(table.c.id)
+    return (
+        upsert_insert(dialect_of(session), table)
+        .on_conflict_do_nothing(index_elements=list(_UNIQUE))
+        .returning(table.c.id)
+    )
 
 
 def enqueue_many(
@@ -180,7 +182,7 @@ def defer(
         lease_until=None,
         next_attempt_at=until,
         attempts=OutboxMessage.attempts - 1,
-        last_error=reason[:2000],
+        last_error=fit(OutboxMessage.last_error, reason),
         held_by_breaker=held_by_breaker,
     )
 
@@ -234,7 +236,11 @@ def mark_all_sent(session: Session, message_ids: Sequence[int], now: datetime) -
 
 def mark_failed(session: Session, message_id: int, now: datetime, error: str) -> None:
     _finish(
-        session, message_id, status=OutboxStatus.FAILED, lease_until=None, last_error=error[:2000]
+        session,
+        message_id,
+        status=OutboxStatus.FAILED,
+        lease_until=None,
+        last_error=fit(OutboxMessage.last_error, error),
     )
 
 
@@ -244,7 +250,7 @@ def mark_suppressed(session: Session, message_id: int, now: datetime, reason: st
         message_id,
         status=OutboxStatus.SUPPRESSED,
         lease_until=None,
-        last_error=reason[:2000],
+        last_error=fit(OutboxMessage.last_error, reason),
     )
 
 
@@ -257,7 +263,7 @@ def mark_retry(
         status=OutboxStatus.PENDING,
         lease_until=None,
         next_attempt_at=now + delay,
-        last_error=error[:2000],
+        last_error=fit(OutboxMessage.last_error, error),
     )
 
 

@@ -13,10 +13,9 @@ from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from digest.db import is_postgres, rows_affected
+from digest.db import dialect_of, fit, rows_affected, upsert_insert
 from digest.mail import outbox
 from digest.models import DeliveryCounter, DomainPause
 
@@ -31,8 +30,7 @@ def count_failure(session: Session) -> int:
     """One more send failed, on any worker; how many failed in a row now (one atomic
     statement, so concurrent workers never lose a count)."""
     table = cast(sa.Table, DeliveryCounter.__table__)
-    insert = postgresql.insert if is_postgres(session) else sqlite.insert
-    stmt: Any = insert(table).values(name=FAILURES_IN_A_ROW, value=1)
+    stmt: Any = upsert_insert(dialect_of(session), table).values(name=FAILURES_IN_A_ROW, value=1)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.name], set_={"value": table.c.value + 1}
     ).returning(table.c.value)
@@ -63,8 +61,9 @@ BREAKER_STATE = (
 def pause(session: Session, group: str, until: datetime, reason: str) -> None:
     """Pause `group` until `until`; an existing longer pause is kept."""
     table = cast(sa.Table, DomainPause.__table__)
-    insert = postgresql.insert if is_postgres(session) else sqlite.insert
-    stmt: Any = insert(table).values(domain_group=group, paused_until=until, reason=reason[:500])
+    stmt: Any = upsert_insert(dialect_of(session), table).values(
+        domain_group=group, paused_until=until, reason=fit(DomainPause.reason, reason)
+    )
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.domain_group],
         set_={"paused_until": stmt.excluded.paused_until, "reason": stmt.excluded.reason},

@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from digest.config import Config
-from digest.links import Links, site_domain
+from digest.links import Links
 from digest.mail import outbox
 from digest.mail.outbox import MessagePurpose
 from digest.mail.render import render_email
+from digest.site import Site
 
 
 @dataclass(frozen=True)
@@ -22,15 +23,10 @@ class MailQueue:
 
     @property
     def domain(self) -> str:
-        return site_domain(self.config.site.base_url, self.config.mail.from_address)
+        return Site.from_config(self.config).domain
 
     def common_context(self) -> dict[str, Any]:
-        site = self.config.site
-        return {
-            "site_name": site.name,
-            "base_url": site.base_url,
-            "contact_email": site.contact_email,
-        }
+        return Site.from_config(self.config).mail_context()
 
     def queue(
         self,

@@ -4,13 +4,11 @@ dashboard, metrics and `digest send`. Read-only."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
-from digest.db import is_postgres
 from digest.mail import claims, outbox, pauses
 from digest.models import BounceEvent, BounceKind, OutboxMessage, OutboxStatus
 
@@ -64,79 +62,6 @@ def counts(session: Session, *, now: datetime, since: datetime) -> DeliveryCount
         bounces=bounces,
         paused_groups=pauses.active(session, now),
     )
-
-
-def _day(session: Session, column: InstrumentedAttribute[Any]) -> sa.ColumnElement[str]:
-    # Both dialects store UTC; group by the UTC calendar day as text (YYYY-MM-DD).
-    if is_postgres(session):
-        return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM-DD")
-    return sa.func.date(column)
-
-
-def _per_day(
-    session: Session, column: InstrumentedAttribute[Any], where: sa.ColumnElement[bool]
-) -> dict[date, int]:
-    day = _day(session, column)
-    rows = session.execute(sa.select(day, sa.func.count()).where(where).group_by(day))
-    return {date.fromisoformat(str(d)): int(n) for d, n in rows}
-
-
-def _iso_week(day: date) -> str:
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def weekly(session: Session, *, now: datetime, weeks: int = 8) -> list[WeekCounts]:
-    """Sent, failed, bounced and complained per ISO week (UTC), the current week last."""
-    today = now.date()
-    start_day = today - timedelta(days=today.isoweekday() - 1) - timedelta(weeks=weeks - 1)
-    start = datetime.combine(start_day, datetime.min.time(), tzinfo=now.tzinfo)
-    sent = _per_day(
-        session,
-        OutboxMessage.sent_at,
-        sa.and_(OutboxMessage.status == OutboxStatus.SENT, OutboxMessage.sent_at >= start),
-    )
-    failed = _per_day(
-        session,
-        OutboxMessage.last_attempt_at,
-        sa.and_(
-            OutboxMessage.status == OutboxStatus.FAILED, OutboxMessage.last_attempt_at >= start
-        ),
-    )
-    bounced = _per_day(
-        session,
-        BounceEvent.occurred_at,
-        sa.and_(
-            BounceEvent.occurred_at >= start,
-            BounceEvent.kind.in_((BounceKind.HARD, BounceKind.SOFT)),
-        ),
-    )
-    about_us = _per_day(
-        session,
-        BounceEvent.occurred_at,
-        sa.and_(BounceEvent.occurred_at >= start, BounceEvent.kind == BounceKind.ABOUT_US),
-    )
-    complained = _per_day(
-        session,
-        BounceEvent.occurred_at,
-        sa.and_(BounceEvent.occurred_at >= start, BounceEvent.kind == BounceKind.COMPLAINT),
-    )
-    labels = [_iso_week(start_day + timedelta(weeks=n)) for n in range(weeks)]
-
-    def total(per_day: dict[date, int], label: str) -> int:
-        return sum(n for d, n in per_day.items() if _iso_week(d) == label)
-
-    return [
-        WeekCounts(
-            week=label,
-            sent=total(sent, label),
-            failed=total(failed, label),
-            bounces=total(bounced, label),
-            complaints=total(complained, label),
-            about_us=total(about_us, label),
-        )
-        for label in labels
-    ]
 
 
 def recent_about_us(session: Session, limit: int = 20) -> list[BounceEvent]:

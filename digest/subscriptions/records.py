@@ -12,12 +12,11 @@ from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from digest import consent
 from digest.addresses import ip_hash
-from digest.db import UTCDateTime, is_postgres
+from digest.db import UTCDateTime, dialect_of, fit, upsert_insert
 from digest.models import (
     ConsentEvent,
     ConsentEventKind,
@@ -37,7 +36,7 @@ class Origin:
 
 
 def _dialect(session: Session) -> str:
-    return "postgresql" if is_postgres(session) else "sqlite"
+    return dialect_of(session)
 
 
 @functools.cache
@@ -47,8 +46,7 @@ def _pending_upsert(dialect: str) -> Any:
     or nothing when the subscription is active. Built once per dialect: constructing an
     upsert costs more than running it."""
     table = cast(sa.Table, Subscription.__table__)
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table).values(
+    stmt = upsert_insert(dialect, table).values(
         subscriber_id=sa.bindparam("subscriber_id"),
         council_id=sa.bindparam("council_id"),
         kind=sa.bindparam("kind"),
@@ -72,9 +70,8 @@ def _pending_upsert(dialect: str) -> Any:
 @functools.cache
 def _subscriber_insert(dialect: str) -> Any:
     table = cast(sa.Table, Subscriber.__table__)
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
-        insert(table)
+        upsert_insert(dialect, table)
         .values(email=sa.bindparam("email"), created_at=sa.bindparam("now", type_=UTCDateTime()))
         .on_conflict_do_nothing(index_elements=["email"])
         .returning(table.c.id)
@@ -172,7 +169,7 @@ def record_consent(
             "council_slug": council_slug,
             "event": event,
             "occurred_at": now,
-            "source": origin.source[:300],
+            "source": fit(ConsentEvent.source, origin.source),
             "wording_version": consent.WORDING_VERSION if agreed else "",
             "wording_sha256": consent.WORDING_SHA256 if agreed else "",
             "ip_hash": ip_hash(secret_key, origin.ip) if origin.ip else "",

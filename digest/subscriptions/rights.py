@@ -64,6 +64,15 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def emails_of(
+    session: Session, subscriber_id: int, *, newest_first: bool = False, limit: int | None = None
+) -> list[OutboxMessage]:
+    """The emails queued to the subscriber, oldest first unless `newest_first`."""
+    order = OutboxMessage.id.desc() if newest_first else OutboxMessage.id
+    stmt = sa.select(OutboxMessage).where(OutboxMessage.subscriber_id == subscriber_id)
+    return list(session.scalars(stmt.order_by(order).limit(limit)))
+
+
 def export(session: Session, subscriber_id: int) -> dict[str, Any]:
     """Everything we hold about a subscriber, for them to download (UK GDPR Art. 15/20)."""
     subscriber = session.get_one(Subscriber, subscriber_id)
@@ -120,11 +129,7 @@ def export(session: Session, subscriber_id: int) -> dict[str, Any]:
                 "sent_at": _iso(m.sent_at),
                 "message_id": m.message_id,
             }
-            for m in session.scalars(
-                sa.select(OutboxMessage)
-                .where(OutboxMessage.subscriber_id == subscriber_id)
-                .order_by(OutboxMessage.id)
-            )
+            for m in emails_of(session, subscriber_id)
         ],
         "bounces": [
             {"kind": b.kind.value, "status_code": b.status_code, "occurred_at": _iso(b.occurred_at)}

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from digest import suppressions
 from digest.addresses import email_hash, normalise_email
 from digest.config import Config
-from digest.db import UTCDateTime, rows_affected
+from digest.db import UTCDateTime, fit, rows_affected
 from digest.mail.outbox import MessagePurpose
 from digest.mail.queue import MailQueue
 from digest.models import (
@@ -251,8 +251,8 @@ def accept(
             "council_id": council_id,
             "email": address,
             "kind": kind.value,
-            "source": origin.source[:300],
-            "ip": (origin.ip or "")[:64] or None,
+            "source": fit(SignupIntake.source, origin.source),
+            "ip": fit(SignupIntake.ip, origin.ip or "") or None,
             "received_at": now,
         },
     )
@@ -301,7 +301,7 @@ def take_in(
                 )
         except Exception as exc:  # one bad sign-up must not hold up the ones behind it
             row.attempts += 1
-            row.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            row.last_error = fit(SignupIntake.last_error, f"{type(exc).__name__}: {exc}")
             log.exception(
                 "sign-up %s failed (attempt %s of %s)", row.id, row.attempts, MAX_ATTEMPTS
             )

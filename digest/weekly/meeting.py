@@ -4,6 +4,11 @@ private items counted, the papers and who attended.
 
 `summarise` is a pure function of a loaded Meeting; the same summary feeds the meeting
 page, the weekly digest (with tighter limits) and the API.
+
+Longer than 400 lines on purpose: `Facts` (what an item decided, its papers, whether it
+is routine, worked out once and shared by every digest of the week) and `summarise`,
+which reads them, are one step; the parts that stand alone live beside it (asks,
+resolutions, plain, procedural, documents, glossary).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from digest import stats as site_stats
 from digest.bounces import record
 from digest.mail import claims, outbox, stats
 from digest.models import BounceKind, OutboxMessage, OutboxStatus
@@ -76,7 +77,7 @@ def test_delivery_counters(rt: Runtime, clock: Clock) -> None:
         )
     with rt.read_sessions() as session:
         counts = stats.counts(session, now=clock.now, since=clock.now - timedelta(days=1))
-        weeks = stats.weekly(session, now=clock.now, weeks=3)
+        weeks = site_stats.delivery_weeks(session, now=clock.now, tz=rt.site.tz, weeks=3)
     assert counts.queue[OutboxStatus.SENT] == 2 and counts.queue[OutboxStatus.PENDING] == 1
     assert (counts.sent, counts.failed, counts.due) == (1, 1, 1)
     assert counts.oldest_due_at == clock.now
