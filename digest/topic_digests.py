@@ -33,7 +33,7 @@ from digest.mail.headers import header_text
 from digest.mail.render import RenderedEmail, environment, inline_css, tidy_text
 from digest.models import AgendaItem, Council, Meeting
 from digest.site import Site
-from digest.weekly.glossary import Annotated, Footnote, Footnoter, Segment, glossary
+from digest.weekly.glossary import Footnote, Footnoter, Segment, glossary
 from digest.weekly.meeting import Facts, ItemSummary, Limits, MeetingSummary, summarise
 from digest.weekly.render import (
     BARE,
@@ -68,23 +68,12 @@ class MarkingFootnoter(Footnoter):
     table: list[int] = field(default_factory=list)
     marks: list[int] = field(default_factory=list)  # this footnoter's markers, in order
 
-    def annotate(self, text: str) -> Annotated:
-        if not text:
-            return Annotated(())
-        segments: list[Segment] = []
-        position = 0
-        for _start, end, index in self.glossary.find(text):
-            if index in self._numbers:
-                continue
-            mark = len(self.table)
-            self.table.append(index)
-            self._numbers[index] = mark
-            self.marks.append(mark)
-            segments.append(Segment(f"{text[position:end]}\ue000{mark}\ue001"))
-            position = end
-        if position < len(text) or not segments:
-            segments.append(Segment(text[position:]))
-        return Annotated(tuple(segments))
+    def _first_use(self, text: str, index: int) -> Segment:
+        mark = len(self.table)
+        self.table.append(index)
+        self._numbers[index] = mark
+        self.marks.append(mark)
+        return Segment(f"{text}\ue000{mark}\ue001")
 
 
 @dataclass(frozen=True)

@@ -147,15 +147,19 @@ class Footnoter:
         for _start, end, index in self.glossary.find(text):
             if index in self._numbers:
                 continue
-            number = len(self.notes) + 1
-            self._numbers[index] = number
-            term = self.glossary.terms[index]
-            self.notes.append(Footnote(number, term.term, term.definition))
-            segments.append(Segment(text[position:end], number))
+            segments.append(self._first_use(text[position:end], index))
             position = end
         if position < len(text) or not segments:
             segments.append(Segment(text[position:]))
         return Annotated(tuple(segments))
+
+    def _first_use(self, text: str, index: int) -> Segment:
+        """The segment ending at a term's first use: numbered, its footnote recorded."""
+        number = len(self.notes) + 1
+        self._numbers[index] = number
+        term = self.glossary.terms[index]
+        self.notes.append(Footnote(number, term.term, term.definition))
+        return Segment(text, number)
 
 
 @lru_cache(maxsize=1)
