@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import re
 import unicodedata
+from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -96,8 +97,17 @@ def smtp_address(address: str) -> str:
 
 def keyed_hash(secret_key: str, purpose: str, value: str) -> str:
     """HMAC-SHA256 of `value`, so stored hashes cannot be reversed by guessing addresses."""
+    mac = _keyed(secret_key, purpose).copy()
+    mac.update(value.encode())
+    return mac.hexdigest()
+
+
+@lru_cache(maxsize=16)
+def _keyed(secret_key: str, purpose: str) -> hmac.HMAC:
+    """The HMAC keyed for `purpose`, copied for each value: a digest build hashes every
+    recipient's address, and deriving the key each time was most of the cost."""
     key = hashlib.sha256(f"{purpose}:{secret_key}".encode()).digest()
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def email_hash(secret_key: str, email: str) -> str:

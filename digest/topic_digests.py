@@ -55,6 +55,7 @@ _NOTE = re.compile("\ue000(\\d+)\ue001")
 _SLOT = re.compile("\ue002(\\d+)\ue003")
 _ITEM = re.compile("\ue005(\\d+)\ue006")
 _FRAME = "\ue004"
+_BETWEEN = "\ue007"  # between items inlined together
 _STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 _SECTIONS = ("reported", "cancelled", "minutes", "upcoming")
 
@@ -304,6 +305,7 @@ class DigestComposer:
         )
         raw = str(self._macro_html(summary, section))
         html = css_inline.inline_fragment(raw, self._frame_for().css)
+        self._inline_pending()
         block = _Block(
             slot=slot,
             html=_ITEM.sub(self._item_html, html),
@@ -327,14 +329,33 @@ class DigestComposer:
         return self._items_raw[number] if number < len(self._items_raw) else match.group(0)
 
     def _inline_item(self, html: str) -> Markup:
-        """An item's HTML inlined once, where its list puts it (`.dg-items li`); the
-        meeting blocks show a placeholder, so each block inlines only its own lines."""
-        wrapped = css_inline.inline_fragment(
-            f'<ul class="dg-items">{html}</ul>', self._frame_for().css
-        )
-        self._items_html.append(wrapped[wrapped.index(">") + 1 : wrapped.rindex("</ul>")])
+        """An item's placeholder; its HTML is inlined later, with the other items of the
+        block being made, in one call (`_inline_pending`): each call of the inliner costs
+        a parse of the stylesheet and of a document, which per item was a tenth of a
+        week's build. The meeting blocks show the placeholder, so each block inlines only
+        its own lines and an item shared by many blocks is inlined once."""
         self._items_raw.append(html)
-        return Markup(f"\ue005{len(self._items_html) - 1}\ue006")  # noqa: S704 - ours
+        return Markup(f"\ue005{len(self._items_raw) - 1}\ue006")  # noqa: S704 - ours
+
+    def _inline_pending(self) -> None:
+        """Inline the items made since the last call, where their list puts them
+        (`.dg-items li`), in one fragment: the stylesheet has no sibling or position
+        selectors, so an item comes out as it would on its own."""
+        done = len(self._items_html)
+        pending = self._items_raw[done:]
+        if not pending:
+            return
+        pieces = self._inline_list(_BETWEEN.join(pending)).split(_BETWEEN)
+        if len(pieces) != len(pending):  # an item's own text held the separator
+            pieces = [self._inline_list(raw) for raw in pending]
+        self._items_html.extend(pieces)
+
+    def _inline_list(self, items: str) -> str:
+        """List items inlined inside the digest's item list, without the list."""
+        wrapped = css_inline.inline_fragment(
+            f'<ul class="dg-items">{items}</ul>', self._frame_for().css
+        )
+        return wrapped[wrapped.index(">") + 1 : wrapped.rindex("</ul>")]
 
     def _frame_for(self) -> _Frame:
         """Everything around the content depends only on the council and the week."""

@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -48,7 +48,7 @@ class Taxonomy:
     _patterns: tuple[tuple[str, re.Pattern[str], dict[str, float]], ...]
     _skip: re.Pattern[str]
 
-    @property
+    @cached_property
     def slugs(self) -> tuple[str, ...]:
         return tuple(t.slug for t in self.topics)
 

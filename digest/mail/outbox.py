@@ -17,7 +17,15 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from digest.db import UTCDateTime, count_by, dialect_of, fit, rows_affected, upsert_insert
+from digest.db import (
+    UTCDateTime,
+    count_by,
+    dialect_of,
+    fit,
+    insert_many_ignoring,
+    rows_affected,
+    upsert_insert,
+)
 from digest.models import OutboxMessage, OutboxStatus
 
 
@@ -151,17 +159,8 @@ def enqueue_many(
     Each row needs purpose, reference and recipient, and may carry the other columns.
     """
     prepared = [_prepared(row, now=now, domain=domain) for row in rows]
-    if not prepared:
-        return 0
-    # One statement executed with many parameter sets: SQLAlchemy compiles it once and
-    # batches the rows itself ("insertmanyvalues"), where a multi-row VALUES clause would
-    # be compiled anew for every batch (most of the time of a 100,000-row digest build).
-    stmt = _insert_ignoring_duplicates(session)
-    added = 0
-    for start in range(0, len(prepared), 2000):
-        # Count what RETURNING gives back: drivers disagree about rowcount here.
-        added += len(session.execute(stmt, prepared[start : start + 2000]).all())
-    return added
+    table = cast(sa.Table, OutboxMessage.__table__)
+    return insert_many_ignoring(session, table, prepared, _UNIQUE)
 
 
 def defer(

@@ -362,10 +362,14 @@ def _recipients(
     hashes = {email: email_hash(secret_key, email) for _, _, email, _ in rows}
     suppressed = suppressions.which_suppressed(session, list(hashes.values()))
     groups: dict[str, list[_Recipient]] = {}
+    keys: dict[tuple[str, ...], str] = {}  # a few dozen selections among thousands
     for subscription_id, subscriber_id, email, topics in rows:
         if hashes[email] in suppressed:
             continue
-        key = selection_key(topics)
+        chosen = tuple(topics or ())
+        key = keys.get(chosen)
+        if key is None:
+            key = keys[chosen] = selection_key(chosen)
         groups.setdefault(key, []).append(_Recipient(subscription_id, subscriber_id, email))
     return groups
 

@@ -157,3 +157,41 @@ def test_unreachable_relay_loses_nothing(smtp_rt: Runtime, smtp_sink: SmtpSink) 
     with smtp_rt.read_sessions() as session:
         row = session.scalars(sa.select(OutboxMessage)).one()
     assert row.status == OutboxStatus.PENDING and "connection" in (row.last_error or "")
+
+
+def test_bulk_queue_stores_what_sqlalchemy_would(rt: Runtime) -> None:
+    """enqueue_many hands SQLite's driver the rows itself (digest.db.insert_many_ignoring):
+    every column must be stored exactly as SQLAlchemy's own insert stores it, defaults
+    included, byte for byte, so reading, claiming and comparing dates work alike."""
+    table = OutboxMessage.__table__
+    now = rt.now()
+    row = {
+        "purpose": "admin_notice",
+        "reference": "same",
+        "subject": "Subject ✓",
+        "body_text": "Body",
+        "payload": {"kind": "x", "n": [1, 2]},
+        "council_id": None,
+    }
+    with rt.sessions.begin() as session:
+        assert (
+            outbox.enqueue_many(
+                session, [{**row, "recipient": "bulk@example.net"}], now=now, domain="d.example"
+            )
+            == 1
+        )
+        prepared = outbox._prepared(
+            {**row, "recipient": "core@example.net"}, now=now, domain="d.example"
+        )
+        session.execute(sa.insert(table), [prepared])
+    with rt.engine.connect() as conn:
+        stored = {
+            r.recipient: r._asdict()
+            for r in conn.exec_driver_sql("SELECT * FROM outbox_messages ORDER BY id")
+        }
+    bulk, core = stored["bulk@example.net"], stored["core@example.net"]
+    different = {"id", "recipient", "message_id"}
+    assert {k: v for k, v in bulk.items() if k not in different} == {
+        k: v for k, v in core.items() if k not in different
+    }
+    assert bulk["held_by_breaker"] in (0, False) and bulk["next_attempt_at"] is not None

@@ -103,3 +103,36 @@ def test_composed_filtered_digests_equal_rendering_each_from_scratch(
             assert "Revenue Budget" in fresh.web_html and fresh.view.footnotes
         whole = _sections(meetings, ids, ("planning",))
         assert "Revenue Budget" not in renderer.render(whole).email.text
+
+
+def test_council_text_holding_the_composers_private_characters_comes_out_as_rendered(
+    rt: Runtime, clock: Clock
+) -> None:
+    """Items are inlined together, split at a private-use character; an item whose own
+    text holds that character (or looks like a placeholder) must come out unchanged."""
+    with rt.sessions.begin() as session:
+        council = enable(session, "manchester", clock.now - timedelta(days=30))
+        council.last_success_at = BUILD_AT - timedelta(hours=3)
+        arrange_busy_week(session, council)
+        item = session.query(AgendaItem).order_by(AgendaItem.id).first()
+        assert item is not None
+        item.title = "Odd \ue007 title \ue0059\ue006 from the council"
+    clock.set(BUILD_AT)
+    week = IsoWeek.parse(WEEK)
+    settings = BuildSettings.from_config(rt.config)
+    with rt.sessions() as session:
+        found = councils.get_by_slug(session, "manchester")
+        assert found is not None
+        selection = select_meetings(session, found.id, week, settings.site.tz)
+        ids = [selection.reported, selection.cancelled, selection.minutes, selection.upcoming]
+        meetings = {m.id: m for m in load_meetings(session, [i for part in ids for i in part])}
+        every = [[meetings[i] for i in part] for part in ids]
+        everything = Sections(every[0], every[1], every[2], every[3])
+        fresh = render_digest(
+            found, week, everything, now=rt.now(), site=settings.site, links=rt.links
+        )
+        renderer = DigestComposer(found, week, now=rt.now(), site=settings.site, links=rt.links)
+        composed = renderer.compose(everything, fresh.view.level, web=True)
+        assert "Odd \ue007 title" in fresh.email.html
+        assert composed.email == fresh.email
+        assert composed.web_html == fresh.web_html
