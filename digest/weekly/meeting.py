@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from digest.clock import local_today
 from digest.documents.kinds import THIN_AGENDA_CHARS
-from digest.models import AgendaItem, Meeting, MeetingStatus
+from digest.models import AgendaItem, Document, Meeting, MeetingStatus
 from digest.topics import Topic, meeting_topics, taxonomy
 from digest.weekly.asks import extract_asked_to_decide
 from digest.weekly.documents import Paper, papers
@@ -245,7 +245,9 @@ class Facts:
 
 
 def load_meetings(session: Session, ids: Sequence[int]) -> list[Meeting]:
-    """Meetings with their items, documents and attendees, soonest first."""
+    """Meetings with their items, documents and attendees, soonest first. A document's
+    extracted text (a whole PDF's, often hundreds of kilobytes) is not loaded: what it
+    says reaches summaries through the items it was shared out to."""
     if not ids:
         return []
     return list(
@@ -254,7 +256,7 @@ def load_meetings(session: Session, ids: Sequence[int]) -> list[Meeting]:
             .where(Meeting.id.in_(list(ids)))
             .options(
                 selectinload(Meeting.items),
-                selectinload(Meeting.documents),
+                selectinload(Meeting.documents).defer(Document.text, raiseload=True),
                 selectinload(Meeting.attendees),
             )
             .order_by(Meeting.start_at, Meeting.id)
