@@ -134,13 +134,13 @@ class _Slot(MeetingSummary):
     pre_text: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Block:
     slot: _Slot
-    html: str  # CSS inlined, footnotes marked
     raw: str  # not inlined, for the web archive's copy
     text: str
     marks: tuple[int, ...]  # footnote markers in reading order
+    html: str = ""  # CSS inlined, footnotes marked (set by `_inline_blocks`)
 
 
 @dataclass
@@ -173,6 +173,7 @@ class DigestComposer:
         self.links = links
         self._blocks: dict[tuple[Any, ...], _Block] = {}
         self._by_number: list[_Block] = []
+        self._pending_blocks: list[tuple[_Block, str]] = []  # made, not yet inlined
         self._frame: _Frame | None = None
         self._subjects: dict[tuple[Any, ...], str] = {}
         self._table: list[int] = []  # footnote marker -> glossary index
@@ -209,6 +210,7 @@ class DigestComposer:
             [self._block(m, name, level, sections.only) for m in getattr(sections, name)]
             for name in _SECTIONS
         ]
+        self._inline_blocks()
         # Footnotes numbered in reading order; a term is numbered where first used.
         numbers: dict[int, int] = {}
         first: dict[int, int] = {}  # marker -> number, for the markers that keep theirs
@@ -304,11 +306,8 @@ class DigestComposer:
             pre_text=placeholder,
         )
         raw = str(self._macro_html(summary, section))
-        html = css_inline.inline_fragment(raw, self._frame_for().css)
-        self._inline_pending()
         block = _Block(
             slot=slot,
-            html=_ITEM.sub(self._item_html, html),
             raw=_ITEM.sub(self._item_raw, raw),
             text=str(self._macro_text(summary, section)),
             marks=tuple(
@@ -317,7 +316,23 @@ class DigestComposer:
         )
         self._blocks[key] = block
         self._by_number.append(block)
+        self._pending_blocks.append((block, raw))
         return block
+
+    def _inline_blocks(self) -> None:
+        """Inline the blocks made since the last call in one css_inline call, as the
+        items are (`_inline_pending`), then put their inlined items in."""
+        pending, self._pending_blocks = self._pending_blocks, []
+        if not pending:
+            return
+        self._inline_pending()
+        css = self._frame_for().css
+        raws = [raw for _, raw in pending]
+        pieces = css_inline.inline_fragment(_BETWEEN.join(raws), css).split(_BETWEEN)
+        if len(pieces) != len(raws):  # a block's own text held the separator
+            pieces = [css_inline.inline_fragment(raw, css) for raw in raws]
+        for (block, _), html in zip(pending, pieces, strict=True):
+            block.html = _ITEM.sub(self._item_html, html)
 
     def _item_html(self, match: re.Match[str]) -> str:
         number = int(match.group(1))

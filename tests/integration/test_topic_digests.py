@@ -108,8 +108,9 @@ def test_composed_filtered_digests_equal_rendering_each_from_scratch(
 def test_council_text_holding_the_composers_private_characters_comes_out_as_rendered(
     rt: Runtime, clock: Clock
 ) -> None:
-    """Items are inlined together, split at a private-use character; an item whose own
-    text holds that character (or looks like a placeholder) must come out unchanged."""
+    """Items (and meeting blocks) are inlined together, split at a private-use character;
+    council text holding that character (or looking like a placeholder) must come out
+    unchanged."""
     with rt.sessions.begin() as session:
         council = enable(session, "manchester", clock.now - timedelta(days=30))
         council.last_success_at = BUILD_AT - timedelta(hours=3)
@@ -117,6 +118,8 @@ def test_council_text_holding_the_composers_private_characters_comes_out_as_rend
         item = session.query(AgendaItem).order_by(AgendaItem.id).first()
         assert item is not None
         item.title = "Odd \ue007 title \ue0059\ue006 from the council"
+        meeting = session.get_one(Meeting, item.meeting_id)
+        meeting.venue = "Room \ue007 2"
     clock.set(BUILD_AT)
     week = IsoWeek.parse(WEEK)
     settings = BuildSettings.from_config(rt.config)
@@ -133,6 +136,6 @@ def test_council_text_holding_the_composers_private_characters_comes_out_as_rend
         )
         renderer = DigestComposer(found, week, now=rt.now(), site=settings.site, links=rt.links)
         composed = renderer.compose(everything, fresh.view.level, web=True)
-        assert "Odd \ue007 title" in fresh.email.html
+        assert "Odd \ue007 title" in fresh.email.html and "Room \ue007 2" in fresh.email.html
         assert composed.email == fresh.email
         assert composed.web_html == fresh.web_html
