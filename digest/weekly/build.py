@@ -177,7 +177,7 @@ class _Content:
     def load(cls, session: Session, council_id: int, week: IsoWeek, tz: ZoneInfo) -> _Content:
         selection = select_meetings(session, council_id, week, tz)
         ids = [i for _, ids in selection.sections() for i in ids]
-        meetings = {m.id: m for m in load_meetings(session, ids)}
+        meetings = {m.id: m for m in load_meetings(session, ids, attendees=False)}
         tagged = {
             m.id: [(i.id, frozenset(i.topics)) for i in m.items if i.topics and not i.is_restricted]
             for m in meetings.values()

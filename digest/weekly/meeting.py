@@ -20,7 +20,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, raiseload, selectinload
 
 from digest.clock import local_today
 from digest.documents.kinds import THIN_AGENDA_CHARS
@@ -244,21 +244,23 @@ class Facts:
         return found
 
 
-def load_meetings(session: Session, ids: Sequence[int]) -> list[Meeting]:
-    """Meetings with their items, documents and attendees, soonest first. A document's
-    extracted text (a whole PDF's, often hundreds of kilobytes) is not loaded: what it
-    says reaches summaries through the items it was shared out to."""
+def load_meetings(session: Session, ids: Sequence[int], *, attendees: bool = True) -> list[Meeting]:
+    """Meetings with their items, documents and (unless `attendees` is False: digests
+    never list them) attendees, soonest first. A document's extracted text (a whole
+    PDF's, often hundreds of kilobytes) is not loaded: what it says reaches summaries
+    through the items it was shared out to."""
     if not ids:
         return []
+    options = [
+        selectinload(Meeting.items),
+        selectinload(Meeting.documents).defer(Document.text, raiseload=True),
+        selectinload(Meeting.attendees) if attendees else raiseload(Meeting.attendees),
+    ]
     return list(
         session.scalars(
             sa.select(Meeting)
             .where(Meeting.id.in_(list(ids)))
-            .options(
-                selectinload(Meeting.items),
-                selectinload(Meeting.documents).defer(Document.text, raiseload=True),
-                selectinload(Meeting.attendees),
-            )
+            .options(*options)
             .order_by(Meeting.start_at, Meeting.id)
         )
     )
