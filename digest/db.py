@@ -179,22 +179,15 @@ def insert_many_ignoring(
     columns = list(rows[0])
     bind = session.connection()
     dialect = bind.dialect
+    stmt = upsert_insert(dialect.name, table).on_conflict_do_nothing(index_elements=list(conflict))
     if dialect.name != "sqlite":
-        stmt = (
-            upsert_insert(dialect.name, table)
-            .on_conflict_do_nothing(index_elements=list(conflict))
-            .returning(*table.primary_key.columns)
-        )
+        stmt = stmt.returning(*table.primary_key.columns)
         added = 0
         for start in range(0, len(rows), 2000):
             added += len(session.execute(stmt, rows[start : start + 2000]).all())
         return added
     # SQLAlchemy writes the statement (names quoted, "?" per column, in `order`).
-    compiled = (
-        upsert_insert(dialect.name, table)
-        .on_conflict_do_nothing(index_elements=list(conflict))
-        .compile(dialect=dialect, column_keys=columns)
-    )
+    compiled = stmt.compile(dialect=dialect, column_keys=columns)
     order = list(compiled.positiontup or [])
     # Columns the rows leave out that SQLAlchemy fills in from a scalar default.
     defaults: dict[str, Any] = {}
