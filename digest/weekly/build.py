@@ -109,7 +109,9 @@ def build_council_digest(
     content: _Content | None = None
     if digest is None:
         content = _Content.load(session, council.id, week, settings.site.tz)
-        digest = _render_and_store(session, council, week, now, settings, links, content, ())
+        digest = _rendered(council, week, now, settings, links, content, ())
+        # Added once complete, so that no autoflush can write it half filled in.
+        session.add(digest)
         session.flush()
         # The archive and the next weeks' selections go by the whole council's digest.
         session.add_all(
@@ -124,9 +126,10 @@ def build_council_digest(
             found = stored.get(key)
             if found is None:
                 content = content or _Content.load(session, council.id, week, settings.site.tz)
-                found = _render_and_store(
-                    session, council, week, now, settings, links, content, tuple(key.split(","))
+                found = _rendered(
+                    council, week, now, settings, links, content, tuple(key.split(","))
                 )
+                session.add(found)  # unflushed: one flush below for every selection
             chosen[key] = found
     # One flush for every selection's digest, one insert for everyone's outbox row.
     session.flush()
@@ -278,24 +281,6 @@ def selection_key(topics: Sequence[str] | None) -> str:
     return ",".join(chosen)
 
 
-def _render_and_store(
-    session: Session,
-    council: Council,
-    week: IsoWeek,
-    now: datetime,
-    settings: BuildSettings,
-    links: Links,
-    content: _Content,
-    topics: tuple[str, ...],
-) -> Digest:
-    """A new Digest row for the topic selection (all topics when empty), added to the
-    session unflushed: the caller flushes once for all of a council's selections."""
-    digest = _rendered(council, week, now, settings, links, content, topics)
-    # Added once complete, so that no autoflush can write it half filled in.
-    session.add(digest)
-    return digest
-
-
 def _rendered(
     council: Council,
     week: IsoWeek,
@@ -305,6 +290,8 @@ def _rendered(
     content: _Content,
     topics: tuple[str, ...],
 ) -> Digest:
+    """A new, complete Digest for the topic selection (all topics when empty), not yet
+    in the session."""
     sections, empty = content.sections(topics)
     digest = Digest(council_id=council.id, week=week.label, topics=",".join(topics), built_at=now)
     if empty and topics and settings.quiet_weeks == QUIET_SKIP:

@@ -56,27 +56,15 @@ def build_each(
 ) -> Iterator[int]:
     """Build each council's digest in its own transaction, recording results in `report`;
     yields after each council (for progress bars)."""
-    with sqlite_connection_held(sessions):
-        yield from _build_each(sessions, council_ids, week, now, settings, links, report)
-
-
-def _build_each(
-    sessions: sessionmaker[Session],
-    council_ids: Sequence[int],
-    week: IsoWeek,
-    now: datetime,
-    settings: BuildSettings,
-    links: Links,
-    report: BuildReport,
-) -> Iterator[int]:
     # Councils are built in groups, one transaction per group and a savepoint per
     # council: a council that fails rolls back alone, and the database commits (and
     # SQLite checkpoints) a few times per run rather than once per council.
-    for start in range(0, len(council_ids), COUNCILS_PER_TRANSACTION):
-        with sessions.begin() as session:
-            for council_id in council_ids[start : start + COUNCILS_PER_TRANSACTION]:
-                _build_one(session, council_id, week, now, settings, links, report)
-                yield council_id
+    with sqlite_connection_held(sessions):
+        for start in range(0, len(council_ids), COUNCILS_PER_TRANSACTION):
+            with sessions.begin() as session:
+                for council_id in council_ids[start : start + COUNCILS_PER_TRANSACTION]:
+                    _build_one(session, council_id, week, now, settings, links, report)
+                    yield council_id
 
 
 def _build_one(
