@@ -327,10 +327,9 @@ class DigestComposer:
             return
         self._inline_pending()
         css = self._frame_for().css
-        raws = [raw for _, raw in pending]
-        pieces = css_inline.inline_fragment(_BETWEEN.join(raws), css).split(_BETWEEN)
-        if len(pieces) != len(raws):  # a block's own text held the separator
-            pieces = [css_inline.inline_fragment(raw, css) for raw in raws]
+        pieces = _inline_together(
+            [raw for _, raw in pending], lambda html: css_inline.inline_fragment(html, css)
+        )
         for (block, _), html in zip(pending, pieces, strict=True):
             block.html = _ITEM.sub(self._item_html, html)
 
@@ -344,26 +343,20 @@ class DigestComposer:
         return self._items_raw[number] if number < len(self._items_raw) else match.group(0)
 
     def _inline_item(self, html: str) -> Markup:
-        """An item's placeholder; its HTML is inlined later, with the other items of the
-        block being made, in one call (`_inline_pending`): each call of the inliner costs
-        a parse of the stylesheet and of a document, which per item was a tenth of a
-        week's build. The meeting blocks show the placeholder, so each block inlines only
-        its own lines and an item shared by many blocks is inlined once."""
+        """An item's placeholder; its HTML is inlined later with the other items of the
+        block being made (`_inline_pending`). The meeting blocks show the placeholder, so
+        each block inlines only its own lines and an item shared by many is inlined once."""
         self._items_raw.append(html)
         return Markup(f"\ue005{len(self._items_raw) - 1}\ue006")  # noqa: S704 - ours
 
     def _inline_pending(self) -> None:
         """Inline the items made since the last call, where their list puts them
-        (`.dg-items li`), in one fragment: the stylesheet has no sibling or position
-        selectors, so an item comes out as it would on its own."""
+        (`.dg-items li`)."""
         done = len(self._items_html)
         pending = self._items_raw[done:]
         if not pending:
             return
-        pieces = self._inline_list(_BETWEEN.join(pending)).split(_BETWEEN)
-        if len(pieces) != len(pending):  # an item's own text held the separator
-            pieces = [self._inline_list(raw) for raw in pending]
-        self._items_html.extend(pieces)
+        self._items_html.extend(_inline_together(pending, self._inline_list))
 
     def _inline_list(self, items: str) -> str:
         """List items inlined inside the digest's item list, without the list."""
@@ -392,6 +385,18 @@ class DigestComposer:
             head, tail = inline_css(raw).split(_FRAME)
             self._frame = _Frame(head=head, tail=tail, css=css, view=empty)
         return self._frame
+
+
+def _inline_together(pieces: list[str], inline: Callable[[str], str]) -> list[str]:
+    """`inline` applied to each piece, in one call: each call of the inliner parses the
+    stylesheet and a document, which per piece was a tenth of a week's build. The pieces
+    are joined at a private-use separator and split again (the stylesheet has no sibling
+    or position selectors, so a piece comes out as it would alone); one call per piece
+    when council text holds the separator."""
+    found = inline(_BETWEEN.join(pieces)).split(_BETWEEN)
+    if len(found) != len(pieces):
+        found = [inline(piece) for piece in pieces]
+    return found
 
 
 class _Verbatim:
