@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from sqlalchemy.engine import Engine
 
 from digest.models import Subscriber
@@ -58,6 +58,18 @@ def fully_in_viewport(page: Page, selector: str) -> list[str]:
     )
 
 
+def fits_a_phone(page: Page, artifacts: Path, name: str, control: Locator, controls: str) -> None:
+    """The page at 390 px (screenshot `name`-390.png): no sideways scrolling, `control`
+    reachable in full, and no element matching `controls` sticking out."""
+    page.screenshot(path=str(artifacts / f"{name}-390.png"), full_page=True)
+    width = page_width(page)
+    print(f"{name} at 390 px: scrollWidth {width}")
+    assert width <= 390
+    control.scroll_into_view_if_needed()
+    expect(control).to_be_in_viewport(ratio=1)
+    assert fully_in_viewport(page, controls) == []
+
+
 def test_manage_page_fits_a_phone(
     browser: Any,
     tmp_path: Path,
@@ -77,14 +89,13 @@ def test_manage_page_fits_a_phone(
     page = context.new_page()
     page.goto(link)
     expect(page.get_by_role("heading", name="Manage your subscriptions")).to_be_visible()
-    page.screenshot(path=str(artifacts / "manage-390.png"), full_page=True)
-    width = page_width(page)
-    print(f"manage page at 390 px: scrollWidth {width}")
-    assert width <= 390
-    unsubscribe = page.get_by_role("button", name="Unsubscribe from Wigan")
-    unsubscribe.scroll_into_view_if_needed()
-    expect(unsubscribe).to_be_in_viewport(ratio=1)
-    assert fully_in_viewport(page, "main button") == []
+    fits_a_phone(
+        page,
+        artifacts,
+        "manage",
+        page.get_by_role("button", name="Unsubscribe from Wigan"),
+        "main button",
+    )
     context.close()
 
 
@@ -109,14 +120,8 @@ def test_admin_queue_fits_a_phone(
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     page.goto(f"{server.url}/admin/queue")
     expect(page.get_by_role("heading", name="Demand queue")).to_be_visible()
-    page.screenshot(path=str(artifacts / "admin-queue-390.png"), full_page=True)
-    width = page_width(page)
-    print(f"admin queue at 390 px: scrollWidth {width}")
-    assert width <= 390
     enable = page.get_by_role("link", name="Enable Wigan Metropolitan Borough Council")
-    enable.scroll_into_view_if_needed()
-    expect(enable).to_be_in_viewport(ratio=1)
-    assert fully_in_viewport(page, "main .button") == []
+    fits_a_phone(page, artifacts, "admin-queue", enable, "main .button")
     context.close()
 
 
