@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +188,24 @@ def live_server_factory() -> Iterator[Any]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def live_site(
+    tmp_path: Path, engine: Engine, clock: Clock, live_server_factory: Any
+) -> Callable[..., tuple[Runtime, LiveServer]]:
+    """Starts the whole web app on a free loopback port: its runtime (on the test clock,
+    `base_url` that port; keyword arguments are further config sections) and server."""
+
+    def start(**sections: dict[str, Any]) -> tuple[Runtime, LiveServer]:
+        port = free_port()
+        site = {"base_url": f"http://127.0.0.1:{port}", **sections.pop("site", {})}
+        config = make_config(tmp_path, engine, site=site, **sections)
+        rt = Runtime.from_config(config, engine=engine)
+        rt.clock = clock
+        return rt, live_server_factory(make_app(rt), port)
+
+    return start
 
 
 @pytest.fixture

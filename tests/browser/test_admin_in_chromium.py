@@ -10,36 +10,27 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
-from sqlalchemy.engine import Engine
 
 from digest.clock import utcnow
 from digest.models import Council, CouncilStatus
 from digest.runtime import Runtime
-from tests.conftest import make_app, make_config
 from tests.integration.helpers import active_subscription, make_admin
 from tests.support.clock import Clock
 from tests.support.live import LiveServer
 from tests.support.moderngov import FakeModernGov, FakeSite, manchester_like
-from tests.support.smtp import free_port
 
 pytestmark = pytest.mark.browser
 
 
 def test_admin_enables_a_council_in_chromium(
     browser: Any,
-    tmp_path: Path,
-    engine: Engine,
     clock: Clock,
     artifacts: Path,
-    live_server_factory: Callable[..., LiveServer],
+    live_site: Callable[..., tuple[Runtime, LiveServer]],
     fake_moderngov: FakeModernGov,
 ) -> None:
     clock.set(utcnow())
-    port = free_port()
-    rt = Runtime.from_config(
-        make_config(tmp_path, engine, site={"base_url": f"http://127.0.0.1:{port}"}), engine=engine
-    )
-    rt.clock = clock
+    rt, server = live_site()
     fake_moderngov.add_site("127.0.0.1", FakeSite(meetings=manchester_like(clock.now.date())))
     with rt.sessions.begin() as session:
         session.execute(
@@ -49,7 +40,6 @@ def test_admin_enables_a_council_in_chromium(
     active_subscription(rt, "b@example.net", "bolton")
     active_subscription(rt, "c@example.net", "leeds")
     make_admin(rt, "admin@councildigest.example.org", "correct horse battery staple")
-    server = live_server_factory(make_app(rt), port)
 
     page = browser.new_page()
     page.goto(f"{server.url}/admin/")

@@ -11,30 +11,15 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Locator, Page, expect
-from sqlalchemy.engine import Engine
 
 from digest.models import Subscriber
 from digest.runtime import Runtime
-from tests.conftest import make_app, make_config
 from tests.integration.helpers import active_subscription, make_admin
-from tests.support.clock import Clock
 from tests.support.live import LiveServer
-from tests.support.smtp import free_port
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
-
-
-def serve(
-    tmp_path: Path, engine: Engine, clock: Clock, factory: Callable[..., LiveServer]
-) -> tuple[Runtime, LiveServer]:
-    port = free_port()
-    rt = Runtime.from_config(
-        make_config(tmp_path, engine, site={"base_url": f"http://127.0.0.1:{port}"}), engine=engine
-    )
-    rt.clock = clock
-    return rt, factory(make_app(rt), port)
 
 
 def page_width(page: Page) -> int:
@@ -72,13 +57,10 @@ def fits_a_phone(page: Page, artifacts: Path, name: str, control: Locator, contr
 
 def test_manage_page_fits_a_phone(
     browser: Any,
-    tmp_path: Path,
-    engine: Engine,
-    clock: Clock,
-    live_server_factory: Callable[..., LiveServer],
+    live_site: Callable[..., tuple[Runtime, LiveServer]],
     artifacts: Path,
 ) -> None:
-    rt, _server = serve(tmp_path, engine, clock, live_server_factory)
+    rt, _server = live_site()
     address = "a.rather.long.name.for.a.phone.reader@mail.subdomain.example.net"  # must wrap
     for slug in ("wigan", "stockport", "bath-and-north-east-somerset"):
         active_subscription(rt, address, slug)
@@ -101,13 +83,10 @@ def test_manage_page_fits_a_phone(
 
 def test_admin_queue_fits_a_phone(
     browser: Any,
-    tmp_path: Path,
-    engine: Engine,
-    clock: Clock,
-    live_server_factory: Callable[..., LiveServer],
+    live_site: Callable[..., tuple[Runtime, LiveServer]],
     artifacts: Path,
 ) -> None:
-    rt, server = serve(tmp_path, engine, clock, live_server_factory)
+    rt, server = live_site()
     for slug in ("bath-and-north-east-somerset", "wigan", "stockport"):
         active_subscription(rt, f"reader@{slug}.example.net", slug)
     make_admin(rt, "admin@councildigest.example.org", "correct horse battery staple")
@@ -127,13 +106,10 @@ def test_admin_queue_fits_a_phone(
 
 def test_council_directory_on_a_phone(
     browser: Any,
-    tmp_path: Path,
-    engine: Engine,
-    clock: Clock,
-    live_server_factory: Callable[..., LiveServer],
+    live_site: Callable[..., tuple[Runtime, LiveServer]],
     artifacts: Path,
 ) -> None:
-    rt, server = serve(tmp_path, engine, clock, live_server_factory)
+    rt, server = live_site()
     for n in range(12):
         active_subscription(rt, f"reader{n}@example.net", "wigan")
     context = browser.new_context(viewport=PHONE)

@@ -9,40 +9,24 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy.engine import Engine
 
 from digest.runtime import Runtime
-from tests.conftest import make_app, make_config
 from tests.integration.helpers import deliver
-from tests.support.clock import Clock
 from tests.support.live import LiveServer
 from tests.support.mail import maildir_messages, subject
 from tests.support.postcodes import FakePostcodes
-from tests.support.smtp import free_port
 
 pytestmark = pytest.mark.browser
 
 
 def test_postcode_to_councils_to_subscribe(
     browser: Any,
-    tmp_path: Path,
-    engine: Engine,
-    clock: Clock,
-    live_server_factory: Callable[..., LiveServer],
+    live_site: Callable[..., tuple[Runtime, LiveServer]],
     artifacts: Path,
 ) -> None:
     postcodes = FakePostcodes()
     try:
-        port = free_port()
-        config = make_config(
-            tmp_path,
-            engine,
-            site={"base_url": f"http://127.0.0.1:{port}"},
-            lookup={"postcode_api": postcodes.url},
-        )
-        rt = Runtime.from_config(config, engine=engine)
-        rt.clock = clock
-        server = live_server_factory(make_app(rt), port)
+        rt, server = live_site(lookup={"postcode_api": postcodes.url})
         context = browser.new_context(viewport={"width": 390, "height": 844})
         page = context.new_page()
         page.goto(f"{server.url}/")
@@ -57,7 +41,7 @@ def test_postcode_to_councils_to_subscribe(
         page.get_by_role("button", name="Subscribe").click()
         expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
         deliver(rt)
-        [confirmation] = maildir_messages(config.mail.maildir_path)
+        [confirmation] = maildir_messages(rt.config.mail.maildir_path)
         assert subject(confirmation).startswith("Confirm your subscription")
         # A typo'd town from the home page reaches its council too.
         page.goto(f"{server.url}/")

@@ -10,33 +10,22 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
-from sqlalchemy.engine import Engine
 
 from digest.models import Subscription, SubscriptionStatus
 from digest.runtime import Runtime
-from tests.conftest import make_app, make_config
 from tests.integration.helpers import deliver
-from tests.support.clock import Clock
 from tests.support.live import LiveServer
 from tests.support.mail import link_with, maildir_messages, subject
-from tests.support.smtp import free_port
 
 pytestmark = pytest.mark.browser
 
 
 def test_subscribe_and_confirm_in_chromium(
     browser: Any,
-    tmp_path: Path,
-    engine: Engine,
-    clock: Clock,
-    live_server_factory: Callable[..., LiveServer],
+    live_site: Callable[..., tuple[Runtime, LiveServer]],
     artifacts: Path,
 ) -> None:
-    port = free_port()
-    config = make_config(tmp_path, engine, site={"base_url": f"http://127.0.0.1:{port}"})
-    rt = Runtime.from_config(config, engine=engine)
-    rt.clock = clock
-    server = live_server_factory(make_app(rt), port)
+    rt, server = live_site()
 
     context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
     outside: list[str] = []
@@ -59,7 +48,7 @@ def test_subscribe_and_confirm_in_chromium(
     page.screenshot(path=str(artifacts / "subscribe-check-email.png"), full_page=True)
 
     deliver(rt)
-    [confirmation] = maildir_messages(config.mail.maildir_path)
+    [confirmation] = maildir_messages(rt.config.mail.maildir_path)
     assert subject(confirmation).startswith("Confirm your subscription")
     page.goto(link_with(confirmation, "/confirm/"))
     with rt.read_sessions() as session:
@@ -80,17 +69,9 @@ def test_subscribe_and_confirm_in_chromium(
 
 def test_form_errors_are_announced_and_keyboard_usable(
     browser: Any,
-    tmp_path: Path,
-    engine: Engine,
-    clock: Clock,
-    live_server_factory: Callable[..., LiveServer],
+    live_site: Callable[..., tuple[Runtime, LiveServer]],
 ) -> None:
-    port = free_port()
-    rt = Runtime.from_config(
-        make_config(tmp_path, engine, site={"base_url": f"http://127.0.0.1:{port}"}), engine=engine
-    )
-    rt.clock = clock
-    server = live_server_factory(make_app(rt), port)
+    _rt, server = live_site()
     page = browser.new_page()
     page.goto(f"{server.url}/councils/leeds")
     email = page.get_by_label("Email address")
