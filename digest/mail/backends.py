@@ -32,7 +32,8 @@ class SplitSending(Protocol):
     """A backend that can send a message and collect the server's verdict separately,
     so the caller can prepare the next message in between."""
 
-    def begin(self, sender: str, recipient: str, message: bytes) -> None: ...
+    def begin(self, sender: str, recipient: str, message: Callable[[], bytes]) -> None:
+        """`message` is called for the bytes once the server is ready for them."""
 
     def finish(self, keepalive: Callable[[], None] | None = None, every: float = 60.0) -> None:
         """`keepalive` is called every `every` seconds while waiting for the server;
@@ -217,14 +218,19 @@ class SmtpBackend:
         return conn
 
     def send(self, sender: str, recipient: str, message: bytes) -> None:
-        self.begin(sender, recipient, message)
+        self.begin(sender, recipient, lambda: message)
         self.finish()
 
-    def begin(self, sender: str, recipient: str, message: bytes) -> None:
+    def begin(self, sender: str, recipient: str, message: Callable[[], bytes]) -> None:
         """Send one message up to and including the end of DATA, without waiting for
         the server's verdict; `finish` reads it. In between the caller may prepare the
         next message while the server processes this one. One recipient per transaction
-        (INJ-4): addresses go as separate arguments, never into hand-built commands."""
+        (INJ-4): addresses go as separate arguments, never into hand-built commands.
+
+        `message` gives the bytes once the server has said go ahead (354), so the
+        caller's signing can finish during the exchange before it. If it raises, the
+        connection is dropped: a server in DATA takes anything else we send as part
+        of the message, and closing without the final dot is how a client abandons it."""
         with self._translate_errors():
             conn, reused = self._connection()
             try:
@@ -250,11 +256,16 @@ class SmtpBackend:
             if code != 354:
                 self._refused(code)
                 raise smtplib.SMTPDataError(code, reply)
+            try:
+                message_bytes = message()
+            except BaseException:
+                self._drop()
+                raise
             # As smtplib.SMTP.data: dot-stuffing, and the message ends with CRLF . CRLF.
             # (A scan first: the substitution costs 0.15 ms on a digest that has no dot
             # to stuff, the scan a hundredth of that.)
-            stuff = message.startswith(b".") or b"\n." in message
-            body = _LEADING_DOT.sub(b"..", message) if stuff else message
+            stuff = message_bytes.startswith(b".") or b"\n." in message_bytes
+            body = _LEADING_DOT.sub(b"..", message_bytes) if stuff else message_bytes
             if not body.endswith(b"\r\n"):
                 body += b"\r\n"
             conn.send(body + b".\r\n")

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
 from email.headerregistry import Address
@@ -25,11 +27,12 @@ from digest.addresses import smtp_address
 from digest.config import Config
 from digest.links import Links
 from digest.mail import verp
-from digest.mail.dkim import DkimSigner
+from digest.mail.dkim import DkimSigner, canonical_body_hash
+from digest.mail.encoded_once import EncodedOnce
 from digest.mail.headers import header_text
 from digest.mail.hooks import SendTimeRenderer
 from digest.mail.outbox import LIST_PURPOSES, RENDERED_AT_SEND_TIME, MessagePurpose
-from digest.mail.wire import WIRE_POLICY, encode_body, serialise, set_raw, set_text, text_part
+from digest.mail.wire import WIRE_POLICY, serialise, set_raw, set_text, text_part
 from digest.models import Council, Digest, OutboxMessage, Subscriber, Subscription
 from digest.site import Site
 
@@ -51,16 +54,32 @@ class Composed:
     signer: DkimSigner | None = None
     # The serialised message when it was built from a per-digest template.
     prebuilt: bytes | None = None
+    # DKIM's body hash of `prebuilt`, when it was worked out while building it.
+    body_hash: bytes | None = None
+    # Set by sign_in: gives the signed bytes once the private-key operation is done.
+    _signing: list[Callable[[], bytes]] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
+
+    def _unsigned(self) -> bytes:
+        if self.prebuilt is not None:
+            return self.prebuilt
+        assert self.message is not None
+        return serialise(self.message)
 
     @cached_property
     def _wire(self) -> bytes:
-        if self.prebuilt is not None:
-            raw = self.prebuilt
-        else:
-            assert self.message is not None
-            raw = serialise(self.message)
+        if self._signing:
+            return self._signing[0]()
+        raw = self._unsigned()
         # Signed last, over these exact bytes; nothing may re-serialise them afterwards.
-        return self.signer.sign(raw) if self.signer else raw
+        return self.signer.sign(raw, bh=self.body_hash) if self.signer else raw
+
+    def sign_in(self, pool: Executor) -> None:
+        """Serialise now and start signing, with the private-key operation in `pool`;
+        `as_bytes` then waits for it."""
+        if self.signer is not None and not self._signing and "_wire" not in self.__dict__:
+            self._signing.append(self.signer.sign_in(pool, self._unsigned(), bh=self.body_hash))
 
     def as_bytes(self) -> bytes:
         """The exact bytes to send: CRLF line endings, DKIM-signed when configured."""
@@ -93,12 +112,12 @@ _DIGEST_VERSION = (
 
 @dataclass(frozen=True)
 class _Template:
-    head: bytes  # the serialised message with placeholders
+    head: bytes  # the serialised header block with placeholders, blank line included
     to: bytes
     message_id: bytes
     date: bytes
     unsubscribe: bytes
-    bodies: tuple[bytes, ...]  # markers where the encoded text and HTML parts go
+    body: EncodedOnce  # the text and HTML parts, with the link placeholders
 
 
 class Composer:
@@ -285,20 +304,19 @@ class Composer:
                 self._templates.clear()
             template = self._templates[key] = self._make_template(digest, council)
         unsubscribe = self.links.unsubscribe(row.subscription_id or 0, secret)
-        text, html = self._personalise(digest.body_text, digest.body_html, row, secret, unsubscribe)
-        raw = (
+        body = template.body.fill(self._links(row, secret, unsubscribe))
+        head = (
             template.head.replace(template.to, recipient.encode(), 1)
             .replace(template.message_id, row.message_id.encode(), 1)
             .replace(template.date, format_datetime(now).encode(), 1)
             .replace(template.unsubscribe, unsubscribe.encode(), 1)
         )
-        for marker, body in zip(template.bodies, (text, html), strict=True):
-            raw = raw.replace(marker, encode_body(body), 1)
         return Composed(
             sender=self.envelope_sender(row),
             recipient=recipient,
             signer=self.signer,
-            prebuilt=raw,
+            prebuilt=head + body.wire,
+            body_hash=canonical_body_hash(body.canonical) if self.signer else None,
         )
 
     def _make_template(self, digest: Digest, council: Council) -> _Template:
@@ -320,18 +338,31 @@ class Composer:
         )
         for part, marker in zip(msg.iter_parts(), bodies, strict=True):
             part.set_payload(marker)
-        head = msg.as_bytes(policy=WIRE_POLICY)
+        whole = msg.as_bytes(policy=WIRE_POLICY)
         date = f"Date: {format_datetime(_TEMPLATE_DATE)}".encode()
-        placeholders = [to, message_id, unsubscribe, *bodies]
-        if head.count(date) != 1 or any(head.count(p.encode()) != 1 for p in placeholders):
+        head, separator, mime = whole.partition(b"\r\n\r\n")
+        head += separator
+        placeholders = [to, message_id, unsubscribe]
+        if (
+            head.count(date) != 1
+            or any(head.count(p.encode()) != 1 for p in placeholders)
+            or any(mime.count(b.encode()) != 1 for b in bodies)
+        ):
             raise RuntimeError("digest template placeholders did not survive serialisation")
+        # The MIME structure around the two bodies: [before the text, text, between, HTML,
+        # after].
+        before, _, rest = mime.partition(bodies[0].encode())
+        between, _, after = rest.partition(bodies[1].encode())
         return _Template(
             head=head,
             to=to.encode(),
             message_id=message_id.encode(),
             date=format_datetime(_TEMPLATE_DATE).encode(),
             unsubscribe=unsubscribe.encode(),
-            bodies=tuple(b.encode() for b in bodies),
+            body=EncodedOnce(
+                [before, digest.body_text, between, digest.body_html, after],
+                (UNSUBSCRIBE_PLACEHOLDER, MANAGE_PLACEHOLDER),
+            ),
         )
 
     def envelope_sender(self, row: OutboxMessage) -> str:
@@ -347,16 +378,20 @@ class Composer:
         html: str,
         row: OutboxMessage,
         secret: str,
-        unsubscribe: str | None = None,
     ) -> tuple[str, str]:
         """This recipient's unsubscribe and manage links in place of the placeholders."""
+        for placeholder, value in self._links(row, secret).items():
+            text = text.replace(placeholder, value)
+            html = html.replace(placeholder, value)
+        return text, html
+
+    def _links(
+        self, row: OutboxMessage, secret: str, unsubscribe: str | None = None
+    ) -> dict[str, str]:
+        """This recipient's links, by the placeholder they replace."""
         if unsubscribe is None:
             unsubscribe = (
                 self.links.unsubscribe(row.subscription_id, secret) if row.subscription_id else ""
             )
         manage = self.links.manage(row.subscriber_id, secret) if row.subscriber_id else ""
-        replace = {UNSUBSCRIBE_PLACEHOLDER: unsubscribe, MANAGE_PLACEHOLDER: manage}
-        for placeholder, value in replace.items():
-            text = text.replace(placeholder, value)
-            html = html.replace(placeholder, value)
-        return text, html
+        return {UNSUBSCRIBE_PLACEHOLDER: unsubscribe, MANAGE_PLACEHOLDER: manage}

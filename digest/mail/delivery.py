@@ -26,6 +26,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -129,6 +130,8 @@ class Deliverer:
         # Checked between messages: a worker asked to stop finishes the message in hand
         # and hands the rest of its batch back.
         self.should_stop: Callable[[], bool] = lambda: False
+        # DKIM's private-key operations, off the delivery thread (see _prepare).
+        self._signing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dkim")
 
     def run_once(self, limit: int | None = None) -> DeliveryReport:
         """Take in waiting sign-ups, then deliver one batch of due messages."""
@@ -292,8 +295,13 @@ class Deliverer:
             except NotNeeded as exc:
                 outbox.mark_suppressed(session, message_id, now, f"not needed: {exc}")
                 return Outcome.SUPPRESSED
-        # Serialised and signed outside the transaction: it is the slowest step.
-        composed.as_bytes()
+        # Serialised and signed outside the transaction: it is the slowest step. With a
+        # relay, the private-key operation runs on the signing thread (it releases the
+        # GIL) while this one sends the message before and opens this one's exchange.
+        if isinstance(self.backend, SplitSending):
+            composed.sign_in(self._signing)
+        else:
+            composed.as_bytes()
         return _Ready(
             message_id=message_id,
             attempts=row.attempts,
@@ -335,7 +343,7 @@ class Deliverer:
         try:
             if split:
                 cast(SplitSending, self.backend).begin(
-                    composed.sender, ready.recipient, composed.as_bytes()
+                    composed.sender, ready.recipient, composed.as_bytes
                 )
             else:
                 self.backend.send(composed.sender, ready.recipient, composed.as_bytes())

@@ -19,10 +19,21 @@ def quoted_printable(text: str) -> bytes:
     """UTF-8 text as quoted-printable with LF line ends, encoded by binascii (C) rather
     than the email package's pure-Python encoder: the same wire format, many times
     faster, which is what lets one worker keep up with a local relay."""
+    return binascii.b2a_qp(_normalised(text).encode("utf-8"), istext=True)
+
+
+def _normalised(text: str) -> str:
+    """LF line ends only, and a line end at the end."""
     normalised = text.replace("\r\n", "\n").replace("\r", "\n")
     if not normalised.endswith("\n"):
         normalised += "\n"
-    return binascii.b2a_qp(normalised.encode("utf-8"), istext=True)
+    return normalised
+
+
+def normalise_lines(text: str) -> list[str]:
+    """The lines quoted_printable encodes `text` as, each ending in LF: b2a_qp encodes
+    each line on its own, so encoding them one by one gives the same bytes."""
+    return [line + "\n" for line in _normalised(text)[:-1].split("\n")]
 
 
 def encode_body(text: str) -> bytes:
