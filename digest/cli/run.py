@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import signal
 import sys
 import threading
@@ -38,7 +39,36 @@ def _require_schema(rt: Runtime) -> None:
         sys.exit(1)
 
 
-def _stop_on_signals(stop: threading.Event) -> None:
+class Stop:
+    """Set by a signal handler, waited on by the loops: a threading.Event, minus its lock.
+
+    Python runs a signal handler in the main thread at whatever line that thread is on.
+    When the signal lands on another thread (the delivery loop's signing thread), the
+    main thread blocked in `Event.wait` is not woken; it runs the handler only once its
+    wait times out and it has taken the Event's lock again, and `Event.set` then waits
+    for that same lock forever: a worker that never stopped. `SimpleQueue.put` is made
+    to be called from signal handlers (it takes no lock that its caller may hold)."""
+
+    def __init__(self) -> None:
+        self._set = False
+        self._wake: queue.SimpleQueue[None] = queue.SimpleQueue()
+
+    def set(self) -> None:
+        self._set = True
+        self._wake.put(None)
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if not self._set:
+            with contextlib.suppress(queue.Empty):
+                self._wake.get(timeout=timeout)
+                self._wake.put(None)  # for any other thread waiting
+        return self._set
+
+
+def _stop_on_signals(stop: Stop) -> None:
     def handler(signum: int, _frame: FrameType | None) -> None:
         log.info("received %s, finishing current work", signal.Signals(signum).name)
         stop.set()
@@ -67,7 +97,7 @@ def serve(rt: Runtime, *, banner: str = "") -> None:
     app = create_app(runtime=rt)
     scheduler = build_scheduler(rt, blocking=False)
     server = make_server(rt.config.web.host, rt.config.web.port, app, threaded=True)
-    stop = threading.Event()
+    stop = Stop()
     _stop_on_signals(stop)
 
     def shut_down_on_signal() -> None:
@@ -122,7 +152,7 @@ def worker(state: CliState, idle_seconds: float | None) -> None:
     rt = state.runtime()
     _logging(rt)
     _require_schema(rt)
-    stop = threading.Event()
+    stop = Stop()
     _stop_on_signals(stop)
     idle = (
         idle_seconds

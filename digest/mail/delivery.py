@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import socket
 import time
 from collections.abc import Callable
@@ -58,6 +59,12 @@ def _describe(exc: Exception) -> str:
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _signals_to_the_main_thread() -> None:
+    """Run in the signing thread: SIGTERM and SIGINT go to the main thread, which then
+    wakes at once from what it waits on, as it did when it was the only thread."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
 
 
 # Waits for a rate-limit slot up to this long; beyond it the message is put off instead,
@@ -131,7 +138,9 @@ class Deliverer:
         # and hands the rest of its batch back.
         self.should_stop: Callable[[], bool] = lambda: False
         # DKIM's private-key operations, off the delivery thread (see _prepare).
-        self._signing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dkim")
+        self._signing = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="dkim", initializer=_signals_to_the_main_thread
+        )
 
     def run_once(self, limit: int | None = None) -> DeliveryReport:
         """Take in waiting sign-ups, then deliver one batch of due messages."""
