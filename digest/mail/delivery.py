@@ -137,10 +137,9 @@ class Deliverer:
         # Checked between messages: a worker asked to stop finishes the message in hand
         # and hands the rest of its batch back.
         self.should_stop: Callable[[], bool] = lambda: False
-        # DKIM's private-key operations, off the delivery thread (see _prepare).
-        self._signing = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="dkim", initializer=_signals_to_the_main_thread
-        )
+        # DKIM's private-key operations, off the delivery thread (see _prepare); a thread
+        # for the length of a batch, so an idle worker is a single thread again.
+        self._signing: ThreadPoolExecutor | None = None
 
     def run_once(self, limit: int | None = None) -> DeliveryReport:
         """Take in waiting sign-ups, then deliver one batch of due messages."""
@@ -178,9 +177,14 @@ class Deliverer:
                 }
                 self.leases.took(ids, now)
         if ids:
+            self._signing = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="dkim", initializer=_signals_to_the_main_thread
+            )
             try:
                 self._send_batch(ids, report)
             finally:
+                self._signing.shutdown()  # waits for a signature nobody will use, if any
+                self._signing = None
                 self.accepted.record()
                 self.failed.refused = set()
                 report.errors.extend(self._unexpected)
@@ -307,7 +311,7 @@ class Deliverer:
         # Serialised and signed outside the transaction: it is the slowest step. With a
         # relay, the private-key operation runs on the signing thread (it releases the
         # GIL) while this one sends the message before and opens this one's exchange.
-        if isinstance(self.backend, SplitSending):
+        if self._signing is not None and isinstance(self.backend, SplitSending):
             composed.sign_in(self._signing)
         else:
             composed.as_bytes()
