@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import mailbox
-import re
 import smtplib
 import socket
 import ssl
@@ -59,7 +58,13 @@ class MaildirBackend:
         self._box.close()
 
 
-_LEADING_DOT = re.compile(rb"(?m)^\.")
+def dot_stuffed(message: bytes) -> bytes:
+    """A dot added to every line that starts with one (RFC 5321 section 4.5.2), as
+    smtplib's `_quote_periods` does, with plain replaces: its regular expression took a
+    tenth of the delivery loop on digests whose quoted-printable wraps a line just
+    before a full stop."""
+    stuffed = message.replace(b"\n.", b"\n..")
+    return b"." + stuffed if stuffed.startswith(b".") else stuffed
 
 
 class ExchangeTimeout(TimeoutError):
@@ -262,10 +267,7 @@ class SmtpBackend:
                 self._drop()
                 raise
             # As smtplib.SMTP.data: dot-stuffing, and the message ends with CRLF . CRLF.
-            # (A scan first: the substitution costs 0.15 ms on a digest that has no dot
-            # to stuff, the scan a hundredth of that.)
-            stuff = message_bytes.startswith(b".") or b"\n." in message_bytes
-            body = _LEADING_DOT.sub(b"..", message_bytes) if stuff else message_bytes
+            body = dot_stuffed(message_bytes)
             if not body.endswith(b"\r\n"):
                 body += b"\r\n"
             conn.send(body + b".\r\n")

@@ -1,16 +1,18 @@
 """Lines that start with a dot survive the SMTP DATA transfer byte for byte (RFC 5321
-section 4.5.2), whether or not the message has any: the backend only stuffs when a scan
-finds one. And a message whose bytes cannot be produced once the server is ready for them
-is abandoned without leaving the connection half-way through DATA."""
+section 4.5.2), whether or not the message has any, stuffed exactly as smtplib would.
+And a message whose bytes cannot be produced once the server is ready for them is
+abandoned without leaving the connection half-way through DATA."""
 
 from __future__ import annotations
 
+import random
+import smtplib
 import time
 
 import pytest
 
 from digest.config import MailConfig
-from digest.mail.backends import SmtpBackend
+from digest.mail.backends import SmtpBackend, dot_stuffed
 from tests.support.smtp import SmtpSink
 
 HEAD = b"From: a@example.org\r\nTo: b@example.net\r\nSubject: dots\r\n\r\n"
@@ -58,3 +60,11 @@ def test_a_message_that_cannot_be_produced_after_data_is_abandoned(smtp_sink: Sm
     assert time.monotonic() - started < 3
     assert [m.rcpt_tos for m in smtp_sink.messages] == [["c@example.net"]]
     assert backend.connections_opened == 2
+
+
+def test_stuffing_is_smtplibs_on_random_messages() -> None:
+    rng = random.Random(20261203)
+    pieces = [b".", b"..", b"\r\n", b"\n", b"a", b"=\r\n", b" "]
+    for _ in range(5000):
+        message = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 20)))
+        assert dot_stuffed(message) == smtplib._quote_periods(message), message
