@@ -248,9 +248,7 @@ class DkimSigner:
         head, separator, body = raw.partition(b"\r\n\r\n")
         if not separator:
             head, body = raw, b""
-        if bh is not None:
-            headers, _ = dkim.rfc822_parse(head + b"\r\n\r\n")
-        elif body.count(b"\n") != body.count(b"\r\n"):
+        if bh is None and body.count(b"\n") != body.count(b"\r\n"):
             # Bare line feeds: let dkimpy normalise the whole message, as it would.
             headers, body = dkim.rfc822_parse(raw)
         else:
