@@ -177,14 +177,19 @@ class Deliverer:
                 }
                 self.leases.took(ids, now)
         if ids:
-            self._signing = ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="dkim", initializer=_signals_to_the_main_thread
-            )
+            # Only a relay's exchange leaves time to sign in; a Maildir signs inline.
+            if isinstance(self.backend, SplitSending):
+                self._signing = ThreadPoolExecutor(
+                    max_workers=1,
+                    thread_name_prefix="dkim",
+                    initializer=_signals_to_the_main_thread,
+                )
             try:
                 self._send_batch(ids, report)
             finally:
-                self._signing.shutdown()  # waits for a signature nobody will use, if any
-                self._signing = None
+                if self._signing is not None:
+                    self._signing.shutdown()  # waits for a signature nobody will use
+                    self._signing = None
                 self.accepted.record()
                 self.failed.refused = set()
                 report.errors.extend(self._unexpected)
@@ -311,7 +316,7 @@ class Deliverer:
         # Serialised and signed outside the transaction: it is the slowest step. With a
         # relay, the private-key operation runs on the signing thread (it releases the
         # GIL) while this one sends the message before and opens this one's exchange.
-        if self._signing is not None and isinstance(self.backend, SplitSending):
+        if self._signing is not None:
             composed.sign_in(self._signing)
         else:
             composed.as_bytes()
