@@ -42,11 +42,11 @@ def _require_schema(rt: Runtime) -> None:
 class Stop:
     """Set by a signal handler, waited on by the loops: a threading.Event, minus its lock.
 
-    Python runs a signal handler in the main thread at whatever line that thread is on.
-    When the signal lands on another thread (the delivery loop's signing thread), the
-    main thread blocked in `Event.wait` is not woken; it runs the handler only once its
-    wait times out and it has taken the Event's lock again, and `Event.set` then waits
-    for that same lock forever: a worker that never stopped. `SimpleQueue.put` is made
+    Python runs a signal handler in the main thread at whatever point that thread is on,
+    inside `Event.wait` too, where it may hold the Event's lock: `Event.set` in the
+    handler then waits for that lock forever (a worker in CI logged SIGTERM and never
+    stopped). A signal landing on another thread makes it likelier, since the main
+    thread then runs the handler late, wherever it has got to. `SimpleQueue.put` is made
     to be called from signal handlers (it takes no lock that its caller may hold)."""
 
     def __init__(self) -> None:
