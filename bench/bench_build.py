@@ -3,7 +3,10 @@
 growing linearly with subscribers).
 
 Seeding uses bulk inserts and is not timed. Each build runs in a fresh child process on
-its own copy of the database, so its peak RSS (VmHWM) is the build's alone.
+its own copy of the database, so its peak RSS (VmHWM) is the build's alone; the processes
+rendering ahead of it (digest.weekly.ahead) are counted too, their peaks added to its
+own, and their CPU time to its own. The 100,000 build runs again rendering in one process
+only, for comparison.
 """
 
 from __future__ import annotations
@@ -189,21 +192,42 @@ def _seed_subscribers(url: str, council_ids: list[int], count: int) -> None:
 
 
 CHILD = """
-import json, sys, time
+import json, os, resource, sys, time
 from digest.config import Config
 from digest.links import Links
 from digest.db import make_engine, make_sessionmaker
+from digest.weekly.ahead import MIN_COUNCILS, processes_for
 from digest.weekly.build import BuildSettings, councils_to_build
 from digest.weekly.run import BuildReport, build_each
 from digest.weekly.weeks import IsoWeek
 from digest.tokens import Tokens
 from datetime import datetime
 
+
+def children_peak_kb():
+    # VmHWM of this process's children (the rendering workers and multiprocessing's
+    # resource tracker), read while they are still running.
+    total = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as stat:
+                if int(stat.read().rsplit(")", 1)[1].split()[1]) != os.getpid():
+                    continue
+            with open(f"/proc/{name}/status") as status:
+                total += next(int(l.split()[1]) for l in status if l.startswith("VmHWM:"))
+        except (OSError, StopIteration, ValueError):
+            pass
+    return total
+
+
 url, now, week = sys.argv[1], datetime.fromisoformat(sys.argv[2]), sys.argv[3]
 config = Config().replace(
     site={"secret_key": "bench-secret-key-0123456789-abcdefghijklmnop",
           "base_url": "https://councildigest.example.org"},
     database={"url": url},
+    digest={"build_processes": int(sys.argv[4]) if len(sys.argv) > 4 else 0},
 )
 engine = make_engine(url)
 sessions = make_sessionmaker(engine)
@@ -213,22 +237,45 @@ with make_sessionmaker(engine, readonly=True)() as session:
     ids = [c.id for c in councils_to_build(session)]
 report = BuildReport(week=week)
 settings = BuildSettings.from_config(config)
-for _ in build_each(sessions, ids, IsoWeek.parse(week), now, settings, links, report):
-    pass
+children_kb = 0
+steps = build_each(sessions, ids, IsoWeek.parse(week), now, settings, links, report)
+for done, _ in enumerate(steps, 1):
+    if done == len(ids):
+        children_kb = children_peak_kb()  # before the workers exit with the last council
 elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+workers = resource.getrusage(resource.RUSAGE_CHILDREN)
 # VmHWM, not getrusage: Linux carries ru_maxrss across fork and exec, so it would report
 # the parent's seeding instead of this build.
 with open("/proc/self/status") as status:
     hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-print(json.dumps({"seconds": elapsed, "cpu_seconds": cpu, "peak_mb": hwm / 1024,
+print(json.dumps({"seconds": elapsed,
+                  # Every process's CPU: this one's and the rendering workers'.
+                  "cpu_seconds": cpu + workers.ru_utime + workers.ru_stime,
+                  "build_cpu_seconds": cpu,
+                  # The peaks of all processes added up, as if they had peaked at once.
+                  "peak_mb": (hwm + children_kb) / 1024,
+                  "build_peak_mb": hwm / 1024,
+                  "processes": processes_for(settings.processes) if len(ids) >= MIN_COUNCILS else 1,
                   "queued": report.queued,
                   "digests": report.created, "failed": len(report.failed)}))
 """
 
 
-def _build(db: Path) -> dict[str, Any]:
+def _build(db: Path, processes: int = 0) -> dict[str, Any]:
+    """A build in a child process on a copy of `db`, so that the next build starts from
+    the same data; `processes` as `[digest] build_processes`."""
+    run_db = db.with_suffix(".run.sqlite3")
+    shutil.copyfile(db, run_db)
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, f"sqlite:///{db}", BUILD_AT.isoformat(), WEEK],
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            f"sqlite:///{run_db}",
+            BUILD_AT.isoformat(),
+            WEEK,
+            str(processes),
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -251,7 +298,10 @@ def run(quick: bool = False) -> dict[str, Any]:
             shutil.copyfile(base, db)
             _seed_subscribers(f"sqlite:///{db}", chosen, size)
             results[size] = _build(db)
-        seed_seconds = clock.perf_counter() - seeded - sum(r["seconds"] for r in results.values())
+        # The same build rendering in the building process only, for comparison.
+        alone = _build(db, processes=1)
+        timed = sum(r["seconds"] for r in results.values()) + alone["seconds"]
+        seed_seconds = clock.perf_counter() - seeded - timed
     finally:
         shutil.rmtree(work, ignore_errors=True)
     small, large = (results[s] for s in sizes)
@@ -269,6 +319,15 @@ def run(quick: bool = False) -> dict[str, Any]:
         "peak_mb": {str(s): round(results[s]["peak_mb"], 1) for s in sizes},
         "emails_queued": {str(s): results[s]["queued"] for s in sizes},
         "digests_built": large["digests"],
+        "processes": large["processes"],
+        # All processes' CPU; the peak above adds up every process's peak.
+        "cpu_seconds": {str(s): round(results[s]["cpu_seconds"], 2) for s in sizes},
+        "building_process_peak_mb": round(large["build_peak_mb"], 1),
+        "one_process": {
+            "seconds": round(alone["seconds"], 2),
+            "peak_mb": round(alone["peak_mb"], 1),
+            "identical_queue": alone["queued"] == large["queued"],
+        },
         "time_ratio_large_to_small": round(ratio, 2),
         "ms_per_1000_extra_subscribers": round(
             1000 * 1000 * (large["seconds"] - small["seconds"]) / (sizes[1] - sizes[0]), 2

@@ -240,6 +240,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "build_seconds": round(build["seconds"], 2),
         "build_peak_mb": round(build["peak_mb"], 1),
         "build_emails_queued": build["queued"],
+        "build_processes": build["processes"],
         "reference_build_without_topic_choices_seconds": round(reference["seconds"], 2),
         "reference_build_peak_mb": round(reference["peak_mb"], 1),
         # Readings that hold on a busy machine: the builds' CPU time (wall time counts

@@ -140,6 +140,8 @@ class ScheduleConfig:
 @dataclass(frozen=True)
 class DigestConfig:
     quiet_weeks: str = field(default="skip", metadata=_choices("skip", "send"))
+    # Processes rendering the week's digests while the build stores them; 0: one per CPU.
+    build_processes: int = 0
 
 
 @dataclass(frozen=True)
@@ -292,6 +294,8 @@ def _validate(config: Config) -> None:
             ) from exc
     if not 1 <= config.watch.max_keywords <= 50:
         raise ConfigError("[watch] max_keywords must be between 1 and 50")
+    if config.digest.build_processes < 0:
+        raise ConfigError("[digest] build_processes must be 0 (one per CPU) or more")
     if config.schedule.deliver_every_seconds < 1:
         raise ConfigError("[schedule] deliver_every_seconds must be at least 1")
     for key in (

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -33,6 +33,7 @@ from digest.models import (
     CouncilStatus,
     Digest,
     DigestMeeting,
+    DigestSection,
     Meeting,
     Subscriber,
     Subscription,
@@ -54,6 +55,9 @@ class BuildSettings:
     site: Site
     quiet_weeks: str
     secret_key: str
+    # Processes rendering digests ahead of the build (digest.weekly.ahead); 0: one per
+    # CPU, 1: none, the build renders everything itself.
+    processes: int = 0
 
     @classmethod
     def from_config(cls, config: Config) -> BuildSettings:
@@ -62,6 +66,7 @@ class BuildSettings:
             site=site,
             quiet_weeks=config.digest.quiet_weeks,
             secret_key=config.site.secret_key,
+            processes=config.digest.build_processes,
         )
 
 
@@ -102,21 +107,36 @@ def build_council_digest(
     now: datetime,
     settings: BuildSettings,
     links: Links,
+    ahead: CouncilRendering | None = None,
 ) -> CouncilBuild:
+    """`ahead`: what another process rendered for this council (digest.weekly.ahead);
+    whatever it lacks is rendered here."""
     stored = _stored(session, council.id, week)
     digest = stored.get("")
     created = digest is None
     content: _Content | None = None
+
+    def render(key: str) -> Digest:
+        nonlocal content
+        if ahead is not None and key in ahead.digests:
+            return ahead.digests[key].digest(council.id, week, key, now)
+        content = content or _Content.load(session, council.id, week, settings.site.tz)
+        return _rendered(council, week, now, settings, links, content, _topics_of(key))
+
     if digest is None:
-        content = _Content.load(session, council.id, week, settings.site.tz)
-        digest = _rendered(council, week, now, settings, links, content, ())
+        digest = render("")
+        sections = (
+            ahead.sections
+            if ahead is not None and "" in ahead.digests
+            else cast(_Content, content).selection.sections()
+        )
         # Added once complete, so that no autoflush can write it half filled in.
         session.add(digest)
         session.flush()
         # The archive and the next weeks' selections go by the whole council's digest.
         session.add_all(
             DigestMeeting(digest_id=digest.id, meeting_id=meeting_id, section=section)
-            for section, ids in content.selection.sections()
+            for section, ids in sections
             for meeting_id in ids
         )
     groups = _recipients(session, council, digest, settings.secret_key)
@@ -125,10 +145,7 @@ def build_council_digest(
         if key and key not in chosen:
             found = stored.get(key)
             if found is None:
-                content = content or _Content.load(session, council.id, week, settings.site.tz)
-                found = _rendered(
-                    council, week, now, settings, links, content, tuple(key.split(","))
-                )
+                found = render(key)
                 session.add(found)  # unflushed: one flush below for every selection
             chosen[key] = found
     # One flush for every selection's digest, one insert for everyone's outbox row.
@@ -147,6 +164,88 @@ def build_council_digest(
         quiet=digest.is_quiet,
         queued=queued,
     )
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """A rendered digest's columns, to be stored by another process than the one that
+    rendered them (digest.weekly.ahead)."""
+
+    subject: str
+    body_text: str
+    body_html: str
+    web_html: str
+    counts: dict[str, Any]
+    is_quiet: bool
+
+    @classmethod
+    def of(cls, digest: Digest) -> Rendering:
+        return cls(
+            subject=digest.subject,
+            body_text=digest.body_text,
+            body_html=digest.body_html,
+            web_html=digest.web_html or "",  # unset: the column's default
+            counts=dict(digest.counts),
+            is_quiet=digest.is_quiet,
+        )
+
+    def digest(self, council_id: int, week: IsoWeek, key: str, now: datetime) -> Digest:
+        return Digest(
+            council_id=council_id,
+            week=week.label,
+            topics=key,
+            built_at=now,
+            subject=self.subject,
+            body_text=self.body_text,
+            body_html=self.body_html,
+            web_html=self.web_html,
+            counts=self.counts,
+            is_quiet=self.is_quiet,
+        )
+
+
+@dataclass(frozen=True)
+class CouncilRendering:
+    """A council-week's digests rendered ahead of its build, by selection key ("": the
+    whole council's), with the sections of the whole council's digest."""
+
+    digests: dict[str, Rendering]
+    sections: list[tuple[DigestSection, list[int]]]
+
+
+def render_council(
+    session: Session,
+    council_id: int,
+    week: IsoWeek,
+    now: datetime,
+    settings: BuildSettings,
+    links: Links,
+) -> CouncilRendering:
+    """What `build_council_digest` would render for the council now: the whole council's
+    digest and one per topic selection its active subscribers chose, leaving out what is
+    stored already. Reads only."""
+    council = session.get(Council, council_id)
+    stored = _stored(session, council_id, week)
+    if council is None:
+        return CouncilRendering({}, [])
+    content = _Content.load(session, council_id, week, settings.site.tz)
+    chosen = session.scalars(
+        sa.select(Subscription.topics).where(
+            Subscription.council_id == council_id,
+            Subscription.status == SubscriptionStatus.ACTIVE,
+            Subscription.confirmed_at <= now,
+        )
+    )
+    keys = {""} | {selection_key(topics) for topics in {tuple(t or ()) for t in chosen}}
+    digests = {
+        key: Rendering.of(_rendered(council, week, now, settings, links, content, _topics_of(key)))
+        for key in sorted(keys - set(stored))
+    }
+    return CouncilRendering(digests, content.selection.sections())
+
+
+def _topics_of(key: str) -> tuple[str, ...]:
+    return tuple(key.split(",")) if key else ()
 
 
 def _stored(session: Session, council_id: int, week: IsoWeek) -> dict[str, Digest]:

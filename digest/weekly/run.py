@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from digest.db import sqlite_connection_held
 from digest.links import Links
 from digest.models import Council
-from digest.weekly.build import BuildSettings, CouncilBuild, build_council_digest
+from digest.weekly.ahead import MIN_COUNCILS, processes_for, rendered_ahead
+from digest.weekly.build import (
+    BuildSettings,
+    CouncilBuild,
+    CouncilRendering,
+    build_council_digest,
+)
 from digest.weekly.weeks import IsoWeek
 
 log = logging.getLogger("digest.weekly")
@@ -28,6 +34,7 @@ class BuildReport:
     quiet: int = 0
     queued: int = 0
     failed: list[str] = field(default_factory=list)
+    rendered_ahead: int = 0  # councils whose digests another process rendered
 
     def add(self, result: CouncilBuild) -> None:
         self.councils += 1
@@ -53,17 +60,33 @@ def build_each(
     settings: BuildSettings,
     links: Links,
     report: BuildReport,
+    *,
+    min_councils: int = MIN_COUNCILS,
 ) -> Iterator[int]:
     """Build each council's digest in its own transaction, recording results in `report`;
-    yields after each council (for progress bars)."""
+    yields after each council (for progress bars). `min_councils`: the fewest councils
+    worth rendering in other processes (`settings.processes` of them)."""
     # Councils are built in groups, one transaction per group and a savepoint per
     # council: a council that fails rolls back alone, and the database commits (and
-    # SQLite checkpoints) a few times per run rather than once per council.
-    with sqlite_connection_held(sessions):
+    # SQLite checkpoints) a few times per run rather than once per council. Other
+    # processes render the councils' digests ahead of this loop, which stores them.
+    ahead = rendered_ahead(
+        sessions,
+        council_ids,
+        week,
+        now,
+        settings,
+        links,
+        processes=processes_for(settings.processes),
+        min_councils=min_councils,
+    )
+    with sqlite_connection_held(sessions), ahead as rendered:
         for start in range(0, len(council_ids), COUNCILS_PER_TRANSACTION):
             with sessions.begin() as session:
                 for council_id in council_ids[start : start + COUNCILS_PER_TRANSACTION]:
-                    _build_one(session, council_id, week, now, settings, links, report)
+                    made = rendered.take(council_id)
+                    report.rendered_ahead += made is not None
+                    _build_one(session, council_id, week, now, settings, links, report, made)
                     yield council_id
 
 
@@ -75,6 +98,7 @@ def _build_one(
     settings: BuildSettings,
     links: Links,
     report: BuildReport,
+    ahead: CouncilRendering | None,
 ) -> None:
     slug = str(council_id)
     try:
@@ -83,7 +107,7 @@ def _build_one(
             if council is None:
                 return
             slug = council.slug
-            result = build_council_digest(session, council, week, now, settings, links)
+            result = build_council_digest(session, council, week, now, settings, links, ahead)
     except Exception:
         log.exception("building the %s digest for %s failed", week, slug)
         report.failed.append(slug)
