@@ -14,6 +14,7 @@ import io
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -104,13 +105,17 @@ def _phrases_found(extract: Callable[[bytes], list[str]]) -> float:
 
 
 def _peak_mb(pack: Path) -> float:
-    """Maximum resident memory of the child that reads the pack, as production runs it."""
-    limit = str(pdftext.MEMORY_LIMIT_BYTES)
+    """Maximum resident memory of a reading child (pdftext.Reader's) that reads only the
+    pack, as production runs it."""
+    data = pack.read_bytes()
     child = subprocess.Popen(
-        [sys.executable, "-I", pdftext.__file__, "2000", limit, "120"],
-        stdin=pack.open("rb"),
+        [sys.executable, "-I", pdftext.__file__, str(pdftext.MEMORY_LIMIT_BYTES)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
     )
+    assert child.stdin is not None
+    child.stdin.write(struct.pack(">IIQ", 2000, 120, len(data)) + data)
+    child.stdin.close()  # one PDF, then the child sees the end of its input and exits
     _pid, _status, usage = os.wait4(child.pid, 0)
     child.returncode = 0
     return usage.ru_maxrss / 1024  # kilobytes on Linux

@@ -154,6 +154,21 @@ def run(
 ) -> ExtractReport:
     """Claim and run jobs one at a time until none is due (or `limit` were run)."""
     report = ExtractReport()
+    try:
+        _run_jobs(sessions, fetcher, clock, report, limit, council_ids)
+    finally:
+        pdftext.release()  # an idle worker keeps no reading child
+    return report
+
+
+def _run_jobs(
+    sessions: sessionmaker[Session],
+    fetcher: Fetcher,
+    clock: Callable[[], datetime],
+    report: ExtractReport,
+    limit: int | None,
+    council_ids: Sequence[int] | None,
+) -> None:
     while limit is None or len(report.outcomes) < limit:
         with sessions.begin() as session:
             ids = claim(session, now=clock(), limit=1, council_ids=council_ids)
@@ -170,7 +185,6 @@ def run(
                     _fail(session.get_one(Document, job.id), message, clock())
                 outcome = Outcome(job.id, problem=fit(Document.problem, message))
             report.outcomes.append(outcome)
-    return report
 
 
 def _job(doc: Document) -> _Job:

@@ -3,6 +3,9 @@ headers and footers, items found by their agenda titles, and the meeting page's 
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -137,6 +140,67 @@ def test_the_child_process_reads_and_reports() -> None:
         pdftext.extract_isolated((PDFS / "encrypted_minutes.pdf").read_bytes())
     with pytest.raises(pdftext.PdfProblem, match="more than the 1 we read"):
         pdftext.extract_isolated((PDFS / "printed_minutes_cabinet.pdf").read_bytes(), max_pages=1)
+
+
+def test_one_reading_child_reads_pdf_after_pdf_and_is_replaced_when_it_dies() -> None:
+    minutes = (PDFS / "printed_minutes_cabinet.pdf").read_bytes()
+    notice = (PDFS / "decision_notice_executive.pdf").read_bytes()
+    reader = pdftext.Reader()
+    try:
+        first = reader.read(minutes, timeout=30)
+        child = reader.pid
+        assert "forecast overspend" in first.text
+        with pytest.raises(pdftext.PdfProblem, match="encrypted"):
+            reader.read((PDFS / "encrypted_minutes.pdf").read_bytes(), timeout=30)
+        assert "Car Parking Charges" in reader.read(notice, timeout=30).text
+        assert reader.pid == child  # one child for all three, a refusal included
+        assert child is not None
+        os.kill(child, signal.SIGKILL)
+        time.sleep(0.2)  # let it die
+        # Dead between two PDFs: the next one is read by a new child, not refused.
+        assert reader.read(minutes, timeout=30).pages == first.pages
+        assert reader.pid not in (None, child)
+    finally:
+        reader.close()
+
+
+def test_a_pdf_over_its_time_is_given_up_and_the_next_is_read() -> None:
+    minutes = (PDFS / "printed_minutes_cabinet.pdf").read_bytes()
+    reader = pdftext.Reader()
+    try:
+        with pytest.raises(pdftext.PdfProblem, match="took longer than 1e-06 seconds"):
+            reader.read(minutes, timeout=0.000001)
+        assert reader.pid is None  # killed, not left reading
+        assert "forecast overspend" in reader.read(minutes, timeout=30).text
+    finally:
+        reader.close()
+
+
+def test_a_child_that_dies_reading_gives_a_one_line_problem() -> None:
+    """A child that cannot live within its memory cap (here too small to start) dies:
+    the PDF gets a reason, not an exception from the pipe."""
+    reader = pdftext.Reader(memory_limit=16 * 1024 * 1024)
+    try:
+        with pytest.raises(pdftext.PdfProblem, match=r"^the PDF could not be read \(") as failed:
+            reader.read((PDFS / "printed_minutes_cabinet.pdf").read_bytes(), timeout=30)
+        assert "\n" not in str(failed.value)
+    finally:
+        reader.close()
+
+
+def test_a_reading_child_is_replaced_after_its_quota(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pdftext, "MAX_DOCUMENTS", 2)
+    notice = (PDFS / "decision_notice_executive.pdf").read_bytes()
+    reader = pdftext.Reader()
+    try:
+        reader.read(notice, timeout=30)
+        child = reader.pid
+        reader.read(notice, timeout=30)
+        assert reader.pid is None  # the second PDF was its last
+        reader.read(notice, timeout=30)
+        assert reader.pid not in (None, child)
+    finally:
+        reader.close()
 
 
 def test_meeting_page_links_to_meeting_wide_files() -> None:
