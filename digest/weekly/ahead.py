@@ -91,7 +91,9 @@ class RenderedAhead:
             log.warning("rendering ahead stopped: a worker process died; rendering here")
             self._stop()
         except Exception:
-            log.warning("rendering council %s ahead failed; rendering here", council_id)
+            log.warning(
+                "rendering council %s ahead failed; rendering here", council_id, exc_info=True
+            )
         return None
 
     def _fill(self, count: int) -> None:
