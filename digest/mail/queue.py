@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -21,12 +22,17 @@ class MailQueue:
     config: Config
     links: Links
 
+    @cached_property
+    def site(self) -> Site:
+        # Worked out once: the config does not change, and every queued email asks.
+        return Site.from_config(self.config)
+
     @property
     def domain(self) -> str:
-        return Site.from_config(self.config).domain
+        return self.site.domain
 
     def common_context(self) -> dict[str, Any]:
-        return Site.from_config(self.config).mail_context()
+        return self.site.mail_context()
 
     def queue(
         self,

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from digest import councils, watch_requests, watches
 from digest.addresses import InvalidEmail, ip_hash, normalise_email
 from digest.models import Council, Subscriber, SubscriptionStatus, Watch
+from digest.subscriptions import LinkProblem, read_nonce_link
 from digest.tokens import Purpose, TokenError
 from digest.topics import taxonomy
 from digest.web.context import db, origin, runtime
@@ -112,18 +113,11 @@ def check_email() -> str:
 
 
 def _confirm_payload(token: str) -> tuple[int, str] | None:
+    """(watch id, nonce) from a confirmation link, or None for any link we cannot use."""
     try:
-        payload = runtime().tokens.read(Purpose.WATCH_CONFIRM, token)
-    except TokenError:
+        return read_nonce_link(runtime().tokens, Purpose.WATCH_CONFIRM, token)
+    except LinkProblem:
         return None
-    if (
-        not isinstance(payload, list)
-        or len(payload) != 2
-        or not isinstance(payload[0], int)
-        or not isinstance(payload[1], str)
-    ):
-        return None
-    return payload[0], payload[1]
 
 
 @bp.get("/watch/confirm/<token>")

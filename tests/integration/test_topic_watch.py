@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from digest.addresses import email_hash
 from digest.models import OutboxMessage, SubscriptionStatus, Suppression, SuppressionReason, Watch
 from digest.runtime import Runtime
+from digest.tokens import Purpose
 from jobs import tasks
 from tests.conftest import make_app
 from tests.integration.collecting import collect, point_at_fake
@@ -289,3 +290,27 @@ def test_same_answer_whatever_the_address(client: FlaskClient, rt: Runtime) -> N
     assert len(set(answers)) == 1 and answers[0][0] == 303
     with rt.read_sessions() as session:
         assert list(session.scalars(sa.select(OutboxMessage.recipient))) == ["new@example.net"]
+
+
+def test_confirm_links_that_are_not_a_watch_confirmation_are_refused(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    """Forged, damaged, another purpose's, or the right purpose around the wrong shape of
+    payload: all "invalid", 404, whatever watch they name."""
+    _submit(client, topics=["planning"])
+    with rt.read_sessions() as session:
+        watch = session.scalars(sa.select(Watch)).one()
+        watch_id, nonce = watch.id, watch.confirm_nonce
+    good = rt.tokens.make(Purpose.WATCH_CONFIRM, [watch_id, nonce])
+    assert client.get(f"/watch/confirm/{good}").status_code == 200  # the control
+    for token in (
+        good[:-2] + ("AA" if not good.endswith("AA") else "BB"),
+        rt.tokens.make(Purpose.CONFIRM, [watch_id, nonce]),
+        rt.tokens.make(Purpose.WATCH_CONFIRM, {"watch": watch_id, "nonce": nonce}),
+        rt.tokens.make(Purpose.WATCH_CONFIRM, [str(watch_id), nonce]),
+        "not-a-token",
+    ):
+        response = client.get(f"/watch/confirm/{token}")
+        assert response.status_code == 404, token
+    with rt.read_sessions() as session:
+        assert session.get_one(Watch, watch_id).status == SubscriptionStatus.PENDING
