@@ -13,7 +13,7 @@ failure for one council does not undo the others).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -125,10 +125,9 @@ def build_council_digest(
 
     if digest is None:
         digest = render("")
+        # Content is loaded here only when the whole digest was not rendered ahead.
         sections = (
-            ahead.sections
-            if ahead is not None and "" in ahead.digests
-            else cast(_Content, content).selection.sections()
+            content.selection.sections() if content else cast(CouncilRendering, ahead).sections
         )
         # Added once complete, so that no autoflush can write it half filled in.
         session.add(digest)
@@ -180,28 +179,16 @@ class Rendering:
 
     @classmethod
     def of(cls, digest: Digest) -> Rendering:
-        return cls(
-            subject=digest.subject,
-            body_text=digest.body_text,
-            body_html=digest.body_html,
-            web_html=digest.web_html or "",  # unset: the column's default
-            counts=dict(digest.counts),
-            is_quiet=digest.is_quiet,
-        )
+        found = {f.name: getattr(digest, f.name) for f in fields(cls)}
+        return cls(**{**found, "web_html": found["web_html"] or ""})  # unset: the default
+
+    def onto(self, digest: Digest) -> Digest:
+        for f in fields(self):
+            setattr(digest, f.name, getattr(self, f.name))
+        return digest
 
     def digest(self, council_id: int, week: IsoWeek, key: str, now: datetime) -> Digest:
-        return Digest(
-            council_id=council_id,
-            week=week.label,
-            topics=key,
-            built_at=now,
-            subject=self.subject,
-            body_text=self.body_text,
-            body_html=self.body_html,
-            web_html=self.web_html,
-            counts=self.counts,
-            is_quiet=self.is_quiet,
-        )
+        return self.onto(Digest(council_id=council_id, week=week.label, topics=key, built_at=now))
 
 
 @dataclass(frozen=True)
@@ -225,17 +212,11 @@ def render_council(
     digest and one per topic selection its active subscribers chose, leaving out what is
     stored already. Reads only."""
     council = session.get(Council, council_id)
-    stored = _stored(session, council_id, week)
     if council is None:
         return CouncilRendering({}, [])
+    stored = _stored(session, council_id, week)
     content = _Content.load(session, council_id, week, settings.site.tz)
-    chosen = session.scalars(
-        sa.select(Subscription.topics).where(
-            Subscription.council_id == council_id,
-            Subscription.status == SubscriptionStatus.ACTIVE,
-            Subscription.confirmed_at <= now,
-        )
-    )
+    chosen = session.scalars(sa.select(Subscription.topics).where(*_receiving(council_id, now)))
     keys = {""} | {selection_key(topics) for topics in {tuple(t or ()) for t in chosen}}
     digests = {
         key: Rendering.of(_rendered(council, week, now, settings, links, content, _topics_of(key)))
@@ -401,9 +382,7 @@ def _rendered(
     key = _content_key(sections) if topics else None
     twin = content.rendered.get(key) if key is not None else None
     if twin is not None:
-        for column in ("subject", "body_text", "body_html", "web_html", "counts", "is_quiet"):
-            setattr(digest, column, getattr(twin, column))
-        return digest
+        return Rendering.of(twin).onto(digest)
     if content.renderer is None:
         content.renderer = DigestComposer(
             council, week, now=now, site=settings.site, links=links, facts=content.facts
@@ -428,6 +407,15 @@ class _Recipient:
     email: str
 
 
+def _receiving(council_id: int, built_at: datetime) -> tuple[sa.ColumnElement[bool], ...]:
+    """The subscriptions that receive a council's digest built at `built_at`."""
+    return (
+        Subscription.council_id == council_id,
+        Subscription.status == SubscriptionStatus.ACTIVE,
+        Subscription.confirmed_at <= built_at,
+    )
+
+
 def _recipients(
     session: Session, council: Council, digest: Digest, secret_key: str
 ) -> dict[str, list[_Recipient]]:
@@ -438,11 +426,7 @@ def _recipients(
             Subscription.id, Subscription.subscriber_id, Subscriber.email, Subscription.topics
         )
         .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
-        .where(
-            Subscription.council_id == council.id,
-            Subscription.status == SubscriptionStatus.ACTIVE,
-            Subscription.confirmed_at <= digest.built_at,
-        )
+        .where(*_receiving(council.id, digest.built_at))
         .order_by(Subscription.id)
     ).all()
     hashes = {email: email_hash(secret_key, email) for _, _, email, _ in rows}
