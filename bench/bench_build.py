@@ -196,7 +196,7 @@ import json, os, resource, sys, time
 from digest.config import Config
 from digest.links import Links
 from digest.db import make_engine, make_sessionmaker
-from digest.weekly.ahead import MIN_COUNCILS, processes_for
+from digest.weekly.ahead import processes_for
 from digest.weekly.build import BuildSettings, councils_to_build
 from digest.weekly.run import BuildReport, build_each
 from digest.weekly.weeks import IsoWeek
@@ -255,7 +255,7 @@ print(json.dumps({"seconds": elapsed,
                   # The peaks of all processes added up, as if they had peaked at once.
                   "peak_mb": (hwm + children_kb) / 1024,
                   "build_peak_mb": hwm / 1024,
-                  "processes": processes_for(settings.processes) if len(ids) >= MIN_COUNCILS else 1,
+                  "processes": processes_for(settings.processes) if report.rendered_ahead else 1,
                   "queued": report.queued,
                   "digests": report.created, "failed": len(report.failed)}))
 """

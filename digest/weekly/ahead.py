@@ -61,7 +61,7 @@ class _Job:
     """What every worker needs, sent once when it starts."""
 
     url: str
-    week: str
+    week: IsoWeek
     now: datetime
     settings: BuildSettings
     base_url: str
@@ -124,17 +124,17 @@ def rendered_ahead(
     settings: BuildSettings,
     links: Links,
     *,
-    processes: int,
     min_councils: int = MIN_COUNCILS,
 ) -> Iterator[RenderedAhead]:
-    """Render the councils' digests in `processes` worker processes, when there are
-    enough councils for it to pay and the database is one they can open (not an
-    in-memory SQLite database); otherwise the caller renders everything itself."""
+    """Render the councils' digests in worker processes (`settings.processes`), when
+    there are enough councils for it to pay and the database is one they can open (not
+    an in-memory SQLite database); otherwise the caller renders everything itself."""
+    processes = processes_for(settings.processes)
     url = _shared_url(sessions)
     if processes < 2 or len(council_ids) < min_councils or url is None:
         yield RenderedAhead(None, council_ids)
         return
-    job = _Job(url, week.label, now, settings, links.base_url)
+    job = _Job(url, week, now, settings, links.base_url)
     # Spawned, not forked: a fork would copy this process's open connections and, in the
     # scheduler, locks held by its other threads.
     pool = ProcessPoolExecutor(
@@ -166,7 +166,6 @@ class _Worker:
     job: _Job
     sessions: sessionmaker[Session]
     links: Links
-    week: IsoWeek
 
 
 _worker: _Worker | None = None  # this process's, when it is a worker (set by `_start`)
@@ -178,7 +177,6 @@ def _start(job: _Job) -> None:
         job=job,
         sessions=make_sessionmaker(make_engine(job.url), readonly=True),
         links=Links(job.base_url, Tokens(job.settings.secret_key)),
-        week=IsoWeek.parse(job.week),
     )
 
 
@@ -186,7 +184,6 @@ def _render(council_id: int) -> CouncilRendering:
     worker = _worker
     if worker is None:
         raise RuntimeError("not a rendering worker")
+    job = worker.job
     with worker.sessions() as session:
-        return render_council(
-            session, council_id, worker.week, worker.job.now, worker.job.settings, worker.links
-        )
+        return render_council(session, council_id, job.week, job.now, job.settings, worker.links)

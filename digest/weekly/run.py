@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from digest.db import sqlite_connection_held
 from digest.links import Links
 from digest.models import Council
-from digest.weekly.ahead import MIN_COUNCILS, processes_for, rendered_ahead
+from digest.weekly.ahead import MIN_COUNCILS, rendered_ahead
 from digest.weekly.build import (
     BuildSettings,
     CouncilBuild,
@@ -71,14 +71,7 @@ def build_each(
     # SQLite checkpoints) a few times per run rather than once per council. Other
     # processes render the councils' digests ahead of this loop, which stores them.
     ahead = rendered_ahead(
-        sessions,
-        council_ids,
-        week,
-        now,
-        settings,
-        links,
-        processes=processes_for(settings.processes),
-        min_councils=min_councils,
+        sessions, council_ids, week, now, settings, links, min_councils=min_councils
     )
     with sqlite_connection_held(sessions), ahead as rendered:
         for start in range(0, len(council_ids), COUNCILS_PER_TRANSACTION):

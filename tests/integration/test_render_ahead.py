@@ -164,14 +164,12 @@ def test_no_workers_for_a_database_they_cannot_open(rt: Runtime) -> None:
     """An in-memory SQLite database exists only in the process that made it: the build
     renders everything itself rather than start workers that would find nothing."""
     memory: sessionmaker[Session] = make_sessionmaker(sa.create_engine("sqlite://"))
-    settings = BuildSettings.from_config(rt.config)
+    settings = replace(BuildSettings.from_config(rt.config), processes=2)
     with rendered_ahead(
-        memory, [1, 2, 3], IsoWeek.parse(WEEK), BUILD_AT, settings, rt.links,
-        processes=2, min_councils=1,
-    ) as ahead:  # fmt: skip
+        memory, [1, 2, 3], IsoWeek.parse(WEEK), BUILD_AT, settings, rt.links, min_councils=1
+    ) as ahead:
         assert _workers() == [] and ahead.take(1) is None
     with rendered_ahead(
-        rt.sessions, [1, 2, 3], IsoWeek.parse(WEEK), BUILD_AT, settings, rt.links,
-        processes=2, min_councils=1,
-    ) as ahead:  # fmt: skip
+        rt.sessions, [1, 2, 3], IsoWeek.parse(WEEK), BUILD_AT, settings, rt.links, min_councils=1
+    ) as ahead:
         assert len(_workers()) == 2  # the control: a database file they can open
