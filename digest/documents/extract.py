@@ -155,36 +155,25 @@ def run(
     """Claim and run jobs one at a time until none is due (or `limit` were run)."""
     report = ExtractReport()
     try:
-        _run_jobs(sessions, fetcher, clock, report, limit, council_ids)
+        while limit is None or len(report.outcomes) < limit:
+            with sessions.begin() as session:
+                ids = claim(session, now=clock(), limit=1, council_ids=council_ids)
+                jobs = [_job(session.get_one(Document, i)) for i in ids]
+            if not jobs:
+                break
+            for job in jobs:
+                try:
+                    outcome = run_job(sessions, fetcher, clock, job)
+                except Exception as exc:  # a bug must not stop the loop or retry forever
+                    log.exception("reading document %s failed", job.id)
+                    message = f"internal error while reading ({type(exc).__name__}: {exc})"
+                    with sessions.begin() as session:
+                        _fail(session.get_one(Document, job.id), message, clock())
+                    outcome = Outcome(job.id, problem=fit(Document.problem, message))
+                report.outcomes.append(outcome)
     finally:
         pdftext.release()  # an idle worker keeps no reading child
     return report
-
-
-def _run_jobs(
-    sessions: sessionmaker[Session],
-    fetcher: Fetcher,
-    clock: Callable[[], datetime],
-    report: ExtractReport,
-    limit: int | None,
-    council_ids: Sequence[int] | None,
-) -> None:
-    while limit is None or len(report.outcomes) < limit:
-        with sessions.begin() as session:
-            ids = claim(session, now=clock(), limit=1, council_ids=council_ids)
-            jobs = [_job(session.get_one(Document, i)) for i in ids]
-        if not jobs:
-            break
-        for job in jobs:
-            try:
-                outcome = run_job(sessions, fetcher, clock, job)
-            except Exception as exc:  # a bug must not stop the loop or retry forever
-                log.exception("reading document %s failed", job.id)
-                message = f"internal error while reading ({type(exc).__name__}: {exc})"
-                with sessions.begin() as session:
-                    _fail(session.get_one(Document, job.id), message, clock())
-                outcome = Outcome(job.id, problem=fit(Document.problem, message))
-            report.outcomes.append(outcome)
 
 
 def _job(doc: Document) -> _Job:

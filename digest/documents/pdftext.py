@@ -150,7 +150,7 @@ class Reader:
             child.stdin.write(request + data)
             child.stdin.flush()
             answer = _read_answer(child.stdout, time.monotonic() + timeout)
-        except _TimedOut as exc:
+        except TimeoutError as exc:  # before OSError, of which it is one
             self.close()
             raise PdfProblem(
                 f"reading the PDF took longer than {timeout:g} seconds; gave up"
@@ -229,10 +229,6 @@ _shared_lock = threading.Lock()
 atexit.register(release)
 
 
-class _TimedOut(Exception):
-    pass
-
-
 def _read_answer(stdout: IO[bytes], deadline: float) -> dict[str, Any]:
     size = struct.unpack(">Q", _read_exactly(stdout, 8, deadline))[0]
     answer: dict[str, Any] = json.loads(_read_exactly(stdout, size, deadline))
@@ -247,7 +243,7 @@ def _read_exactly(stream: IO[bytes], size: int, deadline: float) -> bytes:
     while wanted:
         left = deadline - time.monotonic()
         if left <= 0 or not select.select([fd], [], [], left)[0]:
-            raise _TimedOut
+            raise TimeoutError
         chunk = os.read(fd, min(wanted, 1 << 20))
         if not chunk:
             raise EOFError("the reader stopped")
