@@ -31,6 +31,7 @@ BUILD_AT = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 MONDAY = date(2026, 11, 23)
 LIMIT_SECONDS = 20.0
 LIMIT_MB = 500.0
+ROOT = Path(__file__).resolve().parent.parent
 
 MINUTES = (
     "The Committee considered a report of the Director of Finance on the proposals.\n\n"
@@ -202,25 +203,7 @@ from digest.weekly.run import BuildReport, build_each
 from digest.weekly.weeks import IsoWeek
 from digest.tokens import Tokens
 from datetime import datetime
-
-
-def children_peak_kb():
-    # VmHWM of this process's children (the rendering workers and multiprocessing's
-    # resource tracker), read while they are still running.
-    total = 0
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as stat:
-                if int(stat.read().rsplit(")", 1)[1].split()[1]) != os.getpid():
-                    continue
-            with open(f"/proc/{name}/status") as status:
-                total += next(int(l.split()[1]) for l in status if l.startswith("VmHWM:"))
-        except (OSError, StopIteration, ValueError):
-            pass
-    return total
-
+from tests.support.processes import children, peak_kb
 
 url, now, week = sys.argv[1], datetime.fromisoformat(sys.argv[2]), sys.argv[3]
 config = Config().replace(
@@ -241,13 +224,13 @@ children_kb = 0
 steps = build_each(sessions, ids, IsoWeek.parse(week), now, settings, links, report)
 for done, _ in enumerate(steps, 1):
     if done == len(ids):
-        children_kb = children_peak_kb()  # before the workers exit with the last council
+        # The rendering workers and multiprocessing's resource tracker, while they run.
+        children_kb = sum(peak_kb(pid) for pid in children())
 elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
 workers = resource.getrusage(resource.RUSAGE_CHILDREN)
 # VmHWM, not getrusage: Linux carries ru_maxrss across fork and exec, so it would report
 # the parent's seeding instead of this build.
-with open("/proc/self/status") as status:
-    hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+hwm = peak_kb(os.getpid())
 print(json.dumps({"seconds": elapsed,
                   # Every process's CPU: this one's and the rendering workers'.
                   "cpu_seconds": cpu + workers.ru_utime + workers.ru_stime,
@@ -276,6 +259,7 @@ def _build(db: Path, processes: int = 0) -> dict[str, Any]:
             WEEK,
             str(processes),
         ],
+        cwd=ROOT,  # the child imports tests.support
         check=True,
         capture_output=True,
         text=True,

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.documents import layout, pdftext
+from tests.support.processes import peak_kb
 
 PDFS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "pdf"
 SOURCES = ("printed_minutes_cabinet.pdf", "decision_notice_executive.pdf")
@@ -109,8 +110,7 @@ def _peak_mb(pack: Path) -> float:
     reader = pdftext.Reader()
     try:
         reader.read(pack.read_bytes(), max_pages=2000, timeout=120)
-        with open(f"/proc/{reader.pid}/status") as status:
-            kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+        kb = peak_kb(reader.pid or 0)
     finally:
         reader.close()
     return kb / 1024

@@ -97,6 +97,7 @@ def _choose_topics(url: str, share: float = 0.3, distinct: int = 50) -> int:
 def _build(db: Path) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, "-c", CHILD, f"sqlite:///{db}", BUILD_AT.isoformat(), WEEK],
+        cwd=bench_build.ROOT,  # the child imports tests.support
         check=True,
         capture_output=True,
         text=True,

@@ -9,7 +9,6 @@ import os
 import signal
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +24,7 @@ from digest.weekly.weeks import IsoWeek
 from tests.integration.helpers import active_subscription
 from tests.support.clock import Clock
 from tests.support.meetings import BUILD_AT, WEEK, arrange_busy_week, enable
+from tests.support.processes import children, cmdline
 
 SLUGS = ["adur", "arun", "ashford", "bedford", "leeds", "manchester", "wigan", "bexley"]
 # Per council: everything, two selections with news, one with none (a quiet skip).
@@ -95,19 +95,7 @@ def _kill_workers() -> None:
 
 def _workers() -> list[int]:
     """This process's rendering workers (not multiprocessing's resource tracker)."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{name}/stat").read_text()
-            cmdline = Path(f"/proc/{name}/cmdline").read_bytes()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == os.getpid() and b"spawn_main" in cmdline:
-            found.append(int(name))
-    return found
+    return [pid for pid in children() if b"spawn_main" in cmdline(pid)]
 
 
 def test_rendering_ahead_stores_what_rendering_alone_stores(rt: Runtime, clock: Clock) -> None:

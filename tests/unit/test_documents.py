@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from digest.collector.http_client import Fetched, Validator
 from digest.collector.meetingpage import parse_documents
 from digest.documents import kinds, layout, pdftext
 from tests.support.moderngov import FIXTURES, meeting_page_html
+from tests.support.processes import wait_gone
 
 PDFS = Path(__file__).resolve().parent.parent / "fixtures" / "pdf"
 
@@ -156,7 +156,7 @@ def test_one_reading_child_reads_pdf_after_pdf_and_is_replaced_when_it_dies() ->
         assert reader.pid == child  # one child for all three, a refusal included
         assert child is not None
         os.kill(child, signal.SIGKILL)
-        time.sleep(0.2)  # let it die
+        wait_gone(child)
         # Dead between two PDFs: the next one is read by a new child, not refused.
         assert reader.read(minutes, timeout=30).pages == first.pages
         assert reader.pid not in (None, child)
