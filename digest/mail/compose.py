@@ -27,7 +27,7 @@ from digest.addresses import smtp_address
 from digest.config import Config
 from digest.links import Links
 from digest.mail import verp
-from digest.mail.dkim import DkimSigner, canonical_body_hash
+from digest.mail.dkim import DkimSigner, SignedHead, canonical_body_hash
 from digest.mail.encoded_once import EncodedOnce
 from digest.mail.headers import header_text
 from digest.mail.hooks import SendTimeRenderer
@@ -56,6 +56,8 @@ class Composed:
     prebuilt: bytes | None = None
     # DKIM's body hash of `prebuilt`, when it was worked out while building it.
     body_hash: bytes | None = None
+    # And its head, canonicalised for DKIM from the digest's template.
+    signed_head: SignedHead | None = None
     # Set by sign_in: gives the signed bytes once the private-key operation is done.
     _signing: list[Callable[[], bytes]] = field(
         default_factory=list, init=False, repr=False, compare=False
@@ -73,13 +75,19 @@ class Composed:
             return self._signing[0]()
         raw = self._unsigned()
         # Signed last, over these exact bytes; nothing may re-serialise them afterwards.
-        return self.signer.sign(raw, bh=self.body_hash) if self.signer else raw
+        if self.signer is None:
+            return raw
+        return self.signer.sign(raw, bh=self.body_hash, head=self.signed_head)
 
     def sign_in(self, pool: Executor) -> None:
         """Serialise now and start signing, with the private-key operation in `pool`;
         `as_bytes` then waits for it."""
         if self.signer is not None and not self._signing and "_wire" not in self.__dict__:
-            self._signing.append(self.signer.sign_in(pool, self._unsigned(), bh=self.body_hash))
+            self._signing.append(
+                self.signer.sign_in(
+                    pool, self._unsigned(), bh=self.body_hash, head=self.signed_head
+                )
+            )
 
     def as_bytes(self) -> bytes:
         """The exact bytes to send: CRLF line endings, DKIM-signed when configured."""
@@ -118,6 +126,23 @@ class _Template:
     date: bytes
     unsubscribe: bytes
     body: EncodedOnce  # the text and HTML parts, with the link placeholders
+    # The head canonicalised for DKIM with the same placeholders (None: no signing).
+    signed: SignedHead | None
+
+    def filled(
+        self, to: bytes, message_id: bytes, date: bytes, unsubscribe: bytes
+    ) -> tuple[bytes, SignedHead | None]:
+        """The head with this recipient's values, and its DKIM canonical form."""
+        values = (
+            (self.to, to),
+            (self.message_id, message_id),
+            (self.date, date),
+            (self.unsubscribe, unsubscribe),
+        )
+        head = self.head
+        for placeholder, value in values:
+            head = head.replace(placeholder, value, 1)
+        return head, self.signed.filled(values) if self.signed is not None else None
 
 
 class Composer:
@@ -305,11 +330,11 @@ class Composer:
             template = self._templates[key] = self._make_template(digest, council)
         unsubscribe = self.links.unsubscribe(row.subscription_id or 0, secret)
         body = template.body.fill(self._links(row, secret, unsubscribe))
-        head = (
-            template.head.replace(template.to, recipient.encode(), 1)
-            .replace(template.message_id, row.message_id.encode(), 1)
-            .replace(template.date, format_datetime(now).encode(), 1)
-            .replace(template.unsubscribe, unsubscribe.encode(), 1)
+        head, signed = template.filled(
+            recipient.encode(),
+            row.message_id.encode(),
+            format_datetime(now).encode(),
+            unsubscribe.encode(),
         )
         return Composed(
             sender=self.envelope_sender(row),
@@ -317,6 +342,7 @@ class Composer:
             signer=self.signer,
             prebuilt=head + body.wire,
             body_hash=canonical_body_hash(body.canonical) if self.signer else None,
+            signed_head=signed,
         )
 
     def _make_template(self, digest: Digest, council: Council) -> _Template:
@@ -353,12 +379,14 @@ class Composer:
         # after].
         before, _, rest = mime.partition(bodies[0].encode())
         between, _, after = rest.partition(bodies[1].encode())
+        values = (to.encode(), message_id.encode(), format_datetime(_TEMPLATE_DATE).encode())
         return _Template(
             head=head,
-            to=to.encode(),
-            message_id=message_id.encode(),
-            date=format_datetime(_TEMPLATE_DATE).encode(),
+            to=values[0],
+            message_id=values[1],
+            date=values[2],
             unsubscribe=unsubscribe.encode(),
+            signed=SignedHead.of(head, (*values, unsubscribe.encode())) if self.signer else None,
             body=EncodedOnce(
                 [before, digest.body_text, between, digest.body_html, after],
                 (UNSUBSCRIBE_PLACEHOLDER, MANAGE_PLACEHOLDER),

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 
 import dkim
 from cryptography.hazmat.primitives import hashes, serialization
@@ -162,18 +162,60 @@ def signed_header_data(
 ) -> bytes:
     """What the signature covers (RFC 6376 section 3.7): the selected headers in relaxed
     form, then the DKIM-Signature header itself with an empty b= and no final CRLF."""
-    collected: list[bytes] = []
-    # dkimpy's header selection and ordering, fed into a list rather than a hash object
-    # (RSA and Ed25519 hash the same bytes in different ways).
-    dkim.hash_headers(
-        SimpleNamespace(update=collected.append),
-        RELAXED,
-        relaxed_headers(headers),
-        list(include),
-        (_HEADER_NAME, unsigned_signature),
-        {},
+    return _selected(headers, include) + _signature_part(unsigned_signature)
+
+
+def _selected(headers: Sequence[Sequence[bytes]], include: Sequence[bytes]) -> bytes:
+    """The headers the h= list selects, in relaxed form and h= order, as dkimpy's
+    `hash_headers` feeds them to the hash (bottom-up for repeated names)."""
+    chosen = dkim.select_headers(relaxed_headers(headers), list(include))
+    return b"".join(name + b":" + value for name, value in chosen)
+
+
+def _signature_part(unsigned_signature: bytes) -> bytes:
+    """The DKIM-Signature header in relaxed form, b= empty, hashed without its CRLF."""
+    ((name, value),) = RELAXED.canonicalize_headers(
+        [(_HEADER_NAME, dkim.RE_BTAG.sub(b"\\1", unsigned_signature))]
     )
-    return b"".join(collected)
+    return bytes(name + b":" + value.rstrip())
+
+
+# A value that relaxed canonicalisation leaves as it is: printable ASCII, single spaces
+# inside only (a recipient, a Message-ID, an RFC 5322 date, a link).
+_CANONICAL_AS_IS = re.compile(rb"[\x21-\x7e]+(?: [\x21-\x7e]+)*")
+
+
+@dataclass(frozen=True)
+class SignedHead:
+    """A message head parsed, selected and canonicalised once, for many messages made
+    from it by putting values in place of placeholders (a weekly digest's recipients,
+    digest.mail.compose). Each placeholder occurs once in the head and once here, and
+    a value that canonicalisation leaves unchanged canonicalises to the same bytes in
+    place of its placeholder: filling in here equals canonicalising the filled head."""
+
+    include: tuple[bytes, ...]
+    selected: bytes  # `_selected` of the head
+
+    @classmethod
+    def of(cls, head: bytes, placeholders: Sequence[bytes]) -> SignedHead | None:
+        """The head of a message (up to its blank line) with `placeholders` in it; None
+        when a placeholder does not survive canonicalisation as itself, exactly once."""
+        headers, _ = dkim.rfc822_parse(head.partition(b"\r\n\r\n")[0] + b"\r\n\r\n")
+        include = tuple(_h_list([name for name, _ in headers]))
+        selected = _selected(headers, include)
+        if any(selected.count(p) != 1 or not _CANONICAL_AS_IS.fullmatch(p) for p in placeholders):
+            return None
+        return cls(include, selected)
+
+    def filled(self, values: Sequence[tuple[bytes, bytes]]) -> SignedHead | None:
+        """This head with each (placeholder, value) filled in; None when a value is not
+        left as it is by canonicalisation (the message is then signed the long way)."""
+        selected = self.selected
+        for placeholder, value in values:
+            if not _CANONICAL_AS_IS.fullmatch(value):
+                return None
+            selected = selected.replace(placeholder, value, 1)
+        return SignedHead(self.include, selected)
 
 
 @dataclass(frozen=True)
@@ -225,11 +267,19 @@ class DkimSigner:
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"[mail] DKIM key is not usable: {exc}") from exc
 
-    def sign(self, raw: bytes, now: float | None = None, *, bh: bytes | None = None) -> bytes:
+    def sign(
+        self,
+        raw: bytes,
+        now: float | None = None,
+        *,
+        bh: bytes | None = None,
+        head: SignedHead | None = None,
+    ) -> bytes:
         """`raw` with a DKIM-Signature header in front (two with an Ed25519 key: the
         RSA one first). `bh`: the body hash, when the caller already has it (a digest
-        canonicalised mostly once for all its recipients, digest.mail.encoded_once)."""
-        return self.sign_in(None, raw, now, bh=bh)()
+        canonicalised mostly once for all its recipients, digest.mail.encoded_once).
+        `head`: `raw`'s head already canonicalised (SignedHead), likewise."""
+        return self.sign_in(None, raw, now, bh=bh, head=head)()
 
     def sign_in(
         self,
@@ -238,27 +288,32 @@ class DkimSigner:
         now: float | None = None,
         *,
         bh: bytes | None = None,
+        head: SignedHead | None = None,
     ) -> Callable[[], bytes]:
         """As `sign`, with the private-key operations run in `pool`: everything else is
         done here, now, and the returned function waits for them and gives the signed
         message. OpenSSL releases the GIL while signing (about 1 ms for RSA 2048), so
         the delivery loop goes on meanwhile (digest.mail.delivery)."""
-        # Only the head goes through dkimpy's line-by-line parser; the body is hashed as a
-        # whole (rfc822_parse would split and rejoin every body line).
-        head, separator, body = raw.partition(b"\r\n\r\n")
-        if not separator:
-            head, body = raw, b""
-        if bh is None and body.count(b"\n") != body.count(b"\r\n"):
-            # Bare line feeds: let dkimpy normalise the whole message, as it would.
-            headers, body = dkim.rfc822_parse(raw)
+        if head is not None and bh is not None:
+            include, selected = list(head.include), head.selected
         else:
-            headers, _ = dkim.rfc822_parse(head + b"\r\n\r\n")
-        include = _h_list([name for name, _ in headers])
-        if bh is None:
-            bh = body_hash(body)
+            # Only the head goes through dkimpy's line-by-line parser; the body is hashed
+            # as a whole (rfc822_parse would split and rejoin every body line).
+            top, separator, body = raw.partition(b"\r\n\r\n")
+            if not separator:
+                top, body = raw, b""
+            if bh is None and body.count(b"\n") != body.count(b"\r\n"):
+                # Bare line feeds: let dkimpy normalise the whole message, as it would.
+                headers, body = dkim.rfc822_parse(raw)
+            else:
+                headers, _ = dkim.rfc822_parse(top + b"\r\n\r\n")
+            include = _h_list([name for name, _ in headers])
+            selected = _selected(headers, include)
+            if bh is None:
+                bh = body_hash(body)
         stamp = str(int(time.time() if now is None else now)).encode()
         unsigned = [self._unsigned(key, include, bh, stamp) for key in self._keys]
-        data = [signed_header_data(headers, include, b" " + value) for _, value in unsigned]
+        data = [selected + _signature_part(b" " + value) for _, value in unsigned]
         if pool is None:
             signatures = [key.sign(d) for key, d in zip(self._keys, data, strict=True)]
             return lambda: _signed(unsigned, signatures, raw)

@@ -17,6 +17,8 @@ from digest.config import ConfigError, MailConfig
 from digest.mail.dkim import (
     RELAXED,
     DkimSigner,
+    SignedHead,
+    body_hash,
     ed25519_dns_record,
     header_list,
     relaxed_body,
@@ -129,6 +131,44 @@ def test_relaxed_headers_match_dkimpy_on_random_values() -> None:
         value = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))) + b"\r\n"
         expected = [tuple(h) for h in RELAXED.canonicalize_headers([(name, value)])]
         assert relaxed_headers([(name, value)]) == expected, value
+
+
+def test_a_head_canonicalised_once_signs_as_the_long_way(rsa_pem: bytes) -> None:
+    """A digest's head is canonicalised once with placeholders and filled in per
+    recipient: the result must be byte for byte what canonicalising the filled-in head
+    gives, and values canonicalisation would change must send the message the long way."""
+    placeholders = (b"cd-to-1@placeholder.invalid", b"Mon, 01 Jan 2001 00:00:00 +0000")
+    template = (
+        HEAD.replace(b"resident@example.net", placeholders[0])
+        .replace(b"Mon, 30 Nov 2026 07:00:00 +0000", placeholders[1])
+        + b"\r\n"
+    )
+    head = SignedHead.of(template, placeholders)
+    assert head is not None
+    signer = DkimSigner(DOMAIN, "s2026a", rsa_pem)
+    body = b"The Cabinet met.\r\n"
+    pieces = [b"a", b"Z", b"9", b"@", b"<", b".", b"a b", b" ", b"  ", b"\t", b"\r\n "]
+    rng = random.Random(20261204)
+    filled_in = refused = 0
+    for _ in range(500):
+        values = [b"".join(rng.choice(pieces) for _ in range(rng.randint(1, 5))) for _ in "ab"]
+        raw = template
+        for placeholder, value in zip(placeholders, values, strict=True):
+            raw = raw.replace(placeholder, value, 1)
+        raw += body
+        filled = head.filled(tuple(zip(placeholders, values, strict=True)))
+        if filled is None:
+            refused += 1
+            continue
+        filled_in += 1
+        bh = body_hash(body)
+        assert signer.sign(raw, 1_800_000_000, bh=bh, head=filled) == signer.sign(
+            raw, 1_800_000_000
+        ), values
+    assert filled_in > 50 and refused > 50, (filled_in, refused)
+    # A placeholder that canonicalisation would change, or that is not in the head once.
+    assert SignedHead.of(template, (b"two  spaces",)) is None
+    assert SignedHead.of(template, (b"absent@placeholder.invalid",)) is None
 
 
 def test_tampering_breaks_the_signature(rsa_pem: bytes) -> None:
