@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from digest.addresses import email_hash
 from digest.mail import pauses
+from digest.mail.compose import CURRENT, Current, current_parameters
 from digest.mail.outbox import LIST_PURPOSES, MessagePurpose
 from digest.models import (
     BLOCKING_SUPPRESSIONS,
@@ -35,6 +36,8 @@ _SEND_TIME_CHECK = sa.select(
     .scalar_subquery(),
     sa.select(Watch.status).where(Watch.id == sa.bindparam("watch_id")).scalar_subquery(),
     *pauses.BREAKER_STATE,
+    # What composing the message reads afresh, in the same round trip.
+    *CURRENT,
 )
 
 
@@ -46,23 +49,27 @@ class SendTimeCheck:
     reason: str | None
     stopped_until: datetime | None = None
     failures_in_a_row: int = 0
+    # For composing the message (digest.mail.compose).
+    current: Current | None = None
 
 
 def send_time_check(session: Session, row: OutboxMessage, secret_key: str) -> SendTimeCheck:
     """Checked at send time because people unsubscribe, bounce and erase after a message
-    was queued, and because another worker may have tripped the breaker (one query)."""
-    suppressed, status, watch_status, stopped_until, failures = (
+    was queued, and because another worker may have tripped the breaker; the same query
+    reads what composing the message needs afresh (one query)."""
+    values = (
         session.connection()
         .execute(
             _SEND_TIME_CHECK,
             {
+                **current_parameters(row),
                 "email_hash": email_hash(secret_key, row.recipient),
-                "subscription_id": row.subscription_id or 0,
                 "watch_id": row.watch_id or 0,
             },
         )
         .one()
     )
+    suppressed, status, watch_status, stopped_until, failures = values[:5]
     reason = None
     if suppressed:
         reason = "address is suppressed"
@@ -74,4 +81,4 @@ def send_time_check(session: Session, row: OutboxMessage, secret_key: str) -> Se
         reason = "topic watch was confirmed or stopped since"
     if stopped_until is not None and stopped_until.tzinfo is None:
         stopped_until = stopped_until.replace(tzinfo=UTC)  # SQLite keeps no zone
-    return SendTimeCheck(reason, stopped_until, int(failures or 0))
+    return SendTimeCheck(reason, stopped_until, int(failures or 0), Current.of(row, values[5:]))

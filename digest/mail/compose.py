@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -101,21 +101,58 @@ _TEMPLATE_DATE = datetime(2001, 1, 1, tzinfo=UTC)
 _SAFE_VALUE = re.compile(r"[\x21-\x7e]+")
 
 
-# What decides whether a cached digest and its template are still current.
-_SECRET_BY_SUBSCRIBER = sa.select(Subscriber.link_secret).where(
-    Subscriber.id == sa.bindparam("subscriber_id")
-)
-_SECRET_BY_SUBSCRIPTION = (
+# Read afresh for every message: the recipient's link secret (for the manage and
+# unsubscribe links) and what decides whether a cached digest and its template are still
+# current. When delivering, these ride in the send-time check's query (digest.mail.checks).
+_DIGEST_OF_ROW = Digest.id == sa.bindparam("digest_id")
+CURRENT = (
+    sa.select(Subscriber.link_secret)
+    .where(Subscriber.id == sa.bindparam("subscriber_id"))
+    .scalar_subquery(),
     sa.select(Subscriber.link_secret)
     .join(Subscription, Subscription.subscriber_id == Subscriber.id)
     .where(Subscription.id == sa.bindparam("subscription_id"))
+    .scalar_subquery(),
+    sa.select(Digest.built_at).where(_DIGEST_OF_ROW).scalar_subquery(),
+    sa.select(Council.name)
+    .join(Digest, Digest.council_id == Council.id)
+    .where(_DIGEST_OF_ROW)
+    .scalar_subquery(),
+    sa.select(Council.slug)
+    .join(Digest, Digest.council_id == Council.id)
+    .where(_DIGEST_OF_ROW)
+    .scalar_subquery(),
 )
+_CURRENT = sa.select(*CURRENT)
 
-_DIGEST_VERSION = (
-    sa.select(Digest.built_at, Council.name, Council.slug)
-    .join(Council, Council.id == Digest.council_id)
-    .where(Digest.id == sa.bindparam("digest_id"))
-)
+
+def current_parameters(row: OutboxMessage) -> dict[str, int]:
+    """The bound values `CURRENT` reads for `row`."""
+    return {
+        "subscriber_id": row.subscriber_id or 0,
+        "subscription_id": row.subscription_id or 0,
+        "digest_id": row.digest_id or 0,
+    }
+
+
+@dataclass(frozen=True)
+class Current:
+    """What `CURRENT` found for a message."""
+
+    link_secret: str
+    # (built_at, council name, council slug); None when the digest is gone.
+    digest_version: tuple[Any, ...] | None
+
+    @classmethod
+    def of(cls, row: OutboxMessage, values: Sequence[Any]) -> Current:
+        by_subscriber, by_subscription, built_at, name, slug = values
+        secret = by_subscriber if row.subscriber_id else by_subscription
+        version = (built_at, name, slug) if built_at is not None and name is not None else None
+        return cls(str(secret or ""), version)
+
+    @classmethod
+    def read(cls, session: Session, row: OutboxMessage) -> Current:
+        return cls.of(row, session.connection().execute(_CURRENT, current_parameters(row)).one())
 
 
 @dataclass(frozen=True)
@@ -161,16 +198,20 @@ class Composer:
     def list_id(self, council: Council) -> str:
         return f"{header_text(council.name, 120)} <{council.slug}.{self.domain}>"
 
-    def compose(self, session: Session, row: OutboxMessage, now: datetime) -> Composed:
+    def compose(
+        self, session: Session, row: OutboxMessage, now: datetime, current: Current | None = None
+    ) -> Composed:
         """The message for `row`. Raises NotNeeded when it no longer applies, InvalidEmail
         for a recipient no relay could take; anything else it raises is a bug the
         delivery loop records on this message alone."""
         recipient = smtp_address(row.recipient)
-        secret = self._link_secret(session, row)
+        if current is None:
+            current = Current.read(session, row)
+        secret = current.link_secret
         council: Council | None = None
         digest: Digest | None = None
         if row.digest_id:
-            found = self._digest(session, row.digest_id)
+            found = self._digest(session, row.digest_id, current.digest_version)
             if found is not None:
                 digest, council = found
         elif row.council_id:
@@ -224,37 +265,22 @@ class Composer:
             signer=self.signer,
         )
 
-    def _link_secret(self, session: Session, row: OutboxMessage) -> str:
-        """The recipient's link secret, for the manage and unsubscribe links (one query)."""
-        if row.subscriber_id:
-            found = session.connection().scalar(
-                _SECRET_BY_SUBSCRIBER, {"subscriber_id": row.subscriber_id}
-            )
-        elif row.subscription_id:
-            found = session.connection().scalar(
-                _SECRET_BY_SUBSCRIPTION, {"subscription_id": row.subscription_id}
-            )
-        else:
-            found = ""
-        return str(found or "")
-
-    def _digest(self, session: Session, digest_id: int) -> tuple[Digest, Council] | None:
+    def _digest(
+        self, session: Session, digest_id: int, version: tuple[Any, ...] | None
+    ) -> tuple[Digest, Council] | None:
         """The digest and its council, loaded once per worker and reused while the digest
-        and the council's name are unchanged (checked with a small query each time, so a
+        and the council's name are unchanged (`version`, read for every message, so a
         rebuilt digest is picked up at once)."""
         cached = self._digests.get(digest_id)
-        version = (
-            session.connection().execute(_DIGEST_VERSION, {"digest_id": digest_id}).one_or_none()
-        )
         if version is None:
             return None
-        if cached is not None and cached[0] == tuple(version):
+        if cached is not None and cached[0] == version:
             return cached[1], cached[2]
         digest = session.get_one(Digest, digest_id)
         council = session.get_one(Council, digest.council_id)
         if len(self._digests) > 256:
             self._digests.clear()
-        self._digests[digest_id] = (tuple(version), digest, council)
+        self._digests[digest_id] = (version, digest, council)
         return digest, council
 
     def _build(

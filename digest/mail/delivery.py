@@ -309,7 +309,7 @@ class Deliverer:
                 )
                 return Outcome.FAILED
             try:
-                composed = self.composer.compose(session, row, now)
+                composed = self.composer.compose(session, row, now, check.current)
             except NotNeeded as exc:
                 outbox.mark_suppressed(session, message_id, now, f"not needed: {exc}")
                 return Outcome.SUPPRESSED

@@ -136,3 +136,25 @@ def test_a_rebuilt_digest_is_sent_in_its_new_form(rt: Runtime, tmp_path: Path) -
     assert b"Full Council" not in first and b"Full Council" in again
     assert b"Subject: Wigan: corrected digest" in second
     assert b"To: other@example.net" in second and b"To: reader@example.net" in again
+
+
+def test_links_are_made_from_the_link_secret_as_it_is_at_send_time(
+    rt: Runtime, tmp_path: Path
+) -> None:
+    """The send-time check's query also reads the reader's link secret: a digest queued
+    before the secret changed carries links made from the new one."""
+    from digest.models import Subscriber
+
+    subscription_id = active_subscription(rt, "reader@example.net", "wigan")
+    queue_digest(rt, subscription_id, "reader@example.net")
+    old_link = unsubscribe_link(rt, subscription_id)
+    with rt.sessions.begin() as session:
+        subscription = session.get_one(Subscription, subscription_id)
+        session.get_one(Subscriber, subscription.subscriber_id).link_secret = "b" * 32
+    new_link = unsubscribe_link(rt, subscription_id)
+    assert new_link != old_link
+    box = tmp_path / "box"
+    rt.deliverer(MaildirBackend(box)).run_until_empty()
+    (digest,) = [m for m in maildir_messages(box) if m["List-Archive"]]
+    assert digest["List-Unsubscribe"] == f"<{new_link}>"
+    assert old_link.encode() not in digest.as_bytes()
