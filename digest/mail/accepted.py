@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from digest.mail import outbox
@@ -34,6 +35,7 @@ class AcceptedSends:
         when_recorded: Callable[[Session], None],
     ) -> None:
         self.sessions = sessions
+        self._pooled = sessions
         self.clock = clock
         # Run in the transaction that records sends (they went through, so the shared
         # run of failed sends is over).
@@ -56,6 +58,24 @@ class AcceptedSends:
                 self.when_recorded(session)
             yield session
         del self._ids[: len(accepted)]
+
+    @contextlib.contextmanager
+    def one_connection(self) -> Iterator[None]:
+        """Run the transactions opened meanwhile on one connection held for the while (a
+        batch): taking a connection from the pool and giving it back cost more than a
+        message's statements (and a ping each time on PostgreSQL). Between transactions
+        the connection holds no transaction and no lock."""
+        bind = self._pooled.kw.get("bind")
+        if not isinstance(bind, Engine):
+            yield
+            return
+        options = {key: value for key, value in self._pooled.kw.items() if key != "bind"}
+        with bind.connect() as connection:
+            self.sessions = sessionmaker(bind=connection, **options)
+            try:
+                yield
+            finally:
+                self.sessions = self._pooled
 
     def record(self) -> None:
         """Record the accepted sends now, in a transaction of their own."""

@@ -150,6 +150,10 @@ class Deliverer:
             raise
 
     def _run_once(self, limit: int | None) -> DeliveryReport:
+        with self.accepted.one_connection():
+            return self._run_batch(limit)
+
+    def _run_batch(self, limit: int | None) -> DeliveryReport:
         if self._interrupted or self.accepted:
             # The last round broke off (database gone): settle it before anything else.
             self.release_unsent()
