@@ -29,7 +29,8 @@ _SEND_TIME_CHECK = sa.select(
         Suppression.email_hash == sa.bindparam("email_hash"),
         # The hash erasure leaves blocks nothing by itself: an erased address that
         # subscribes and confirms anew is mailed again, as the privacy notice promises.
-        Suppression.reason.in_(BLOCKING_SUPPRESSIONS),
+        # Equalities rather than IN: an IN list is expanded anew at every execution.
+        sa.or_(*(Suppression.reason == reason for reason in sorted(BLOCKING_SUPPRESSIONS))),
     ),
     sa.select(Subscription.status)
     .where(Subscription.id == sa.bindparam("subscription_id"))

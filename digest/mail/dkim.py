@@ -157,14 +157,6 @@ def canonical_body_hash(canonical: bytes) -> bytes:
     return base64.b64encode(hashlib.sha256(canonical).digest())
 
 
-def signed_header_data(
-    headers: list[list[bytes]], include: Sequence[bytes], unsigned_signature: bytes
-) -> bytes:
-    """What the signature covers (RFC 6376 section 3.7): the selected headers in relaxed
-    form, then the DKIM-Signature header itself with an empty b= and no final CRLF."""
-    return _selected(headers, include) + _signature_part(unsigned_signature)
-
-
 def _selected(headers: Sequence[Sequence[bytes]], include: Sequence[bytes]) -> bytes:
     """The headers the h= list selects, in relaxed form and h= order, as dkimpy's
     `hash_headers` feeds them to the hash (bottom-up for repeated names)."""
@@ -173,11 +165,10 @@ def _selected(headers: Sequence[Sequence[bytes]], include: Sequence[bytes]) -> b
 
 
 def _signature_part(unsigned_signature: bytes) -> bytes:
-    """The DKIM-Signature header in relaxed form, b= empty, hashed without its CRLF."""
-    ((name, value),) = RELAXED.canonicalize_headers(
-        [(_HEADER_NAME, dkim.RE_BTAG.sub(b"\\1", unsigned_signature))]
-    )
-    return bytes(name + b":" + value.rstrip())
+    """The DKIM-Signature header, its b= already empty, in relaxed form: hashed last,
+    without its CRLF (RFC 6376 section 3.7)."""
+    ((name, value),) = relaxed_headers([(_HEADER_NAME, unsigned_signature)])
+    return name + b":" + value.rstrip()
 
 
 # A value that relaxed canonicalisation leaves as it is: printable ASCII, single spaces

@@ -8,13 +8,22 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from digest import councils
 from digest.mail.backends import MaildirBackend
-from digest.models import Digest, OutboxMessage, OutboxStatus, Subscription
+from digest.models import (
+    BLOCKING_SUPPRESSIONS,
+    Digest,
+    OutboxMessage,
+    OutboxStatus,
+    Subscription,
+    SuppressionReason,
+)
 from digest.runtime import Runtime
+from digest.suppressions import suppress
 from tests.integration.helpers import active_subscription, unsubscribe_link
 from tests.support.digests import enqueue_digest, make_digest
 from tests.support.mail import maildir_messages, path_of, subject
@@ -158,3 +167,21 @@ def test_links_are_made_from_the_link_secret_as_it_is_at_send_time(
     (digest,) = [m for m in maildir_messages(box) if m["List-Archive"]]
     assert digest["List-Unsubscribe"] == f"<{new_link}>"
     assert old_link.encode() not in digest.as_bytes()
+
+
+@pytest.mark.parametrize("reason", list(SuppressionReason))
+def test_a_suppression_added_after_queueing_stops_the_send_when_it_blocks(
+    rt: Runtime, tmp_path: Path, reason: SuppressionReason
+) -> None:
+    """Every blocking reason stops a digest already queued; an erasure's hash alone does
+    not (the address may subscribe again)."""
+    subscription_id = active_subscription(rt, "reader@example.net", "wigan")
+    queue_digest(rt, subscription_id, "reader@example.net")
+    with rt.sessions.begin() as session:
+        suppress(session, rt.config.site.secret_key, "reader@example.net", reason, rt.now())
+    rt.deliverer(MaildirBackend(tmp_path / "box")).run_until_empty()
+    (row,) = digest_rows(rt)
+    if reason in BLOCKING_SUPPRESSIONS:
+        assert (row.status, row.last_error) == (OutboxStatus.SUPPRESSED, "address is suppressed")
+    else:
+        assert row.status == OutboxStatus.SENT
