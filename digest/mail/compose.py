@@ -158,10 +158,8 @@ class Current:
 @dataclass(frozen=True)
 class _Template:
     head: bytes  # the serialised header block with placeholders, blank line included
-    to: bytes
-    message_id: bytes
-    date: bytes
-    unsubscribe: bytes
+    # In the head: To, Message-ID, Date and the unsubscribe link's stand-ins, in order.
+    placeholders: tuple[bytes, ...]
     body: EncodedOnce  # the text and HTML parts, with the link placeholders
     # The head canonicalised for DKIM with the same placeholders (None: no signing).
     signed: SignedHead | None
@@ -170,12 +168,7 @@ class _Template:
         self, to: bytes, message_id: bytes, date: bytes, unsubscribe: bytes
     ) -> tuple[bytes, SignedHead | None]:
         """The head with this recipient's values, and its DKIM canonical form."""
-        values = (
-            (self.to, to),
-            (self.message_id, message_id),
-            (self.date, date),
-            (self.unsubscribe, unsubscribe),
-        )
+        values = tuple(zip(self.placeholders, (to, message_id, date, unsubscribe), strict=True))
         head = self.head
         for placeholder, value in values:
             head = head.replace(placeholder, value, 1)
@@ -405,14 +398,14 @@ class Composer:
         # after].
         before, _, rest = mime.partition(bodies[0].encode())
         between, _, after = rest.partition(bodies[1].encode())
-        values = (to.encode(), message_id.encode(), format_datetime(_TEMPLATE_DATE).encode())
+        stand_ins = tuple(
+            value.encode()
+            for value in (to, message_id, format_datetime(_TEMPLATE_DATE), unsubscribe)
+        )
         return _Template(
             head=head,
-            to=values[0],
-            message_id=values[1],
-            date=values[2],
-            unsubscribe=unsubscribe.encode(),
-            signed=SignedHead.of(head, (*values, unsubscribe.encode())) if self.signer else None,
+            placeholders=stand_ins,
+            signed=SignedHead.of(head, stand_ins) if self.signer else None,
             body=EncodedOnce(
                 [before, digest.body_text, between, digest.body_html, after],
                 (UNSUBSCRIBE_PLACEHOLDER, MANAGE_PLACEHOLDER),
