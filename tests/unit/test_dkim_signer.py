@@ -139,8 +139,9 @@ def test_a_head_canonicalised_once_signs_as_the_long_way(rsa_pem: bytes) -> None
     gives, and values canonicalisation would change must send the message the long way."""
     placeholders = (b"cd-to-1@placeholder.invalid", b"Mon, 01 Jan 2001 00:00:00 +0000")
     template = (
-        HEAD.replace(b"resident@example.net", placeholders[0])
-        .replace(b"Mon, 30 Nov 2026 07:00:00 +0000", placeholders[1])
+        HEAD.replace(b"resident@example.net", placeholders[0]).replace(
+            b"Mon, 30 Nov 2026 07:00:00 +0000", placeholders[1]
+        )
         + b"\r\n"
     )
     head = SignedHead.of(template, placeholders)
