@@ -30,11 +30,7 @@ from pathlib import Path
 import dkim
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
-from dkim.canonicalization import (
-    CanonicalizationPolicy,
-    correct_empty_body,
-    strip_trailing_lines,
-)
+from dkim.canonicalization import correct_empty_body, strip_trailing_lines
 
 from digest.config import ConfigError, MailConfig
 
@@ -78,7 +74,6 @@ OVERSIGNED = frozenset(
     }
 )
 
-RELAXED = CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")
 _HEADER_NAME = b"DKIM-Signature"
 
 

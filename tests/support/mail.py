@@ -9,6 +9,8 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
+from dkim.canonicalization import CanonicalizationPolicy
+
 
 def _delivery_order(key: str) -> tuple[int, int, str]:
     # Python's Maildir names start "<seconds>.M<microseconds>P…" with the microseconds
@@ -62,3 +64,8 @@ def unsubscribe_tokens(text: str) -> list[str]:
     """The tokens of every /unsubscribe/ link in `text`. Tokens carry the second they were
     made, so compare what they decode to, never the links themselves."""
     return re.findall(r"/unsubscribe/([A-Za-z0-9_.\-]+)", text)
+
+
+# dkimpy's own relaxed canonicaliser (regular expressions): the reference that our
+# replace-based one (digest.mail.dkim) is compared with.
+DKIMPY_RELAXED = CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")

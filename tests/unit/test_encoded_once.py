@@ -8,9 +8,9 @@ import random
 
 import pytest
 
-from digest.mail.dkim import RELAXED
 from digest.mail.encoded_once import EncodedOnce
 from digest.mail.wire import encode_body
+from tests.support.mail import DKIMPY_RELAXED
 
 UNSUBSCRIBE = "https://link.invalid/unsubscribe-placeholder"
 MANAGE = "https://link.invalid/manage-placeholder"
@@ -76,7 +76,10 @@ def test_filled_body_is_what_encoding_the_whole_body_gives() -> None:
                 + AFTER
             )
             assert filled.wire == expected, (text, html)
-            assert filled.canonical == bytes(RELAXED.canonicalize_body(filled.wire)), (text, html)
+            assert filled.canonical == bytes(DKIMPY_RELAXED.canonicalize_body(filled.wire)), (
+                text,
+                html,
+            )
 
 
 def test_only_the_lines_with_links_are_encoded_per_recipient() -> None:
