@@ -326,7 +326,7 @@ def _where_time_goes(config_path: Path, smtp_s: float, total_s: float) -> dict[s
                 raw = serialise(composed.message)
             built = time.perf_counter()
             assert composed.signer is not None
-            composed.signer.sign(raw, bh=composed.body_hash)
+            composed.signer.sign(raw, bh=composed.body_hash, head=composed.signed_head)
             compose += built - started
             sign += time.perf_counter() - built
         dkimpy = _dkimpy_sign_seconds(
