@@ -48,6 +48,8 @@ MAX_DEFAULT_PROCESSES = 4
 # Councils handed out but not yet stored, per process: enough that a worker never waits
 # for the next, few enough that finished renderings do not pile up in memory.
 QUEUED_PER_PROCESS = 2
+# How often a wait for a rendering checks that the worker processes are still there.
+WORKER_CHECK_SECONDS = 1.0
 
 
 def processes_for(setting: int) -> int:
@@ -86,7 +88,7 @@ class RenderedAhead:
         _, future = self._pending.popleft()
         self._fill(1)
         try:
-            return future.result()
+            return self._result(future)
         except BrokenProcessPool:
             log.warning("rendering ahead stopped: a worker process died; rendering here")
             self._stop()
@@ -95,6 +97,18 @@ class RenderedAhead:
                 "rendering council %s ahead failed; rendering here", council_id, exc_info=True
             )
         return None
+
+    def _result(self, future: Future[CouncilRendering]) -> CouncilRendering:
+        """The future's result. The pool marks its futures broken when a worker dies, but
+        not every time: a worker SIGKILLed at the wrong moment can leave the pool's
+        manager thread gone and the future pending for ever (seen here on 3.11). So the
+        wait looks at the worker processes too, and a dead one breaks the pool."""
+        while True:
+            try:
+                return future.result(timeout=WORKER_CHECK_SECONDS)
+            except TimeoutError:
+                if not _workers_alive(self._pool):
+                    raise BrokenProcessPool("a rendering process died") from None
 
     def _fill(self, count: int) -> None:
         pool = self._pool
@@ -113,6 +127,18 @@ class RenderedAhead:
         for _, future in self._pending:
             future.cancel()
         self._pending.clear()
+
+
+def _workers_alive(pool: ProcessPoolExecutor | None) -> bool:
+    """Whether the pool's thread that hands out work and its processes are all running
+    (read from the pool's own records: there is no public way to see them)."""
+    manager = getattr(pool, "_executor_manager_thread", None)
+    processes = getattr(pool, "_processes", None) or {}
+    return (
+        manager is not None
+        and manager.is_alive()
+        and all(process.exitcode is None for process in processes.values())
+    )
 
 
 @contextmanager

@@ -5,19 +5,23 @@ mid-build, the build renders the rest itself and loses nothing."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from digest.db import make_sessionmaker
 from digest.models import Council, Digest, DigestMeeting, OutboxMessage, Subscription
 from digest.runtime import Runtime
-from digest.weekly.ahead import rendered_ahead
+from digest.weekly.ahead import RenderedAhead, rendered_ahead
 from digest.weekly.build import BuildSettings, build_council_digest, render_council
 from digest.weekly.run import BuildReport, build_each
 from digest.weekly.weeks import IsoWeek
@@ -161,3 +165,16 @@ def test_no_workers_for_a_database_they_cannot_open(rt: Runtime) -> None:
         rt.sessions, [1, 2, 3], IsoWeek.parse(WEEK), BUILD_AT, settings, rt.links, min_councils=1
     ) as ahead:
         assert len(_workers()) == 2  # the control: a database file they can open
+
+
+def test_a_wait_for_a_rendering_ends_when_the_workers_are_gone() -> None:
+    """The pool does not always settle its futures when a worker is SIGKILLed (a build
+    once waited for ever): a wait that the pool will never answer (here, a future it
+    does not know) ends with BrokenProcessPool once its processes are dead."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool.submit(os.getpid).result()
+        ahead = RenderedAhead(pool, [])
+        for pid in _workers():
+            os.kill(pid, signal.SIGKILL)
+        with pytest.raises(BrokenProcessPool):
+            ahead._result(Future())
