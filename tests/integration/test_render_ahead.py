@@ -8,13 +8,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -176,5 +176,19 @@ def test_a_wait_for_a_rendering_ends_when_the_workers_are_gone() -> None:
         ahead = RenderedAhead(pool, [])
         for pid in _workers():
             os.kill(pid, signal.SIGKILL)
-        with pytest.raises(BrokenProcessPool):
-            ahead._result(Future())
+        # Waited for on a daemon thread, so that without the check the test fails
+        # instead of hanging the run (there is no test timeout).
+        ended: list[BaseException] = []
+        waiter = threading.Thread(target=_wait_for, args=(ahead, ended), daemon=True)
+        waiter.start()
+        waiter.join(timeout=30)
+        assert not waiter.is_alive(), "the wait never ended"
+        assert len(ended) == 1 and isinstance(ended[0], BrokenProcessPool), ended
+
+
+def _wait_for(ahead: RenderedAhead, ended: list[BaseException]) -> None:
+    """Wait on a future the pool does not know, so only the check can end the wait."""
+    try:
+        ahead._result(Future())
+    except BaseException as exc:
+        ended.append(exc)
