@@ -105,6 +105,17 @@ _SAFE_VALUE = re.compile(r"[\x21-\x7e]+")
 # unsubscribe links) and what decides whether a cached digest and its template are still
 # current. When delivering, these ride in the send-time check's query (digest.mail.checks).
 _DIGEST_OF_ROW = Digest.id == sa.bindparam("digest_id")
+
+
+def _of_the_digests_council(column: Any) -> Any:
+    return (
+        sa.select(column)
+        .join(Digest, Digest.council_id == Council.id)
+        .where(_DIGEST_OF_ROW)
+        .scalar_subquery()
+    )
+
+
 CURRENT = (
     sa.select(Subscriber.link_secret)
     .where(Subscriber.id == sa.bindparam("subscriber_id"))
@@ -114,14 +125,8 @@ CURRENT = (
     .where(Subscription.id == sa.bindparam("subscription_id"))
     .scalar_subquery(),
     sa.select(Digest.built_at).where(_DIGEST_OF_ROW).scalar_subquery(),
-    sa.select(Council.name)
-    .join(Digest, Digest.council_id == Council.id)
-    .where(_DIGEST_OF_ROW)
-    .scalar_subquery(),
-    sa.select(Council.slug)
-    .join(Digest, Digest.council_id == Council.id)
-    .where(_DIGEST_OF_ROW)
-    .scalar_subquery(),
+    _of_the_digests_council(Council.name),
+    _of_the_digests_council(Council.slug),
 )
 _CURRENT = sa.select(*CURRENT)
 
